@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: installs what the tests drive
+# for real (Debian packages, npm packages), then lint, type check, the unit and
+# integration tests (tap, 100% coverage) and the real-client tier.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests start or drive: the clients, the servers compared
+# against, and what builds the sysupdate chroot. Installed only when missing.
+DEBIAN_PACKAGES=(curl wget ca-certificates)
+
+missing=()
+for package in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+npm ci --no-audit --no-fund
+npm run lint
+npm run typecheck
+npm test

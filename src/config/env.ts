@@ -1,0 +1,135 @@
+import { isIP } from 'node:net'
+import { RedirectorError } from '../errors.js'
+
+/**
+ * Typed readers for environment variables. Each one names the variable and
+ * what it accepts when the value is wrong, so a bad deployment stops at start
+ * with a message an operator can act on.
+ */
+export type Env = Readonly<Record<string, string | undefined>>
+
+function invalid(name: string, value: string, accepts: string): RedirectorError {
+  return new RedirectorError(
+    'SR_CONFIG_INVALID',
+    `${name}=${JSON.stringify(value)} is not valid: ${accepts}`,
+  )
+}
+
+/** An unset or empty variable takes its default. */
+function raw(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim()
+  return value === '' ? undefined : value
+}
+
+export function readInteger(
+  env: Env,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const value = raw(env, name)
+  if (value === undefined) return fallback
+  const number = /^\d+$/.test(value) ? Number(value) : Number.NaN
+  if (!(number >= min && number <= max)) {
+    throw invalid(name, value, `expected a whole number from ${min} to ${max}`)
+  }
+  return number
+}
+
+export function readPort(env: Env, name: string, fallback: number): number {
+  return readInteger(env, name, fallback, 0, 65_535)
+}
+
+export function readHost(env: Env, name: string, fallback: string): string {
+  const value = raw(env, name) ?? fallback
+  if (isIP(value) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(value)) {
+    throw invalid(name, value, 'expected an IP address or a host name')
+  }
+  return value
+}
+
+const DURATION = /^(\d+)(ms|s|m|h|d)$/
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+
+/** A duration such as `500ms`, `30s`, `5m`, `1h` or `7d`; returns milliseconds. */
+export function readDuration(
+  env: Env,
+  name: string,
+  fallbackMs: number,
+  maxMs = 365 * 86_400_000,
+): number {
+  const value = raw(env, name)
+  if (value === undefined) return fallbackMs
+  const match = DURATION.exec(value)
+  const ms =
+    match === null ? Number.NaN : Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]
+  if (!(ms <= maxMs)) {
+    throw invalid(name, value, 'expected a duration such as 500ms, 30s, 5m, 1h or 7d')
+  }
+  return ms
+}
+
+export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const value = raw(env, name)
+  if (value === undefined) return fallback
+  if (/^(true|1|yes|on)$/i.test(value)) return true
+  if (/^(false|0|no|off)$/i.test(value)) return false
+  throw invalid(name, value, 'expected true or false')
+}
+
+export function readChoice<T extends string>(
+  env: Env,
+  name: string,
+  fallback: T,
+  choices: readonly T[],
+): T {
+  const value = raw(env, name)
+  if (value === undefined) return fallback
+  if (!(choices as readonly string[]).includes(value)) {
+    throw invalid(name, value, `expected one of ${choices.join(', ')}`)
+  }
+  return value as T
+}
+
+/** An http(s) URL with no query or fragment; returned without a trailing slash. */
+export function readBaseUrl(env: Env, name: string, fallback: string): string {
+  const value = raw(env, name) ?? fallback
+  let url: URL | undefined
+  try {
+    url = new URL(value)
+  } catch {
+    url = undefined
+  }
+  if (
+    url === undefined ||
+    !/^https?:$/.test(url.protocol) ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.username !== '' ||
+    url.password !== ''
+  ) {
+    throw invalid(
+      name,
+      value,
+      'expected an http:// or https:// URL without query, fragment or credentials',
+    )
+  }
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '')
+}
+
+export function readString(
+  env: Env,
+  name: string,
+  fallback: string,
+  pattern: RegExp,
+  accepts: string,
+): string {
+  const value = raw(env, name) ?? fallback
+  if (!pattern.test(value)) throw invalid(name, value, accepts)
+  return value
+}
+
+export function readOptional(env: Env, name: string): string | undefined {
+  return raw(env, name)
+}

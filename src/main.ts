@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+import type { FastifyInstance } from 'fastify'
+import { pino } from 'pino'
+import { buildApp } from './app.js'
+import { runCommand } from './cli.js'
+import { originsOf, parseConfig, type Config } from './config.js'
+import { isRedirectorError } from './errors.js'
+import { DEFAULT_TABLE_FILE, loadTable } from './table/load.js'
+
+/**
+ * The process entry: the only module that reads the environment, listens and
+ * handles signals. `node dist/main.js` serves; `node dist/main.js COMMAND`
+ * runs a command of the CLI (see cli.ts).
+ */
+async function serve(config: Config): Promise<void> {
+  const logger = pino({
+    level: config.logLevel,
+    // Humans at a terminal get colours; everything else gets JSON lines.
+    ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty' } } : {}),
+  })
+  const table = await loadTable(config.patternTable ?? DEFAULT_TABLE_FILE, originsOf(config))
+  const app = await buildApp({ config, table, logger })
+  await app.listen({ port: config.port, host: config.host })
+  handleSignals(app, config.shutdownTimeoutMs)
+}
+
+/**
+ * On SIGTERM or SIGINT stop accepting, let requests in flight finish, exit 0.
+ * If they take longer than the grace period, cut them off and exit 1.
+ */
+function handleSignals(app: FastifyInstance, graceMs: number): void {
+  const stop = (signal: NodeJS.Signals): void => {
+    app.log.info({ signal }, 'shutting down')
+    const timer = setTimeout(() => {
+      app.log.error({ graceMs }, 'requests still in flight after the grace period; closing them')
+      app.server.closeAllConnections()
+      process.exit(1)
+    }, graceMs)
+    timer.unref()
+    void app.close().then(() => {
+      app.log.info('stopped')
+      process.exit(0)
+    })
+  }
+  process.once('SIGTERM', stop)
+  process.once('SIGINT', stop)
+}
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const command = argv[0]
+  if (command !== undefined && command !== 'serve') {
+    const io = {
+      out: (line: string) => console.log(line),
+      err: (line: string) => console.error(line),
+    }
+    return runCommand(argv, process.env, io)
+  }
+  await serve(parseConfig(process.env))
+  return undefined
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== undefined) process.exitCode = code
+  },
+  (err: unknown) => {
+    // A bad setting or table stops the start with its message, not a stack.
+    console.error(`sysext-redirector: ${isRedirectorError(err) ? err.message : String(err)}`)
+    process.exit(1)
+  },
+)

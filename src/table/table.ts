@@ -1,0 +1,139 @@
+import { RedirectorError } from '../errors.js'
+import { compileMatcher, type Matcher } from './matcher.js'
+import {
+  checkOutputTemplate,
+  checkPathTemplate,
+  parseTemplate,
+  type TemplateError,
+  type Token,
+} from './template.js'
+
+/**
+ * How a redirect may be cached. `versioned` targets never change once
+ * published (an image of one version); `mutable` ones are replaced in place
+ * (indexes, transfer files), so their answers may only be cached briefly.
+ */
+export type CacheClass = 'versioned' | 'mutable'
+
+export interface Example {
+  readonly path: string
+  /** Expected Location; `{releases}` and `{fallback}` stand for the configured URLs. */
+  readonly location: string
+}
+
+export interface Rule {
+  readonly name: string
+  readonly description: string
+  readonly pathTemplate: string
+  readonly matcher: Matcher
+  readonly release: readonly Token[]
+  readonly asset: readonly Token[]
+  readonly cache: CacheClass
+  readonly examples: readonly Example[]
+}
+
+export interface Table {
+  readonly rules: readonly Rule[]
+  /** Paths no rule may take: they must reach the fallback. */
+  readonly unmatched: readonly Example[]
+}
+
+type Doc = Record<string, unknown>
+
+const RULE_KEYS = new Set(['name', 'description', 'path', 'release', 'asset', 'cache', 'examples'])
+const RULE_NAME = /^[a-z0-9][a-z0-9-]*$/
+
+/** Validates a parsed table document and compiles its rules. */
+export function compileTable(doc: unknown): Table {
+  if (!isObject(doc)) throw invalid('the table must be a mapping with a "rules" list')
+  for (const key of Object.keys(doc)) {
+    if (key !== 'rules' && key !== 'unmatched') throw invalid(`unknown top-level key "${key}"`)
+  }
+  if (!Array.isArray(doc.rules) || doc.rules.length === 0) {
+    throw invalid('"rules" must be a non-empty list')
+  }
+  const names = new Set<string>()
+  const rules = doc.rules.map((entry: unknown, index: number) => {
+    const rule = compileRule(entry, index)
+    if (names.has(rule.name)) throw invalid(`rule "${rule.name}": the name is used twice`)
+    names.add(rule.name)
+    return rule
+  })
+  return { rules, unmatched: readExamples(doc.unmatched, 'unmatched') }
+}
+
+function compileRule(entry: unknown, index: number): Rule {
+  if (!isObject(entry)) throw invalid(`rule #${index + 1}: must be a mapping`)
+  const name = entry.name
+  if (typeof name !== 'string' || !RULE_NAME.test(name)) {
+    throw invalid(`rule #${index + 1}: "name" must be lower-case letters, digits and dashes`)
+  }
+  const where = `rule "${name}"`
+  for (const key of Object.keys(entry)) {
+    if (!RULE_KEYS.has(key)) throw invalid(`${where}: unknown key "${key}"`)
+  }
+  const pathTemplate = requireString(entry, 'path', where)
+  const path = withContext(where, 'path', () => parseTemplate(pathTemplate))
+  withContext(where, 'path', () => checkPathTemplate(path))
+  const release = compileOutput(entry, 'release', path, where)
+  const asset = compileOutput(entry, 'asset', path, where)
+  const cache = entry.cache ?? 'mutable'
+  if (cache !== 'versioned' && cache !== 'mutable') {
+    throw invalid(`${where}: "cache" must be "versioned" or "mutable"`)
+  }
+  const description = entry.description ?? ''
+  if (typeof description !== 'string') throw invalid(`${where}: "description" must be text`)
+  return {
+    name,
+    description,
+    pathTemplate,
+    matcher: compileMatcher(path),
+    release,
+    asset,
+    cache,
+    examples: readExamples(entry.examples, `${where}: examples`),
+  }
+}
+
+function compileOutput(entry: Doc, key: string, path: Token[], where: string): Token[] {
+  const text = requireString(entry, key, where)
+  const tokens = withContext(where, key, () => parseTemplate(text))
+  withContext(where, key, () => checkOutputTemplate(tokens, path))
+  return tokens
+}
+
+function readExamples(value: unknown, where: string): Example[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) throw invalid(`${where} must be a list`)
+  return value.map((example: unknown, i: number) => {
+    const at = `${where} #${i + 1}`
+    if (!isObject(example)) throw invalid(`${at} must be a mapping with "path" and "location"`)
+    return {
+      path: requireString(example, 'path', at),
+      location: requireString(example, 'location', at),
+    }
+  })
+}
+
+function requireString(doc: Doc, key: string, where: string): string {
+  const value = doc[key]
+  if (typeof value !== 'string' || value === '') throw invalid(`${where}: "${key}" must be text`)
+  return value
+}
+
+function withContext<T>(where: string, key: string, fn: () => T): T {
+  try {
+    return fn()
+  } catch (err) {
+    // Only template checks run here, and they throw TemplateError alone.
+    throw invalid(`${where}: "${key}" ${(err as TemplateError).message}`)
+  }
+}
+
+function isObject(value: unknown): value is Doc {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function invalid(message: string): RedirectorError {
+  return new RedirectorError('SR_TABLE_INVALID', message)
+}

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests start or drive: the clients, the servers compared
 # against, and what builds the sysupdate chroot. Installed only when missing.
-DEBIAN_PACKAGES=(curl wget ca-certificates)
+DEBIAN_PACKAGES=(curl wget ca-certificates redis-server debootstrap debian-archive-keyring gpg ignition policycoreutils caddy chromium)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
@@ -23,3 +23,15 @@ npm ci --no-audit --no-fund
 npm run lint
 npm run typecheck
 npm test
+
+# The real-client tier (README: "The real-client tier"): build or reuse the cached
+# trixie root for systemd-sysupdate, then run the clients; on failure, show
+# what each client and the service logged.
+bash scripts/sysupdate-root.sh >/dev/null
+if ! npm run test:e2e; then
+  for log in test-artifacts/e2e/*/*.log; do
+    echo "===== $log"
+    cat "$log"
+  done
+  exit 1
+fi

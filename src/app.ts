@@ -1,11 +1,20 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { pino } from 'pino'
+import type { Dispatcher } from 'undici'
 import { originsOf, type Config } from './config.js'
 import { frameworkErrors, installErrorHandling } from './http/errors.js'
 import { registerHealth } from './http/health.js'
 import { registerRedirects } from './http/redirect.js'
 import { registerRequestLog } from './http/request-log.js'
+import { registerIndex } from './index/register.js'
+import { createMetrics } from './metrics/metrics.js'
+import { registerMetrics } from './metrics/register.js'
+import { registerProtection } from './protection/register.js'
+import { serverOptions } from './protection/server-limits.js'
 import type { Table } from './table/table.js'
+import type { Clock } from './upstream/checks.js'
+import type { UpstreamEvents } from './upstream/events.js'
+import { registerUpstreamChecks } from './upstream/register.js'
 
 export interface AppOptions {
   readonly config: Config
@@ -13,6 +22,12 @@ export interface AppOptions {
   readonly table: Table
   /** Where logs go; defaults to JSON lines on stdout at config.logLevel. */
   readonly logger?: FastifyBaseLogger
+  /** Where upstream checks go; default an undici Agent of the app's own. */
+  readonly dispatcher?: Dispatcher
+  /** Milliseconds (above zero) for cache lifetimes; default performance. */
+  readonly clock?: Clock
+  /** Told about every upstream check and cache lookup (metrics). */
+  readonly upstreamEvents?: UpstreamEvents
 }
 
 // Requests we serve have no body; the largest we accept is a small webhook.
@@ -28,14 +43,29 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors,
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
+    ...serverOptions(),
   }) as unknown as FastifyInstance
+  const metrics = createMetrics()
+  registerMetrics(app, metrics, originsOf(config).releases)
+  await registerProtection(app, config.protection, metrics.rateLimitEvents)
   installErrorHandling(app)
   registerRequestLog(app)
   registerHealth(app)
+  const guard = registerUpstreamChecks(app, config.upstream, {
+    dispatcher: options.dispatcher,
+    clock: options.clock,
+    events: options.upstreamEvents ?? metrics.upstreamEvents,
+  })
+  const newest = registerIndex(app, config, {
+    dispatcher: options.dispatcher,
+    clock: options.clock,
+  })
   registerRedirects(app, {
     table: options.table,
     origins: originsOf(config),
     maxAge: config.redirectMaxAge,
+    guard,
+    newest,
   })
   await app.ready()
   return app

@@ -1,6 +1,5 @@
 import { originsOf, parseConfig } from './config.js'
 import type { Env } from './config/env.js'
-import { isRedirectorError } from './errors.js'
 import { normaliseTarget } from './path/normalise.js'
 import { DEFAULT_TABLE_FILE, loadTable } from './table/load.js'
 import { fallback, tryRule } from './table/resolve.js'
@@ -33,8 +32,8 @@ export async function runCommand(argv: readonly string[], env: Env, io: Io): Pro
       return 0
     }
   } catch (err) {
-    if (!isRedirectorError(err)) throw err
-    io.err(`sysext-redirector: ${err.message}`)
+    // Config, table and path errors: say what is wrong, no stack.
+    io.err(`sysext-redirector: ${(err as Error).message}`)
     return 1
   }
   io.err(USAGE)

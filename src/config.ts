@@ -8,7 +8,11 @@ import {
   readString,
   type Env,
 } from './config/env.js'
+import { parseIndexConfig, type IndexConfig } from './index/config.js'
+import { parseMetricsConfig, type MetricsConfig } from './metrics/config.js'
+import { parseProtectionConfig, type ProtectionConfig } from './protection/config.js'
 import { releasesBase, type Origins } from './table/resolve.js'
+import { parseUpstreamConfig, type UpstreamConfig } from './upstream/config.js'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -33,6 +37,14 @@ export interface Config {
   }
   /** How long in-flight requests get to finish after SIGTERM or SIGINT. */
   readonly shutdownTimeoutMs: number
+  /** Existence checks with GitHub before redirecting (src/upstream/config.ts). */
+  readonly upstream: UpstreamConfig
+  /** Client address, rate limiting (src/protection/config.ts). */
+  readonly protection: ProtectionConfig
+  /** The Prometheus listener (src/metrics/config.ts). */
+  readonly metrics: MetricsConfig
+  /** Newest-version URLs, the directory, the webhook (src/index/config.ts). */
+  readonly index: IndexConfig
 }
 
 // GitHub's own rules: owner up to 39 alphanumerics or dashes, repo name of
@@ -60,6 +72,10 @@ export function parseConfig(env: Env): Config {
       fallback: seconds(readDuration(env, 'REDIRECT_MAX_AGE_FALLBACK', 3_600_000)),
     },
     shutdownTimeoutMs: readDuration(env, 'SHUTDOWN_TIMEOUT', 10_000, 600_000),
+    upstream: parseUpstreamConfig(env),
+    protection: parseProtectionConfig(env),
+    metrics: parseMetricsConfig(env),
+    index: parseIndexConfig(env),
   }
 }
 

@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'SR_TABLE_INVALID'
   | 'SR_TABLE_EXAMPLE'
   | 'SR_CONFIG_INVALID'
+  /** The manifest index cannot answer yet (GitHub unreachable, no good copy). */
+  | 'SR_INDEX_UNAVAILABLE'
 
 export class RedirectorError extends Error {
   readonly code: ErrorCode

@@ -8,7 +8,8 @@ import { RedirectorError } from '../errors.js'
  */
 export type Env = Readonly<Record<string, string | undefined>>
 
-function invalid(name: string, value: string, accepts: string): RedirectorError {
+/** The error for a bad value: names the variable, the value and what it accepts. */
+export function invalid(name: string, value: string, accepts: string): RedirectorError {
   return new RedirectorError(
     'SR_CONFIG_INVALID',
     `${name}=${JSON.stringify(value)} is not valid: ${accepts}`,

@@ -1,7 +1,9 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isRedirectorError, type ErrorCode } from '../errors.js'
+import { countRequest } from '../metrics/register.js'
 import { normaliseTarget } from '../path/normalise.js'
+import { logRequest } from './request-log.js'
 import { sendText } from './text-reply.js'
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
@@ -52,6 +54,9 @@ export function frameworkErrors(
     reason = err as Error
   }
   errorHandler(reason as FastifyError, request, reply)
+  // No hooks run for a request the router refused: log its line here.
+  logRequest(request, reply)
+  countRequest(request.server.metrics, request, reply)
 }
 
 /** Only GET and HEAD are served; the router sends every other method here. */

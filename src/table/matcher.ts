@@ -108,11 +108,17 @@ function emitWildcard(emit: Emit, program: Instruction[], atEnd: boolean): boole
 
 export type Captures = Record<string, string>
 
+/** Counts the VM's work, so tests can hold it to its linear bound. */
+export interface MatchStats {
+  /** Instructions entered: at most (path length + 2) × program size. */
+  steps: number
+}
+
 /** Runs the matcher over the whole path; returns its captures or null. */
-export function matchPath(matcher: Matcher, path: string): Captures | null {
+export function matchPath(matcher: Matcher, path: string, stats?: MatchStats): Captures | null {
   if (!path.endsWith(matcher.suffix)) return null
   for (const text of matcher.required) if (!path.includes(text)) return null
-  const slots = run(matcher.program, path, matcher.names.length * 2)
+  const slots = vmOf(matcher).run(path, stats)
   if (slots === null) return null
   const captures: Captures = {}
   matcher.names.forEach((name, i) => {
@@ -123,95 +129,147 @@ export function matchPath(matcher: Matcher, path: string): Captures | null {
   return captures
 }
 
-interface Thread {
-  pc: number
-  slots: Int32Array
+// One VM per matcher, built on first use. Matching is synchronous, so a
+// matcher's VM is never in two runs at once and can reuse its arrays.
+const vms = new WeakMap<Matcher, Vm>()
+
+function vmOf(matcher: Matcher): Vm {
+  let vm = vms.get(matcher)
+  if (vm === undefined) {
+    vm = new Vm(matcher.program, matcher.names.length * 2)
+    vms.set(matcher, vm)
+  }
+  return vm
 }
 
-class ThreadList {
-  readonly threads: Thread[] = []
-  private readonly seen: Int32Array
-  private generation = 0
+/**
+ * The Pike VM with every array allocated once: the program as typed arrays,
+ * two thread lists (pcs plus one row of capture slots per thread; a list
+ * holds each pc at most once, so program-size rows suffice) and one working
+ * slot array that saves write and undo while following splits.
+ */
+class Vm {
+  readonly #ops: Uint8Array
+  readonly #a: Int32Array
+  readonly #b: Int32Array
+  readonly #slotCount: number
+  #pcs: Int32Array
+  #caps: Int32Array
+  #count = 0
+  #nextPcs: Int32Array
+  #nextCaps: Int32Array
+  #nextCount = 0
+  readonly #work: Int32Array
+  /** The step each pc was last entered in; stamps grow across runs. */
+  readonly #seen: Int32Array
+  #stamp = 0
 
-  constructor(size: number) {
-    this.seen = new Int32Array(size).fill(-1)
+  constructor(program: readonly Instruction[], slotCount: number) {
+    const size = program.length
+    this.#ops = Uint8Array.from(program, (i) => i.op)
+    this.#a = Int32Array.from(program, (i) => i.a)
+    this.#b = Int32Array.from(program, (i) => i.b)
+    this.#slotCount = slotCount
+    this.#pcs = new Int32Array(size)
+    this.#nextPcs = new Int32Array(size)
+    this.#caps = new Int32Array(size * slotCount)
+    this.#nextCaps = new Int32Array(size * slotCount)
+    this.#work = new Int32Array(slotCount)
+    this.#seen = new Int32Array(size)
   }
 
-  reset(generation: number): void {
-    this.threads.length = 0
-    this.generation = generation
+  /** The slots of the highest-priority match (valid until the next run), or null. */
+  run(input: string, stats: MatchStats | undefined): Int32Array | null {
+    const slotCount = this.#slotCount
+    const ops = this.#ops
+    const a = this.#a
+    this.#work.fill(0)
+    this.#nextCount = 0
+    this.#step()
+    this.#add(0, 0, stats)
+    this.#swap()
+    for (let pos = 0; pos <= input.length; pos++) {
+      if (this.#count === 0) return null
+      this.#nextCount = 0
+      this.#step()
+      const code = pos < input.length ? input.charCodeAt(pos) : -1
+      const pcs = this.#pcs
+      const caps = this.#caps
+      for (let t = 0; t < this.#count; t++) {
+        const pc = pcs[t] as number
+        const op = ops[pc] as Op
+        // Threads are in priority order: the first to match at the end wins.
+        if (op === Op.Match) {
+          if (code === -1) return caps.subarray(t * slotCount, t * slotCount + slotCount)
+        } else if (code !== -1 && accepts(op, a[pc] as number, code)) {
+          this.#work.set(caps.subarray(t * slotCount, t * slotCount + slotCount))
+          this.#add(pc + 1, pos + 1, stats)
+        }
+      }
+      this.#swap()
+    }
+    return null
   }
 
-  /** Marks pc as visited in this step; false if it already was. */
-  visit(pc: number): boolean {
-    if (this.seen[pc] === this.generation) return false
-    this.seen[pc] = this.generation
-    return true
+  // Starts a new step: no pc entered yet. Restarts the stamps before they overflow.
+  #step(): void {
+    if (this.#stamp === 0x7fffffff) {
+      this.#seen.fill(0)
+      this.#stamp = 0
+    }
+    this.#stamp++
   }
-}
 
-function run(program: readonly Instruction[], input: string, slotCount: number): Int32Array | null {
-  let current = new ThreadList(program.length)
-  let next = new ThreadList(program.length)
-  current.reset(0)
-  addThread(program, current, 0, new Int32Array(slotCount), 0)
-  for (let pos = 0; pos <= input.length; pos++) {
-    if (current.threads.length === 0) return null
-    next.reset(pos + 1)
-    const code = pos < input.length ? input.charCodeAt(pos) : -1
-    for (const thread of current.threads) {
-      const instruction = program[thread.pc] as Instruction
-      // Threads are in priority order: the first to match at the end wins.
-      if (instruction.op === Op.Match) {
-        if (code === -1) return thread.slots
-      } else if (code !== -1 && accepts(instruction, code)) {
-        addThread(program, next, thread.pc + 1, thread.slots, pos + 1)
+  #swap(): void {
+    const pcs = this.#pcs
+    this.#pcs = this.#nextPcs
+    this.#nextPcs = pcs
+    const caps = this.#caps
+    this.#caps = this.#nextCaps
+    this.#nextCaps = caps
+    this.#count = this.#nextCount
+  }
+
+  // Follows jumps, splits and saves (which consume nothing) from pc to the
+  // consuming instructions, adding them to the next list with the working slots.
+  #add(pc: number, pos: number, stats: MatchStats | undefined): void {
+    if (this.#seen[pc] === this.#stamp) return
+    this.#seen[pc] = this.#stamp
+    if (stats !== undefined) stats.steps++
+    switch (this.#ops[pc] as Op) {
+      case Op.Jump:
+        this.#add(this.#a[pc] as number, pos, stats)
+        return
+      case Op.Split:
+        this.#add(this.#a[pc] as number, pos, stats)
+        this.#add(this.#b[pc] as number, pos, stats)
+        return
+      case Op.Save: {
+        const slot = this.#a[pc] as number
+        const old = this.#work[slot] as number
+        this.#work[slot] = pos
+        this.#add(pc + 1, pos, stats)
+        this.#work[slot] = old
+        return
+      }
+      default: {
+        const t = this.#nextCount++
+        this.#nextPcs[t] = pc
+        this.#nextCaps.set(this.#work, t * this.#slotCount)
       }
     }
-    ;[current, next] = [next, current]
   }
-  return null
 }
 
-function accepts(instruction: Instruction, code: number): boolean {
-  switch (instruction.op) {
+function accepts(op: Op, a: number, code: number): boolean {
+  switch (op) {
     case Op.Char:
-      return code === instruction.a
+      return code === a
     case Op.FileNameChar:
       return isFileNameChar(code)
     case Op.SegmentChar:
       return code !== 0x2f
     default:
       return true // Op.AnyChar: the only other op that consumes input
-  }
-}
-
-// Follows jumps, splits and saves (which consume nothing) to the next
-// consuming instructions, copying the slots only when a save changes them.
-function addThread(
-  program: readonly Instruction[],
-  list: ThreadList,
-  pc: number,
-  slots: Int32Array,
-  pos: number,
-): void {
-  if (!list.visit(pc)) return
-  const instruction = program[pc] as Instruction
-  switch (instruction.op) {
-    case Op.Jump:
-      addThread(program, list, instruction.a, slots, pos)
-      return
-    case Op.Split:
-      addThread(program, list, instruction.a, slots, pos)
-      addThread(program, list, instruction.b, slots, pos)
-      return
-    case Op.Save: {
-      const copy = slots.slice()
-      copy[instruction.a] = pos
-      addThread(program, list, pc + 1, copy, pos)
-      return
-    }
-    default:
-      list.threads.push({ pc, slots })
   }
 }

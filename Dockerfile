@@ -1,0 +1,55 @@
+# syntax=docker/dockerfile:1
+#
+# sysext-redirector: the compiled service, its production dependencies and the
+# built-in pattern table on Node.js 24 LTS, run as a non-root user.
+#
+#   docker build -t sysext-redirector .
+#   docker run --rm -p 8080:8080 sysext-redirector
+#   docker run --rm sysext-redirector explain /extensions/kubernetes-v1.32.2-x86-64.raw
+#
+# test/deploy/docker-start.test.ts replays the runtime stage without a Docker
+# engine: it installs the dependencies with the `npm ci` below, lays out the
+# files as the COPY lines do and runs ENTRYPOINT + CMD. Keep those lines plain.
+
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# Compiles src/ to dist/ with the dev dependencies (TypeScript).
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# The production dependencies alone, from the same lock file.
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# What runs: no compiler, no dev dependencies, no npm in the command.
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# src/table/load.ts finds the built-in table at ../../tables from dist/table/.
+COPY tables ./tables
+# Its "type": "module" makes node load dist/*.js as ES modules.
+COPY package.json ./
+# The image's unprivileged `node` user, by number so that Kubernetes'
+# runAsNonRoot can check it. Nothing is writable by it: the root filesystem
+# may be mounted read-only.
+USER 1000:1000
+# 8080: the service (PORT). 9091: Prometheus metrics (METRICS_PORT), never public.
+EXPOSE 8080 9091
+# main.ts stops accepting on SIGTERM, lets requests in flight finish within
+# SHUTDOWN_TIMEOUT (10s) and exits; give `docker stop --time` more than that.
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# node is PID 1 and gets the signals itself; arguments after the image name
+# replace CMD, so `docker run IMAGE explain PATH` runs a CLI command.
+ENTRYPOINT ["node", "dist/main.js"]
+CMD ["serve"]

@@ -1,0 +1,197 @@
+import { createHash } from 'node:crypto'
+import { ARCHES, type Arch } from '../index/catalog.js'
+import { DIRECTORY, type ExtensionPage, type Listing, type NewestLink } from './model.js'
+
+/**
+ * The directory as HTML for people: one self-contained page per answer, with
+ * inline CSS only (no scripts, fonts or images, nothing fetched from
+ * anywhere), semantic tables with captions and header scopes, visible focus,
+ * light and dark colour schemes. Every piece of text from a manifest goes
+ * through escapeHtml.
+ */
+const CSS = `
+:root{color-scheme:light dark;--bg:#fbfbfd;--fg:#1c1e21;--muted:#5b6270;--line:#dde1e8;--head:#f0f2f6;--link:#0b57d0;--accent:#09a3d5;--code:#eef1f5}
+@media (prefers-color-scheme:dark){:root{--bg:#14161a;--fg:#e6e8eb;--muted:#a2a9b4;--line:#2e333b;--head:#1d2127;--link:#8ab4f8;--accent:#3cc4f0;--code:#22272e}}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif}
+header{border-bottom:3px solid var(--accent);background:var(--head)}
+header div,main,footer{max-width:64rem;margin:0 auto;padding:0 1.25rem}
+header div{padding-top:.75rem;padding-bottom:.75rem}
+nav ol{list-style:none;margin:0;padding:0;display:flex;flex-wrap:wrap;gap:.1rem;font:1rem/1.5 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+nav li::before{content:"/";color:var(--muted);margin-right:.1rem}
+nav li:last-child::after{content:"/";color:var(--muted);margin-left:.1rem}
+nav [aria-current]{font-weight:600}
+h1{font-size:1.75rem;margin:1.5rem 0 .25rem}
+h2{font-size:1.2rem;margin:2rem 0 .5rem}
+p{margin:.5rem 0}
+.lead{color:var(--muted);margin-bottom:1.25rem}
+a{color:var(--link);text-underline-offset:.15em}
+a:focus-visible{outline:3px solid var(--accent);outline-offset:2px;border-radius:2px}
+code{font:.9em/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:var(--code);padding:.1em .35em;border-radius:4px;overflow-wrap:anywhere}
+.table{overflow-x:auto;border:1px solid var(--line);border-radius:8px}
+table{border-collapse:collapse;width:100%}
+caption{text-align:left;padding:.6rem .8rem;color:var(--muted);font-size:.9rem}
+th,td{text-align:left;padding:.45rem .8rem;border-top:1px solid var(--line);vertical-align:top}
+thead th{background:var(--head);font-size:.85rem;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
+tbody tr:hover{background:var(--head)}
+td.none{color:var(--muted)}
+.num{text-align:right;font-variant-numeric:tabular-nums}
+.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.links{display:flex;flex-wrap:wrap;gap:.3rem .9rem}
+.badge{display:inline-block;font-size:.75rem;padding:.05rem .45rem;border:1px solid var(--line);border-radius:999px;color:var(--muted);margin-left:.4rem}
+footer{color:var(--muted);font-size:.875rem;padding-top:2rem;padding-bottom:2rem}
+`.trim()
+
+/** For Content-Security-Policy: this stylesheet and nothing else may apply. */
+export const STYLE_HASH = `sha256-${createHash('sha256').update(CSS).digest('base64')}`
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  `style-src '${STYLE_HASH}'`,
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ')
+
+export function escapeHtml(text: string): string {
+  return text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;')
+    .replaceAll("'", '&#39;')
+}
+
+function link(url: string, text: string, label?: string): string {
+  const aria = label === undefined ? '' : ` aria-label="${escapeHtml(label)}"`
+  return `<a href="${escapeHtml(url)}"${aria}>${escapeHtml(text)}</a>`
+}
+
+function page(title: string, crumbs: readonly [string, string?][], body: string): string {
+  const trail = crumbs
+    .map(([text, url], i) =>
+      i === crumbs.length - 1
+        ? `<li><span aria-current="page">${escapeHtml(text)}</span></li>`
+        : `<li>${link(url as string, text)}</li>`,
+    )
+    .join('')
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<header><div><nav aria-label="Breadcrumb"><ol>${trail}</ol></nav></div></header>
+<main>
+${body}
+</main>
+<footer><p>The same list as JSON: ${link('?format=json', '?format=json')} or <code>Accept: application/json</code>.</p></footer>
+</body>
+</html>
+`
+}
+
+const NOT_PUBLISHED = '<td class="none">—<span class="vh">not published</span></td>'
+const ARCH_HEADERS = ARCHES.map((arch) => `<th scope="col">${arch}</th>`).join('')
+
+const ROOT_CRUMBS: [string, string?][] = [['extensions', DIRECTORY]]
+
+/** A cell per architecture: the always-newest link, showing the version it leads to now. */
+function newestCells(label: string, newest: Partial<Record<Arch, NewestLink>>): string {
+  return ARCHES.map((arch) => {
+    const n = newest[arch]
+    if (n === undefined) return NOT_PUBLISHED
+    return `<td>${link(n.url, n.version, `newest ${label} for ${arch}: ${n.version}`)}</td>`
+  }).join('')
+}
+
+/** A table in its scrolling frame: labelled by a heading id, or captioned. */
+function table(
+  label: { heading: string } | { caption: string },
+  head: string,
+  rows: string[],
+): string {
+  const [attribute, caption] =
+    'heading' in label
+      ? [` aria-labelledby="${label.heading}"`, '']
+      : ['', `\n<caption>${escapeHtml(label.caption)}</caption>`]
+  return `<div class="table"><table${attribute}>${caption}
+<thead><tr>${head}</tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody>
+</table></div>`
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`
+}
+
+export function listingHtml(listing: Listing): string {
+  const rows = listing.extensions.map(
+    (entry) =>
+      `<tr><th scope="row">${link(entry.url, entry.name)}</th><td class="num">${entry.versions}</td>${newestCells(entry.name, entry.newest)}</tr>`,
+  )
+  const body = `<h1>System extensions</h1>
+<p class="lead">${plural(listing.extensions.length, 'extension')}. The newest image of each, per architecture; these links follow new releases. Pick an extension for all its versions.</p>
+${table(
+  { caption: 'Newest image per extension and architecture' },
+  `<th scope="col">Extension</th><th scope="col" class="num">Versions</th>${ARCH_HEADERS}`,
+  rows,
+)}`
+  return page('System extensions', [['extensions']], body)
+}
+
+export function extensionHtml(ext: ExtensionPage): string {
+  const newest = ARCHES.flatMap((arch) => {
+    const n = ext.newest[arch]
+    if (n === undefined) return []
+    return [
+      `<tr><th scope="row">${arch}</th><td>${escapeHtml(n.version)}</td><td>${link(n.url, n.url)}</td></tr>`,
+    ]
+  })
+  const streams = ext.streams.map(
+    (s) =>
+      `<tr><th scope="row"><code>${escapeHtml(s.stream)}</code></th>${newestCells(`${ext.name} ${s.stream}`, s.newest)}</tr>`,
+  )
+  const versions = ext.versions.map((v, i) => {
+    const cells = ARCHES.map((arch) => {
+      const image = v.images[arch]
+      if (image === undefined) return NOT_PUBLISHED
+      return `<td>${link(image.url, image.file)}</td>`
+    })
+    const badge = i === 0 ? '<span class="badge">newest</span>' : ''
+    return `<tr><th scope="row">${escapeHtml(v.version)}${badge}</th>${cells.join('')}</tr>`
+  })
+  const streamSection =
+    streams.length === 0
+      ? ''
+      : `<h2 id="streams">Streams</h2>
+<p>Each link follows the newest version within its release line, as <code>${escapeHtml(ext.name)}-&lt;stream&gt;-&lt;arch&gt;.raw</code>:</p>
+${table({ heading: 'streams' }, `<th scope="col">Stream</th>${ARCH_HEADERS}`, streams)}
+`
+  const body = `<h1>${escapeHtml(ext.name)}</h1>
+<p class="lead">${plural(ext.versions.length, 'version')} for ${escapeHtml(ext.architectures.join(' and '))}. For systemd-sysupdate, use this page's address as <code>Path=</code>; it reads ${link(ext.sha256sums, 'SHA256SUMS')}.</p>
+<h2 id="newest">Newest</h2>
+${table(
+  { heading: 'newest' },
+  '<th scope="col">Architecture</th><th scope="col">Version</th><th scope="col">Always-newest URL</th>',
+  newest,
+)}
+${streamSection}<h2 id="versions">All versions</h2>
+${table({ heading: 'versions' }, `<th scope="col">Version</th>${ARCH_HEADERS}`, versions)}`
+  return page(`${ext.name} · System extensions`, [...ROOT_CRUMBS, [ext.name]], body)
+}
+
+export function notFoundHtml(name: string, choices: readonly string[]): string {
+  const items = choices.map((choice) => `<li>${link(`${DIRECTORY}${choice}/`, choice)}</li>`)
+  const body = `<h1>No extension “${escapeHtml(name)}”</h1>
+<p class="lead">The bakery publishes no extension of that name. These are the ones it does:</p>
+<ul>
+${items.join('\n')}
+</ul>`
+  return page('Not found · System extensions', [...ROOT_CRUMBS, [name]], body)
+}

@@ -1,0 +1,123 @@
+import {
+  ARCHES,
+  DEFAULT_ARCH,
+  architecturesOf,
+  newestImage,
+  streamsOf,
+  versionsOf,
+  type Arch,
+  type Extension,
+  type Image,
+} from '../index/catalog.js'
+
+/**
+ * What the directory shows, as plain data: the JSON answer as is, and what
+ * the HTML pages render. Every URL is root-relative, so the pages work behind
+ * any host name, and each leads through this service, never to GitHub.
+ */
+export interface NewestLink {
+  readonly version: string
+  /** The version-less (or stream) URL that follows new releases. */
+  readonly url: string
+  /** The versioned URL of the image it leads to today. */
+  readonly file: string
+}
+
+export interface ListingEntry {
+  readonly name: string
+  readonly url: string
+  /** The newest version of all, whatever its architectures. */
+  readonly newestVersion: string
+  readonly architectures: readonly Arch[]
+  readonly versions: number
+  readonly newest: Partial<Record<Arch, NewestLink>>
+}
+
+export interface Listing {
+  readonly extensions: readonly ListingEntry[]
+}
+
+export interface ImageLink {
+  readonly file: string
+  readonly url: string
+  readonly sha256: string
+}
+
+export interface ExtensionPage {
+  readonly name: string
+  readonly url: string
+  readonly sha256sums: string
+  readonly architectures: readonly Arch[]
+  readonly newest: Partial<Record<Arch, NewestLink>>
+  readonly streams: readonly { stream: string; newest: Partial<Record<Arch, NewestLink>> }[]
+  readonly versions: readonly { version: string; images: Partial<Record<Arch, ImageLink>> }[]
+}
+
+export const DIRECTORY = '/extensions/'
+
+export function flatUrl(file: string): string {
+  return `${DIRECTORY}${file}`
+}
+
+/** The newest-version URL: `<ext>.raw` is the docs' x86-64 form. */
+export function newestUrl(name: string, arch: Arch, stream?: string): string {
+  if (stream !== undefined) return flatUrl(`${name}-${stream}-${arch}.raw`)
+  return flatUrl(arch === DEFAULT_ARCH ? `${name}.raw` : `${name}-${arch}.raw`)
+}
+
+function newestLinks(extension: Extension, stream?: string): Partial<Record<Arch, NewestLink>> {
+  const links: Partial<Record<Arch, NewestLink>> = {}
+  for (const arch of ARCHES) {
+    const image = newestImage(extension, arch, stream)
+    if (image === undefined) continue
+    links[arch] = {
+      version: image.version,
+      url: newestUrl(extension.name, arch, stream),
+      file: flatUrl(image.file),
+    }
+  }
+  return links
+}
+
+export function listingOf(extensions: readonly Extension[]): Listing {
+  return {
+    extensions: [...extensions]
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map((extension) => ({
+        name: extension.name,
+        url: `${DIRECTORY}${extension.name}/`,
+        // Newest first, and an extension has at least one image (see ManifestIndex).
+        newestVersion: (extension.images[0] as Image).version,
+        architectures: architecturesOf(extension),
+        versions: versionsOf(extension).length,
+        newest: newestLinks(extension),
+      })),
+  }
+}
+
+export function pageOf(extension: Extension): ExtensionPage {
+  const { name } = extension
+  return {
+    name,
+    url: `${DIRECTORY}${name}/`,
+    sha256sums: `${DIRECTORY}${name}/SHA256SUMS`,
+    architectures: architecturesOf(extension),
+    newest: newestLinks(extension),
+    streams: streamsOf(extension).map((stream) => ({
+      stream,
+      newest: newestLinks(extension, stream),
+    })),
+    versions: [...imagesByVersion(extension)].map(([version, images]) => ({ version, images })),
+  }
+}
+
+/** Newest version first. imagesOf keeps one image per file, so per version and arch. */
+function imagesByVersion(extension: Extension): Map<string, Partial<Record<Arch, ImageLink>>> {
+  const byVersion = new Map<string, Partial<Record<Arch, ImageLink>>>()
+  for (const image of extension.images) {
+    const images = byVersion.get(image.version) ?? {}
+    images[image.arch] = { file: image.file, url: flatUrl(image.file), sha256: image.sha256 }
+    byVersion.set(image.version, images)
+  }
+  return byVersion
+}

@@ -1,0 +1,29 @@
+/**
+ * The part of a GitHub `release` webhook payload we act on: which tags it
+ * touches. A release that is published, edited, deleted or unpublished can
+ * change what a tag's assets are, so every action counts; an edit that
+ * renamed the tag touches the old name too.
+ * https://docs.github.com/webhooks/webhook-events-and-payloads#release
+ */
+export type ReleaseEvent =
+  | { readonly ok: true; readonly action: string; readonly tags: readonly string[] }
+  | { readonly ok: false; readonly reason: string }
+
+export function readReleaseEvent(payload: unknown): ReleaseEvent {
+  if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' }
+  const { action, release, changes } = payload
+  if (typeof action !== 'string') return { ok: false, reason: 'payload has no action' }
+  const tag = isObject(release) ? release.tag_name : undefined
+  if (typeof tag !== 'string' || tag === '') {
+    return { ok: false, reason: 'payload has no release.tag_name' }
+  }
+  const tags = [tag]
+  const renamed =
+    isObject(changes) && isObject(changes.tag_name) ? changes.tag_name.from : undefined
+  if (typeof renamed === 'string' && renamed !== '' && renamed !== tag) tags.push(renamed)
+  return { ok: true, action, tags }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}

@@ -1,0 +1,118 @@
+import { isFileName } from '../table/template.js'
+import { strverscmpImproved } from '../version/strverscmp.js'
+import type { ManifestEntry } from './manifest.js'
+
+/**
+ * What the manifests say is published: extensions, their versions and the
+ * architectures each version has an image for. Pure: built from parsed
+ * manifests, no I/O.
+ */
+export const ARCHES = ['x86-64', 'arm64'] as const
+export type Arch = (typeof ARCHES)[number]
+export const DEFAULT_ARCH: Arch = 'x86-64'
+
+export interface Image {
+  readonly version: string
+  readonly arch: Arch
+  /** `<ext>-<version>-<arch>.raw`, the asset name in release `<ext>-<version>`. */
+  readonly file: string
+  readonly sha256: string
+}
+
+export interface Extension {
+  readonly name: string
+  /** Newest first, by systemd's version order; ties keep manifest order. */
+  readonly images: readonly Image[]
+}
+
+/** Splits `<stem>-<arch>.raw`; null for any other name. */
+export function splitImageName(file: string): { stem: string; arch: Arch } | null {
+  if (!file.endsWith('.raw')) return null
+  const base = file.slice(0, -'.raw'.length)
+  for (const arch of ARCHES) {
+    if (base.endsWith(`-${arch}`)) return { stem: base.slice(0, -arch.length - 1), arch }
+  }
+  return null
+}
+
+/**
+ * The names a global manifest's images could belong to: every dash-prefix of
+ * each image's stem that leaves a version behind (`docker-compose-2.34.0`
+ * gives `docker` and `docker-compose`). Which of them is an extension only the
+ * extension's own manifest can tell; see imagesOf.
+ */
+export function candidateNames(entries: readonly ManifestEntry[]): string[] {
+  const names = new Set<string>()
+  for (const entry of entries) {
+    const split = splitImageName(entry.name)
+    if (split === null) continue
+    for (
+      let dash = split.stem.indexOf('-', 1);
+      dash !== -1;
+      dash = split.stem.indexOf('-', dash + 1)
+    ) {
+      const name = split.stem.slice(0, dash)
+      if (dash < split.stem.length - 1 && isFileName(name)) names.add(name)
+    }
+  }
+  return [...names].sort()
+}
+
+/**
+ * The images an extension's own manifest lists under its name:
+ * `<name>-<version>-<arch>.raw` with a non-empty version. A versioned
+ * release's manifest (`crio-v1.30.0`) lists `crio-v1.30.0-x86-64.raw`, which
+ * is no image of an extension named `crio-v1.30.0`, so it yields nothing.
+ * Only names made of URL-safe file-name characters count, so a Location
+ * built from them stays below the release download base.
+ */
+export function imagesOf(name: string, entries: readonly ManifestEntry[]): Image[] {
+  const images: Image[] = []
+  const seen = new Set<string>()
+  for (const entry of entries) {
+    const split = splitImageName(entry.name)
+    if (split === null || !split.stem.startsWith(`${name}-`)) continue
+    const version = split.stem.slice(name.length + 1)
+    if (version === '' || !isFileName(entry.name) || seen.has(entry.name)) continue
+    seen.add(entry.name)
+    images.push({ version, arch: split.arch, file: entry.name, sha256: entry.sha256 })
+  }
+  // Array.prototype.sort is stable: equivalent versions keep manifest order.
+  return images.sort((a, b) => strverscmpImproved(b.version, a.version))
+}
+
+export function architecturesOf(extension: Extension): Arch[] {
+  return ARCHES.filter((arch) => extension.images.some((image) => image.arch === arch))
+}
+
+/** Versions newest first, each once. */
+export function versionsOf(extension: Extension): string[] {
+  return [...new Set(extension.images.map((image) => image.version))]
+}
+
+/** The newest image for an architecture, optionally within a stream prefix. */
+export function newestImage(extension: Extension, arch: Arch, stream?: string): Image | undefined {
+  return extension.images.find(
+    (image) => image.arch === arch && (stream === undefined || inStream(image.version, stream)),
+  )
+}
+
+/** A version belongs to a stream when the stream is its prefix at a `.` boundary. */
+export function inStream(version: string, stream: string): boolean {
+  return version.startsWith(`${stream}.`)
+}
+
+/**
+ * The streams worth showing: each version without its last `.` part
+ * (`v1.32` for `v1.32.2`), unless that names a release itself. Newest first.
+ */
+export function streamsOf(extension: Extension): string[] {
+  const versions = new Set(extension.images.map((image) => image.version))
+  const streams: string[] = []
+  for (const version of versions) {
+    const dot = version.lastIndexOf('.')
+    const stream = version.slice(0, dot)
+    if (dot > 0 && !versions.has(stream) && !streams.includes(stream)) streams.push(stream)
+  }
+  return streams
+}

@@ -1,0 +1,154 @@
+import { request, type Dispatcher } from 'undici'
+import { encodePath } from '../path/normalise.js'
+
+/**
+ * Fetches one release's SHA256SUMS the way a client would: GET the github.com
+ * download URL, take its 302 to the storage host by hand (one hop, never
+ * followed further, never cached or shown: the link is signed and short-lived),
+ * GET the bytes there, revalidating with the validators of the copy we hold.
+ */
+export interface Validators {
+  readonly etag?: string | undefined
+  readonly lastModified?: string | undefined
+}
+
+export type FetchOutcome =
+  | { readonly kind: 'body'; readonly bytes: Uint8Array; readonly validators: Validators }
+  | { readonly kind: 'not-modified' }
+  /** GitHub answered 404: no such release or no SHA256SUMS in it. */
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'failed'; readonly reason: string }
+
+export interface FetchOptions {
+  readonly dispatcher: Dispatcher
+  /** `<GITHUB_URL>/<owner>/<repo>/releases/download`. */
+  readonly releases: string
+  readonly timeoutMs: number
+  readonly maxBytes: number
+}
+
+export const MANIFEST_NAME = 'SHA256SUMS'
+const USER_AGENT = 'sysext-redirector (manifest index)'
+
+export type ManifestFetcher = (release: string, validators?: Validators) => Promise<FetchOutcome>
+
+export function manifestFetcher(options: FetchOptions): ManifestFetcher {
+  return async (release, validators) => {
+    const url = `${options.releases}/${encodePath(release)}/${MANIFEST_NAME}`
+    // One deadline for both hops and the body.
+    const signal = AbortSignal.timeout(options.timeoutMs)
+    try {
+      return await fetchManifest(url, validators ?? {}, options, signal)
+    } catch (err) {
+      const reason = signal.aborted ? `timed out after ${options.timeoutMs} ms` : describe(err)
+      return { kind: 'failed', reason }
+    }
+  }
+}
+
+async function fetchManifest(
+  url: string,
+  validators: Validators,
+  options: FetchOptions,
+  signal: AbortSignal,
+): Promise<FetchOutcome> {
+  const first = await get(url, {}, options, signal)
+  if (first.statusCode === 404) {
+    await first.body.dump()
+    return { kind: 'missing' }
+  }
+  const location = first.headers.location
+  await first.body.dump()
+  if (!isRedirect(first.statusCode) || typeof location !== 'string') {
+    return { kind: 'failed', reason: `GitHub answered ${first.statusCode}` }
+  }
+  const storage = storageUrl(location, url)
+  if (storage === null) return { kind: 'failed', reason: 'GitHub redirected to a non-http(s) URL' }
+  const conditional: Record<string, string> = {}
+  if (validators.etag !== undefined) conditional['if-none-match'] = validators.etag
+  if (validators.lastModified !== undefined) {
+    conditional['if-modified-since'] = validators.lastModified
+  }
+  const second = await get(storage, conditional, options, signal)
+  if (second.statusCode === 304) {
+    await second.body.dump()
+    return { kind: 'not-modified' }
+  }
+  if (second.statusCode === 200) return readBody(second, options.maxBytes)
+  await second.body.dump()
+  // The storage host's own URL is signed: name only its host.
+  return {
+    kind: 'failed',
+    reason: `storage host ${new URL(storage).host} answered ${second.statusCode}`,
+  }
+}
+
+type Response = Dispatcher.ResponseData
+
+function get(
+  url: string,
+  headers: Record<string, string>,
+  options: FetchOptions,
+  signal: AbortSignal,
+): Promise<Response> {
+  return request(url, {
+    method: 'GET',
+    dispatcher: options.dispatcher,
+    headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...headers },
+    signal,
+  })
+}
+
+function isRedirect(status: number): boolean {
+  return status === 301 || status === 302 || status === 303 || status === 307 || status === 308
+}
+
+function storageUrl(location: string, base: string): string | null {
+  let url: URL
+  try {
+    url = new URL(location, base)
+  } catch {
+    return null
+  }
+  return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null
+}
+
+/** The body, unless it is larger than we accept: then the transfer is cut off. */
+async function readBody(response: Response, maxBytes: number): Promise<FetchOutcome> {
+  const declared = Number(response.headers['content-length'])
+  const tooLarge: FetchOutcome = {
+    kind: 'failed',
+    reason: `manifest is larger than ${maxBytes} bytes`,
+  }
+  if (declared > maxBytes) {
+    // Destroying an unread body reports "aborted" to its listeners: expected.
+    response.body.on('error', () => undefined).destroy()
+    return tooLarge
+  }
+  const chunks: Buffer[] = []
+  let length = 0
+  for await (const chunk of response.body) {
+    length += (chunk as Buffer).length
+    // Leaving the loop destroys the body, so the rest is never read.
+    if (length > maxBytes) return tooLarge
+    chunks.push(chunk as Buffer)
+  }
+  return {
+    kind: 'body',
+    bytes: Buffer.concat(chunks, length),
+    validators: {
+      etag: header(response, 'etag'),
+      lastModified: header(response, 'last-modified'),
+    },
+  }
+}
+
+function header(response: Response, name: string): string | undefined {
+  const value = response.headers[name]
+  return typeof value === 'string' ? value : undefined
+}
+
+function describe(err: unknown): string {
+  const error = err as NodeJS.ErrnoException
+  return error.code ?? error.message
+}

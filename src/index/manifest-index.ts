@@ -1,0 +1,123 @@
+import { RedirectorError } from '../errors.js'
+import { candidateNames, imagesOf, type Extension } from './catalog.js'
+import type { ManifestEntry } from './manifest.js'
+import type { CatalogSource } from './newest.js'
+import type { ManifestStore, Snapshot } from './store.js'
+
+/** The release holding the bakery's global SHA256SUMS. */
+export const GLOBAL_RELEASE = 'SHA256SUMS'
+
+export interface IndexLimits {
+  /** The most extension names taken from the global manifest. */
+  readonly maxExtensions: number
+  /** Manifests fetched at once when the whole catalog is wanted. */
+  readonly concurrency: number
+}
+
+export interface IndexLog {
+  warn(details: object, message: string): void
+}
+
+/**
+ * The extensions the bakery publishes, told apart by its manifests: the
+ * global SHA256SUMS names the candidates (`docker` and `docker-compose` for
+ * `docker-compose-2.34.0-x86-64.raw`), and a candidate is an extension when
+ * its own release's SHA256SUMS lists images under its name. Only candidates
+ * are ever fetched, so no request path makes us ask GitHub for a release the
+ * global manifest does not mention.
+ */
+export class ManifestIndex implements CatalogSource {
+  readonly #store: ManifestStore
+  readonly #limits: IndexLimits
+  readonly #log: IndexLog
+  // Derived data, recomputed only when a manifest's content changes.
+  readonly #candidates = new WeakMap<readonly ManifestEntry[], ReadonlySet<string>>()
+  readonly #extensions = new WeakMap<readonly ManifestEntry[], Extension | null>()
+
+  constructor(store: ManifestStore, limits: IndexLimits, log: IndexLog) {
+    this.#store = store
+    this.#limits = limits
+    this.#log = log
+  }
+
+  candidates(): Promise<ReadonlySet<string>> {
+    return this.#candidateSet()
+  }
+
+  async extension(name: string): Promise<Extension | undefined> {
+    const candidates = await this.#candidateSet()
+    if (!candidates.has(name)) return undefined
+    const entries = entriesOf(await this.#store.get(name), name)
+    if (entries === null) return undefined
+    let extension = this.#extensions.get(entries)
+    if (extension === undefined) {
+      const images = imagesOf(name, entries)
+      extension = images.length === 0 ? null : { name, images }
+      this.#extensions.set(entries, extension)
+    }
+    return extension ?? undefined
+  }
+
+  /** Every extension, by name. */
+  async extensions(): Promise<readonly Extension[]> {
+    const names = [...(await this.#candidateSet())]
+    const found: (Extension | undefined)[] = new Array(names.length)
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < names.length) {
+        const i = next++
+        found[i] = await this.extension(names[i] as string)
+      }
+    }
+    const workers = Math.min(this.#limits.concurrency, names.length)
+    await Promise.all(Array.from({ length: workers }, worker))
+    return found.filter((extension) => extension !== undefined)
+  }
+
+  /**
+   * After a release event for `tag`: the next read asks GitHub again for the
+   * global manifest, the tag's own and those of the extensions the tag could
+   * belong to (`kubernetes` for `kubernetes-v1.33.0`). Returns what it dropped.
+   */
+  invalidate(tag: string): string[] {
+    const releases = new Set([GLOBAL_RELEASE, tag])
+    for (let dash = tag.indexOf('-'); dash > 0; dash = tag.indexOf('-', dash + 1)) {
+      releases.add(tag.slice(0, dash))
+    }
+    return [...releases].filter((release) => this.#store.invalidate(release))
+  }
+
+  async #candidateSet(): Promise<ReadonlySet<string>> {
+    const entries = entriesOf(await this.#store.get(GLOBAL_RELEASE), GLOBAL_RELEASE)
+    if (entries === null) return new Set()
+    let candidates = this.#candidates.get(entries)
+    if (candidates === undefined) {
+      candidates = this.#limit(candidateNames(entries))
+      this.#candidates.set(entries, candidates)
+      const kept = candidates
+      this.#store.retain((release) => release === GLOBAL_RELEASE || kept.has(release))
+    }
+    return candidates
+  }
+
+  #limit(names: string[]): ReadonlySet<string> {
+    const { maxExtensions } = this.#limits
+    if (names.length > maxExtensions) {
+      this.#log.warn(
+        { candidates: names.length, kept: maxExtensions },
+        'the global manifest names more extensions than INDEX_MAX_EXTENSIONS; ignoring the rest',
+      )
+    }
+    return new Set(names.slice(0, maxExtensions))
+  }
+}
+
+/** The entries of a manifest; null when it is missing; throws when GitHub cannot say. */
+function entriesOf(snapshot: Snapshot, release: string): readonly ManifestEntry[] | null {
+  if (snapshot.state === 'ok') return snapshot.entries
+  if (snapshot.state === 'missing') return null
+  throw new RedirectorError(
+    'SR_INDEX_UNAVAILABLE',
+    `the index of release ${release} is not available: ${snapshot.reason}`,
+  )
+}

@@ -1,0 +1,115 @@
+/**
+ * A SHA256SUMS manifest read exactly as systemd-sysupdate (v255 to v258)
+ * reads one in resource_load_from_web(): every line is 64 hex digits, a
+ * space, a space or `*`, a file name and `\n`. Anything else rejects the
+ * whole file, as it does for sysupdate: a missing final newline, a CRLF
+ * (the `\r` is a control character in the name), a name with `/`, an escaped
+ * name, a NUL byte, invalid UTF-8. A file we would refuse is one a machine
+ * would refuse too, so we never advertise a version from it.
+ */
+export interface ManifestEntry {
+  /** The digest as written (hex, either case). */
+  readonly sha256: string
+  readonly name: string
+}
+
+export type ManifestResult =
+  | { readonly ok: true; readonly entries: readonly ManifestEntry[] }
+  | { readonly ok: false; readonly reason: string }
+
+const NAME_MAX = 255 // bytes, Linux's limit that filename_is_valid() applies
+const HASH_LENGTH = 64
+
+export function parseManifest(bytes: Uint8Array): ManifestResult {
+  if (bytes.includes(0)) return refuse('manifest has an embedded NUL byte')
+  if (!isValidUtf8(bytes)) return refuse('manifest is not valid UTF-8')
+  const entries: ManifestEntry[] = []
+  let pos = 0
+  for (let line = 1; pos < bytes.length; line++) {
+    const parsed = parseLine(bytes, pos, line)
+    if (typeof parsed === 'string') return refuse(parsed)
+    entries.push(parsed.entry)
+    pos = parsed.next
+  }
+  return { ok: true, entries }
+}
+
+function parseLine(
+  bytes: Uint8Array,
+  start: number,
+  line: number,
+): { entry: ManifestEntry; next: number } | string {
+  // 64 hash digits, separator, marker, at least a newline.
+  if (bytes.length - start < HASH_LENGTH + 3) return `corrupt manifest at line ${line}`
+  if (bytes[start] === BACKSLASH) return `file names with escapes are not supported (line ${line})`
+  for (let i = start; i < start + HASH_LENGTH; i++) {
+    if (!isHexDigit(bytes[i] as number)) return `digest at line ${line} is not 64 hex digits`
+  }
+  let pos = start + HASH_LENGTH
+  if (bytes[pos] !== SPACE) return `missing space separator at line ${line}`
+  pos++
+  if (bytes[pos] !== SPACE && bytes[pos] !== STAR) {
+    return `missing binary/text input marker at line ${line}`
+  }
+  pos++
+  const end = bytes.indexOf(NEWLINE, pos)
+  if (end === -1) return `truncated manifest at line ${line} (no final newline)`
+  if (end === pos) return `empty file name at line ${line}`
+  const name = Buffer.from(bytes.subarray(pos, end)).toString('utf8')
+  if (!isValidFileName(name, end - pos)) return `invalid file name at line ${line}`
+  if (hasControlChar(name)) return `file name has control characters at line ${line}`
+  const sha256 = Buffer.from(bytes.subarray(start, start + HASH_LENGTH)).toString('latin1')
+  return { entry: { sha256, name }, next: end + 1 }
+}
+
+function refuse(reason: string): ManifestResult {
+  return { ok: false, reason }
+}
+
+const BACKSLASH = 0x5c
+const SPACE = 0x20
+const STAR = 0x2a
+const NEWLINE = 0x0a
+
+function isHexDigit(byte: number): boolean {
+  return (
+    (byte >= 0x30 && byte <= 0x39) ||
+    (byte >= 0x41 && byte <= 0x46) ||
+    (byte >= 0x61 && byte <= 0x66)
+  )
+}
+
+/** systemd's filename_is_valid(): not `.` or `..`, no `/`, at most NAME_MAX bytes. */
+function isValidFileName(name: string, byteLength: number): boolean {
+  return name !== '.' && name !== '..' && !name.includes('/') && byteLength <= NAME_MAX
+}
+
+/** systemd's char_is_cc(): C0 controls (tab included) and DEL. */
+function hasControlChar(name: string): boolean {
+  for (let i = 0; i < name.length; i++) {
+    const code = name.charCodeAt(i)
+    if (code < 0x20 || code === 0x7f) return true
+  }
+  return false
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * systemd's utf8_is_valid_n(): well-formed UTF-8 (no overlong forms, no
+ * surrogates, nothing past U+10FFFF) and, stricter than the standard, none of
+ * the noncharacters U+FDD0..U+FDEF and U+xxFFFE/U+xxFFFF.
+ */
+export function isValidUtf8(bytes: Uint8Array): boolean {
+  let text: string
+  try {
+    text = utf8.decode(bytes)
+  } catch {
+    return false
+  }
+  for (const char of text) {
+    const code = char.codePointAt(0) as number
+    if ((code >= 0xfdd0 && code <= 0xfdef) || (code & 0xfffe) === 0xfffe) return false
+  }
+  return true
+}

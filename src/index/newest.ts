@@ -1,0 +1,162 @@
+import {
+  ARCHES,
+  DEFAULT_ARCH,
+  architecturesOf,
+  inStream,
+  newestImage,
+  streamsOf,
+  type Arch,
+  type Extension,
+  type Image,
+} from './catalog.js'
+
+/**
+ * Version-less and stream-pinned image names, resolved against the index:
+ *   `<ext>.raw`                  the newest x86-64 image (the bakery docs' form)
+ *   `<ext>-<arch>.raw`           the newest image for that architecture
+ *   `<ext>-<stream>-<arch>.raw`  the newest whose version starts `<stream>.`
+ * Which part is the extension is decided by the index (the longest name that
+ * is a published extension), never by guessing where a version starts. A
+ * stream needs an explicit architecture, so `<ext>.raw` never reads as one.
+ */
+export interface CatalogSource {
+  /** Names that may be extensions: only these are ever looked up. */
+  candidates(): Promise<ReadonlySet<string>>
+  /** The extension of that name, or undefined when it is none. */
+  extension(name: string): Promise<Extension | undefined>
+  /** Every extension, for the list of choices in a 404. */
+  extensions(): Promise<readonly Extension[]>
+}
+
+export type NewestAnswer =
+  | {
+      readonly kind: 'image'
+      readonly extension: string
+      readonly image: Image
+      /** The release tag: `<ext>-<version>`. */
+      readonly release: string
+    }
+  | { readonly kind: 'not-found'; readonly message: string }
+
+/** The directory our newest-version names live in. */
+export const NEWEST_PREFIX = '/extensions/'
+
+/** The file name of a `/extensions/<name>.raw` path, or null for any other path. */
+export function newestFileOf(path: string): string | null {
+  if (!path.startsWith(NEWEST_PREFIX) || !path.endsWith('.raw')) return null
+  const file = path.slice(NEWEST_PREFIX.length)
+  return file.includes('/') || file === '.raw' ? null : file
+}
+
+export interface Reading {
+  /** The name without `.raw` and without the architecture, if one was given. */
+  readonly rest: string
+  readonly arch: Arch
+  /** Only with an explicit architecture may a stream follow the name. */
+  readonly explicitArch: boolean
+}
+
+/** The ways to read a file name, most specific first: an explicit arch, then none. */
+export function readingsOf(file: string): Reading[] {
+  const stem = file.slice(0, -'.raw'.length)
+  const readings: Reading[] = []
+  for (const arch of ARCHES) {
+    const rest = stem.slice(0, -arch.length - 1)
+    if (stem.endsWith(`-${arch}`) && rest !== '') readings.push({ rest, arch, explicitArch: true })
+  }
+  readings.push({ rest: stem, arch: DEFAULT_ARCH, explicitArch: false })
+  return readings
+}
+
+/**
+ * The names among `candidates` the rest could start with, longest first:
+ * `docker-compose-2.34` gives `docker-compose`, then `docker`. The work is
+ * bounded by the candidates, not by the length of the request path.
+ */
+export function namesFitting(rest: string, candidates: Iterable<string>): string[] {
+  const fitting: string[] = []
+  for (const name of candidates) {
+    if (rest === name || rest.startsWith(`${name}-`)) fitting.push(name)
+  }
+  return fitting.sort((a, b) => b.length - a.length)
+}
+
+export interface Interpretation {
+  readonly extension: Extension
+  readonly arch: Arch
+  /** The version prefix asked for; undefined for the newest of all. */
+  readonly stream: string | undefined
+}
+
+/**
+ * What a file name asks for, by the index: the longest published extension
+ * name it starts with. undefined when it names no extension in any form.
+ */
+export async function interpret(
+  file: string,
+  source: CatalogSource,
+): Promise<Interpretation | undefined> {
+  const candidates = await source.candidates()
+  for (const { rest, arch, explicitArch } of readingsOf(file)) {
+    const names = explicitArch ? namesFitting(rest, candidates) : candidates.has(rest) ? [rest] : []
+    for (const name of names) {
+      const extension = await source.extension(name)
+      if (extension === undefined) continue
+      const stream = name === rest ? undefined : rest.slice(name.length + 1)
+      return { extension, arch, stream }
+    }
+  }
+  return undefined
+}
+
+export async function resolveNewest(file: string, source: CatalogSource): Promise<NewestAnswer> {
+  const found = await interpret(file, source)
+  if (found !== undefined) return answerFor(found)
+  const names = (await source.extensions()).map((extension) => extension.name)
+  return notFound(`no extension matches ${file}; extensions: ${listOf(names, '/extensions/')}`)
+}
+
+/** True when the stream is no stream but a version the extension publishes. */
+export function isPublishedVersion(found: Interpretation): boolean {
+  const { extension, stream } = found
+  return stream !== undefined && extension.images.some((image) => image.version === stream)
+}
+
+export function answerFor(found: Interpretation): NewestAnswer {
+  const { extension, arch, stream } = found
+  const { name } = extension
+  if (isPublishedVersion(found)) {
+    // A released version, not a stream: its own URL answers for it.
+    const arches = extension.images.filter((i) => i.version === stream).map((i) => i.arch)
+    return notFound(`${name} ${stream} has no ${arch} image; it has ${arches.join(', ')}`)
+  }
+  const image = newestImage(extension, arch, stream)
+  if (image !== undefined) {
+    return { kind: 'image', extension: name, image, release: `${name}-${image.version}` }
+  }
+  if (newestImage(extension, arch) === undefined) {
+    const arches = architecturesOf(extension).join(', ')
+    return notFound(`${name} has no ${arch} image; architectures: ${arches}`)
+  }
+  const streams = streamsOf(extension).filter((s) => hasArch(extension, arch, s))
+  return notFound(
+    `${name} has no ${arch} image whose version starts with ${stream}.; streams: ${listOf(streams, `/extensions/${name}/`)}`,
+  )
+}
+
+function hasArch(extension: Extension, arch: Arch, stream: string): boolean {
+  return extension.images.some((image) => image.arch === arch && inStream(image.version, stream))
+}
+
+// Choices are listed in one line; a long list ends with where to see it all.
+const MAX_LISTED = 25
+
+export function listOf(items: readonly string[], seeAll: string): string {
+  if (items.length === 0) return `none (see ${seeAll})`
+  if (items.length <= MAX_LISTED) return items.join(', ')
+  return `${items.slice(0, MAX_LISTED).join(', ')} and ${items.length - MAX_LISTED} more (see ${seeAll})`
+}
+
+function notFound(message: string): NewestAnswer {
+  return { kind: 'not-found', message }
+}

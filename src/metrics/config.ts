@@ -1,0 +1,14 @@
+import { readHost, readPort, type Env } from '../config/env.js'
+
+/** Where the Prometheus endpoint listens: its own port, never the public one. */
+export interface MetricsConfig {
+  readonly port: number
+  readonly host: string
+}
+
+export function parseMetricsConfig(env: Env): MetricsConfig {
+  return {
+    port: readPort(env, 'METRICS_PORT', 9091),
+    host: readHost(env, 'METRICS_HOST', '0.0.0.0'),
+  }
+}

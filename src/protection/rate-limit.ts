@@ -1,0 +1,85 @@
+import { STATUS_CODES } from 'node:http'
+import rateLimit from '@fastify/rate-limit'
+import type { FastifyInstance } from 'fastify'
+import { sendText } from '../http/text-reply.js'
+import { addressMatcher, clientKey } from './address.js'
+import type { RateLimitConfig } from './config.js'
+
+/** What the rate limiter tells the metrics. */
+export interface RateLimitEvents {
+  /** A request was refused for going over the limit. */
+  limited(): void
+  /** The counter store (Redis) failed; the request went through unlimited. */
+  storeFailed(): void
+}
+
+const WINDOW_MS = 60_000
+
+/** Probes and the operators' own endpoints must answer whatever a client did. */
+export const EXEMPT_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz'])
+
+/**
+ * Clients counted in memory (without Redis) in one window. The store is an
+ * LRU: past this many, the least recently seen client's count is forgotten.
+ * About 500 bytes each (measured), so about 25 MB at most.
+ */
+export const LOCAL_CLIENTS = 50_000
+
+// One warning a minute at most while the store fails, not one per request.
+const STORE_WARNING_INTERVAL_MS = 60_000
+
+/**
+ * At most `max` requests per minute per client, answered `status` with
+ * Retry-After beyond that. The plugin keeps the counts (in memory, or in
+ * Redis so instances share them); this hook decides and answers, so the
+ * answer is our one-line text, the exemptions apply before anything is
+ * counted, and a failing store lets requests through instead of failing them.
+ */
+export async function registerRateLimit(
+  app: FastifyInstance,
+  config: RateLimitConfig,
+  events: RateLimitEvents,
+): Promise<void> {
+  if (config.max === 0) return
+  // ioredis is loaded only when Redis is used: it costs start-up time and memory.
+  const store =
+    config.redisUrl === undefined
+      ? undefined
+      : (await import('./redis.js')).connectRedis(config.redisUrl, app.log)
+  await app.register(rateLimit, {
+    global: false,
+    max: config.max,
+    timeWindow: WINDOW_MS,
+    keyGenerator: (request) => clientKey(request.ip),
+    cache: LOCAL_CLIENTS,
+    redis: store?.redis,
+    nameSpace: 'sysext-redirector:rate-limit:',
+  })
+  const count = app.createRateLimit()
+  const allowlisted = addressMatcher(config.allowlist)
+  let lastWarning = -Infinity
+  app.addHook('onRequest', async (request, reply) => {
+    if (EXEMPT_ROUTES.has(request.routeOptions.url ?? '') || allowlisted(request.ip)) return
+    let result: Awaited<ReturnType<typeof count>>
+    try {
+      result = await count(request)
+    } catch (err) {
+      events.storeFailed()
+      if (Date.now() - lastWarning >= STORE_WARNING_INTERVAL_MS) {
+        lastWarning = Date.now()
+        request.log.warn({ err }, 'rate-limit store failed: request let through')
+      }
+      return
+    }
+    // isAllowed comes only from the plugin's own allowList, which is unset.
+    if (result.isAllowed || !result.isExceeded) return
+    events.limited()
+    const retryAfter = Math.max(1, result.ttlInSeconds)
+    return sendText(
+      reply.header('retry-after', String(retryAfter)),
+      config.status,
+      `${STATUS_CODES[config.status]}: too many requests from this client; retry in ${retryAfter} s`,
+    )
+  })
+  if (store !== undefined) app.addHook('onClose', async () => store.close())
+}

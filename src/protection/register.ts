@@ -1,0 +1,20 @@
+import type { FastifyInstance } from 'fastify'
+import { installClientIp } from './client-ip.js'
+import type { ProtectionConfig } from './config.js'
+import { registerRateLimit, type RateLimitEvents } from './rate-limit.js'
+import { sayNoSniff } from './server-limits.js'
+
+/**
+ * Who the client is, how often it may ask, and the headers every response
+ * carries. Register before any other hook: the client's address must be
+ * settled, and an over-limit request turned away, before other work starts.
+ */
+export async function registerProtection(
+  app: FastifyInstance,
+  config: ProtectionConfig,
+  events: RateLimitEvents,
+): Promise<void> {
+  sayNoSniff(app.server)
+  installClientIp(app, config.trustProxy)
+  await registerRateLimit(app, config.rateLimit, events)
+}

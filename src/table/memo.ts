@@ -1,0 +1,35 @@
+import { LRUCache } from 'lru-cache'
+import { normaliseTarget, type Target } from '../path/normalise.js'
+import { resolve, type Origins, type Resolution } from './resolve.js'
+import type { Table } from './table.js'
+
+/**
+ * Resolutions remembered, by raw request target. Clients ask for a small set
+ * of current files over and over, so most requests skip normalising and
+ * matching. Bounded twice, for the million-distinct-paths case: in entries,
+ * and by leaving out long targets (real ones are under 200 bytes), so the
+ * memo holds at most a few MB whatever clients send.
+ */
+export const MEMO_ENTRIES = 4_096
+export const MEMO_MAX_TARGET = 512
+
+export interface Resolved {
+  readonly target: Target
+  readonly resolution: Resolution
+}
+
+/**
+ * normaliseTarget then resolve, remembered. A target normaliseTarget refuses
+ * is never remembered: it throws again on every request.
+ */
+export function memoResolver(table: Table, origins: Origins): (rawTarget: string) => Resolved {
+  const memo = new LRUCache<string, Resolved>({ max: MEMO_ENTRIES })
+  return (rawTarget) => {
+    const known = memo.get(rawTarget)
+    if (known !== undefined) return known
+    const target = normaliseTarget(rawTarget)
+    const resolved = { target, resolution: resolve(table, target, origins) }
+    if (rawTarget.length <= MEMO_MAX_TARGET) memo.set(rawTarget, resolved)
+    return resolved
+  }
+}

@@ -1,0 +1,61 @@
+import { readBoolean, readChoice, readDuration, readInteger, type Env } from '../config/env.js'
+import { RedirectorError } from '../errors.js'
+
+export const FAIL_MODES = ['open', 'closed'] as const
+export type FailMode = (typeof FAIL_MODES)[number]
+
+/** How the service checks with GitHub that a redirect target exists. */
+export interface UpstreamConfig {
+  /** UPSTREAM_CHECKS: false means pure rewriting, nothing is asked upstream. */
+  readonly enabled: boolean
+  /** UPSTREAM_FAIL_MODE: what a request gets when GitHub cannot say (redirect or 503). */
+  readonly failMode: FailMode
+  readonly connectTimeoutMs: number
+  /** Time from sending the HEAD to its status line. */
+  readonly responseTimeoutMs: number
+  /** How long each kind of answer is fresh, in milliseconds. */
+  readonly ttlMs: {
+    /** Exists, for assets that never change once published. */
+    readonly versioned: number
+    /** Exists, for index and configuration files re-uploaded in place. */
+    readonly mutable: number
+    readonly missing: number
+    /** GitHub could not say: the wait before asking again. */
+    readonly unknown: number
+  }
+  /** How many targets the cache remembers at most. */
+  readonly cacheMax: number
+}
+
+const MINUTE = 60_000
+
+export function parseUpstreamConfig(env: Env): UpstreamConfig {
+  return {
+    enabled: readBoolean(env, 'UPSTREAM_CHECKS', true),
+    failMode: readChoice(env, 'UPSTREAM_FAIL_MODE', 'open', FAIL_MODES),
+    connectTimeoutMs: readPositiveDuration(env, 'UPSTREAM_CONNECT_TIMEOUT', 2000, MINUTE),
+    responseTimeoutMs: readPositiveDuration(env, 'UPSTREAM_TIMEOUT', 3000, MINUTE),
+    ttlMs: {
+      versioned: readPositiveDuration(env, 'CHECK_TTL_VERSIONED', 24 * 60 * MINUTE),
+      mutable: readPositiveDuration(env, 'CHECK_TTL_MUTABLE', MINUTE),
+      missing: readPositiveDuration(env, 'CHECK_TTL_MISSING', 30_000),
+      unknown: readPositiveDuration(env, 'CHECK_TTL_UNKNOWN', 5000, 10 * MINUTE),
+    },
+    cacheMax: readInteger(env, 'CHECK_CACHE_MAX', 10_000, 1, 10_000_000),
+  }
+}
+
+/**
+ * A zero timeout would mean "no timeout" to undici and a zero lifetime
+ * "forever" to lru-cache, so zero is refused rather than misread.
+ */
+function readPositiveDuration(env: Env, name: string, fallbackMs: number, maxMs?: number): number {
+  const ms = readDuration(env, name, fallbackMs, maxMs)
+  if (ms === 0) {
+    throw new RedirectorError(
+      'SR_CONFIG_INVALID',
+      `${name}=${JSON.stringify(env[name]?.trim())} is not valid: expected a duration above zero such as 500ms, 30s, 5m or 1h`,
+    )
+  }
+  return ms
+}

@@ -1,0 +1,80 @@
+import { Agent, type Dispatcher } from 'undici'
+import type { CheckOutcome } from './events.js'
+
+export interface HeadTimeouts {
+  readonly connectTimeoutMs: number
+  readonly responseTimeoutMs: number
+}
+
+export interface HeadResult {
+  readonly outcome: CheckOutcome
+  /** The status GitHub answered, or the error code when it did not answer. */
+  readonly detail: number | string
+}
+
+const USER_AGENT = 'sysext-redirector (upstream check)'
+
+/** A keep-alive pool for the checks; both timeouts also bound each request. */
+export function createUpstreamAgent(timeouts: HeadTimeouts): Agent {
+  return new Agent({
+    connect: { timeout: timeouts.connectTimeoutMs },
+    headersTimeout: timeouts.responseTimeoutMs,
+    bodyTimeout: timeouts.responseTimeoutMs,
+  })
+}
+
+/**
+ * Asks GitHub whether a download URL leads anywhere: a HEAD that does not
+ * follow the redirect (the signed storage link behind it is of no use to
+ * us). 302 or 200 is yes, 404 is no, anything else, a timeout or a broken
+ * connection is "cannot say". Never rejects.
+ */
+export async function headCheck(
+  dispatcher: Dispatcher,
+  location: string,
+  timeouts: HeadTimeouts,
+): Promise<HeadResult> {
+  const url = new URL(location)
+  // The whole exchange, waiting for a pooled connection included, is bounded:
+  // an injected dispatcher may have no connect timeout of its own.
+  const controller = new AbortController()
+  const timer = setTimeout(
+    () => controller.abort(new Error('upstream check timed out')),
+    timeouts.connectTimeoutMs + timeouts.responseTimeoutMs,
+  )
+  const result = await ask(dispatcher, url, timeouts, controller.signal).catch(
+    (err: { code?: string; message?: string }): HeadResult => ({
+      outcome: 'unknown',
+      detail: err.code ?? String(err.message),
+    }),
+  )
+  clearTimeout(timer)
+  return result
+}
+
+async function ask(
+  dispatcher: Dispatcher,
+  url: URL,
+  timeouts: HeadTimeouts,
+  signal: AbortSignal,
+): Promise<HeadResult> {
+  const response = await dispatcher.request({
+    origin: url.origin,
+    path: `${url.pathname}${url.search}`,
+    method: 'HEAD',
+    // undici closes the connection after a HEAD unless told otherwise, in
+    // case a broken server sends a body; GitHub does not, so keep it alive.
+    reset: false,
+    headers: { 'user-agent': USER_AGENT },
+    headersTimeout: timeouts.responseTimeoutMs,
+    bodyTimeout: timeouts.responseTimeoutMs,
+    signal,
+  })
+  await response.body.dump()
+  return { outcome: outcomeOf(response.statusCode), detail: response.statusCode }
+}
+
+function outcomeOf(status: number): CheckOutcome {
+  if (status === 302 || status === 200) return 'exists'
+  return status === 404 ? 'missing' : 'unknown'
+}

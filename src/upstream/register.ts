@@ -1,0 +1,50 @@
+import type { FastifyInstance } from 'fastify'
+import type { Dispatcher } from 'undici'
+import { UpstreamChecks, type Clock } from './checks.js'
+import type { UpstreamConfig } from './config.js'
+import { noUpstreamEvents, type UpstreamEvents } from './events.js'
+import { checkingGuard, uncheckedGuard, type RedirectGuard } from './guard.js'
+import { createUpstreamAgent } from './head.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The upstream check cache (see UpstreamChecks.invalidate); null with UPSTREAM_CHECKS=false. */
+    upstreamChecks: UpstreamChecks | null
+  }
+}
+
+export interface UpstreamDeps {
+  /** Where the HEADs go; default a keep-alive Agent of the app's own, closed with the app. */
+  readonly dispatcher?: Dispatcher | undefined
+  /** Default performance (monotonic milliseconds). */
+  readonly clock?: Clock | undefined
+  readonly events?: UpstreamEvents | undefined
+}
+
+/** Sets up the checks (if enabled) and returns what the redirect route runs first. */
+export function registerUpstreamChecks(
+  app: FastifyInstance,
+  config: UpstreamConfig,
+  deps: UpstreamDeps,
+): RedirectGuard {
+  if (!config.enabled) {
+    app.decorate('upstreamChecks', null)
+    return uncheckedGuard
+  }
+  let dispatcher = deps.dispatcher
+  if (dispatcher === undefined) {
+    const agent = createUpstreamAgent(config)
+    // Destroy, not close: a background refresh must not hold up shutdown.
+    app.addHook('onClose', async () => agent.destroy())
+    dispatcher = agent
+  }
+  const checks = new UpstreamChecks({
+    config,
+    dispatcher,
+    clock: deps.clock ?? performance,
+    events: deps.events ?? noUpstreamEvents,
+    log: app.log.child({ module: 'upstream' }),
+  })
+  app.decorate('upstreamChecks', checks)
+  return checkingGuard(checks, config)
+}

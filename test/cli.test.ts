@@ -1,0 +1,111 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { runCommand, USAGE } from '../src/cli.js'
+import type { Env } from '../src/config/env.js'
+
+async function run(
+  argv: string[],
+  env: Env = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await runCommand(argv, env, {
+    out: (line) => out.push(line),
+    err: (line) => err.push(line),
+  })
+  return { code, out: out.join('\n'), err: err.join('\n') }
+}
+
+const REL = 'https://github.com/flatcar/sysext-bakery/releases/download'
+
+t.test('help and usage errors', async (t) => {
+  for (const help of ['help', '--help', '-h'])
+    t.same(await run([help]), { code: 0, out: USAGE, err: '' })
+  t.same(await run(['frobnicate']), { code: 2, out: '', err: USAGE })
+  t.same(await run(['explain']), { code: 2, out: '', err: USAGE }, 'explain needs a path')
+  t.same(await run(['check-table', 'a', 'b']), { code: 2, out: '', err: USAGE })
+})
+
+t.test('check-table passes the built-in table', async (t) => {
+  const res = await run(['check-table'])
+  t.equal(res.code, 0)
+  t.match(res.out, /tables\/flatcar\.yaml: 6 rules, \d+ examples, all pass$/)
+})
+
+t.test("check-table finds a fork's broken rule before its users do", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cli-'))
+  const file = join(dir, 'fork.yaml')
+  await writeFile(
+    file,
+    `rules:
+  - name: conf
+    path: /extensions/{name}.conf
+    release: '{name}'
+    asset: '{name}.transfer'
+    examples:
+      - path: /extensions/a.conf
+        location: '{releases}/a/a.conf'
+`,
+  )
+  const res = await run(['check-table', file])
+  t.equal(res.code, 1)
+  t.match(res.err, `sysext-redirector: ${file}: 1 example(s) fail:`)
+  t.match(res.err, 'rule "conf": example /extensions/a.conf leads to')
+  await writeFile(
+    file,
+    'rules:\n  - name: conf\n    path: /{x}\n    release: "{y}"\n    asset: a\n',
+  )
+  const invalid = await run(['check-table'], { PATTERN_TABLE: file })
+  t.equal(invalid.code, 1, 'PATTERN_TABLE is the default file')
+  t.equal(
+    invalid.err,
+    `sysext-redirector: ${file}: rule "conf": "release" uses {y}, which the path does not capture`,
+  )
+  const bad = await run(['check-table'], { BAKERY_REPO: 'nope' })
+  t.equal(bad.code, 1)
+  t.match(bad.err, 'BAKERY_REPO="nope" is not valid')
+})
+
+t.test('explain shows the rule, its captures and the Location', async (t) => {
+  const res = await run([
+    'explain',
+    '/extensions/docker-compose/docker-compose-2.34.0-x86-64.raw?x=1',
+  ])
+  t.equal(res.code, 0)
+  t.equal(
+    res.out,
+    [
+      'path       /extensions/docker-compose/docker-compose-2.34.0-x86-64.raw (query "x=1")',
+      'skipped    raw: does not fit /{prefix*}/extensions/{ext}-{version}-{arch:x86-64|arm64}.raw',
+      'rule       raw-below-path  /{prefix*}/extensions/{sub*}/{ext}-{version}-{arch:x86-64|arm64}.raw',
+      'captures   prefix="" sub="docker-compose" ext="docker-compose" version="2.34.0" arch="x86-64"',
+      'release    docker-compose-2.34.0',
+      'asset      docker-compose-2.34.0-x86-64.raw',
+      'cache      versioned',
+      `location   ${REL}/docker-compose-2.34.0/docker-compose-2.34.0-x86-64.raw`,
+    ].join('\n'),
+  )
+})
+
+t.test('explain says why nothing matched', async (t) => {
+  const res = await run(['explain', '/extensions/kubernetes-v1.32.2-riscv64.raw'], {
+    FALLBACK_URL: 'https://docs.example',
+  })
+  t.equal(res.code, 0)
+  t.match(res.out, /^path {7}\/extensions\/kubernetes-v1\.32\.2-riscv64\.raw\n/)
+  t.equal(res.out.match(/^skipped /gm)?.length, 6, 'every rule says why it passed')
+  t.match(res.out, 'rule       none matched: the fallback takes it, path and query kept')
+  t.match(res.out, 'location   https://docs.example/extensions/kubernetes-v1.32.2-riscv64.raw')
+})
+
+t.test('explain follows the environment and rejects bad paths', async (t) => {
+  const fork = await run(['explain', '/extensions/SHA256SUMS'], { BAKERY_REPO: 'acme/bakery' })
+  t.match(
+    fork.out,
+    'location   https://github.com/acme/bakery/releases/download/SHA256SUMS/SHA256SUMS',
+  )
+  const bad = await run(['explain', '/extensions/%zz'])
+  t.same(bad, { code: 1, out: '', err: 'sysext-redirector: path has an invalid percent-encoding' })
+})

@@ -1,0 +1,112 @@
+import t from 'tap'
+import { originsOf, parseConfig } from '../src/config.js'
+
+t.test('defaults run the Flatcar bakery', async (t) => {
+  const config = parseConfig({})
+  t.match(config, {
+    port: 8080,
+    host: '0.0.0.0',
+    githubUrl: 'https://github.com',
+    repo: 'flatcar/sysext-bakery',
+    patternTable: undefined,
+    fallbackUrl: 'https://flatcar.github.io/sysext-bakery',
+    logLevel: 'info',
+    redirectMaxAge: { versioned: 86_400, mutable: 60, fallback: 3_600 },
+    shutdownTimeoutMs: 10_000,
+  })
+  t.same(originsOf(config), {
+    releases: 'https://github.com/flatcar/sysext-bakery/releases/download',
+    fallback: 'https://flatcar.github.io/sysext-bakery',
+  })
+})
+
+t.test('a fork sets BAKERY_REPO alone', async (t) => {
+  t.equal(
+    originsOf(parseConfig({ BAKERY_REPO: 'acme/my-bakery' })).releases,
+    'https://github.com/acme/my-bakery/releases/download',
+  )
+})
+
+t.test('reads every setting', async (t) => {
+  const config = parseConfig({
+    PORT: '9000',
+    HOST: '::1',
+    GITHUB_URL: 'http://127.0.0.1:3000/',
+    BAKERY_REPO: 'a-b/c.d_e',
+    PATTERN_TABLE: ' /etc/table.yaml ',
+    FALLBACK_URL: 'https://docs.example/sub/',
+    LOG_LEVEL: 'debug',
+    REDIRECT_MAX_AGE_VERSIONED: '7d',
+    REDIRECT_MAX_AGE_MUTABLE: '1500ms',
+    REDIRECT_MAX_AGE_FALLBACK: '2h',
+    SHUTDOWN_TIMEOUT: '30s',
+  })
+  t.match(config, {
+    port: 9000,
+    host: '::1',
+    githubUrl: 'http://127.0.0.1:3000',
+    repo: 'a-b/c.d_e',
+    patternTable: '/etc/table.yaml',
+    fallbackUrl: 'https://docs.example/sub',
+    logLevel: 'debug',
+    redirectMaxAge: { versioned: 604_800, mutable: 1, fallback: 7_200 },
+    shutdownTimeoutMs: 30_000,
+  })
+  t.equal(
+    parseConfig({ HOST: 'localhost', PORT: '' }).host,
+    'localhost',
+    'host names too; empty means default',
+  )
+  t.equal(parseConfig({ PORT: '' }).port, 8080)
+  t.equal(parseConfig({ REDIRECT_MAX_AGE_MUTABLE: '5m' }).redirectMaxAge.mutable, 300)
+})
+
+t.test('a bad value names the variable and what it accepts', async (t) => {
+  const cases: [Record<string, string>, string][] = [
+    [{ PORT: 'http' }, 'PORT="http" is not valid: expected a whole number from 0 to 65535'],
+    [{ PORT: '65536' }, 'PORT="65536" is not valid: expected a whole number from 0 to 65535'],
+    [{ PORT: '-1' }, 'PORT="-1" is not valid'],
+    [{ PORT: '80.5' }, 'PORT="80.5" is not valid'],
+    [{ HOST: 'bad host' }, 'HOST="bad host" is not valid: expected an IP address or a host name'],
+    [
+      { GITHUB_URL: 'github.com' },
+      'GITHUB_URL="github.com" is not valid: expected an http:// or https:// URL without query, fragment or credentials',
+    ],
+    [{ GITHUB_URL: 'ftp://github.com' }, 'GITHUB_URL="ftp://github.com" is not valid'],
+    [
+      { GITHUB_URL: 'https://github.com/?x=1' },
+      'GITHUB_URL="https://github.com/?x=1" is not valid',
+    ],
+    [{ FALLBACK_URL: 'https://a/#x' }, 'FALLBACK_URL="https://a/#x" is not valid'],
+    [{ FALLBACK_URL: 'https://u:p@a/' }, 'FALLBACK_URL="https://u:p@a/" is not valid'],
+    [
+      { BAKERY_REPO: 'sysext-bakery' },
+      'BAKERY_REPO="sysext-bakery" is not valid: expected owner/name of a GitHub repository',
+    ],
+    [{ BAKERY_REPO: 'a/b/c' }, 'BAKERY_REPO="a/b/c" is not valid'],
+    [{ BAKERY_REPO: 'a/..' }, 'BAKERY_REPO="a/.." is not valid'],
+    [{ BAKERY_REPO: '-a/b' }, 'BAKERY_REPO="-a/b" is not valid'],
+    [
+      { LOG_LEVEL: 'loud' },
+      'LOG_LEVEL="loud" is not valid: expected one of fatal, error, warn, info, debug, trace, silent',
+    ],
+    [
+      { REDIRECT_MAX_AGE_VERSIONED: '1 day' },
+      'REDIRECT_MAX_AGE_VERSIONED="1 day" is not valid: expected a duration such as 500ms, 30s, 5m, 1h or 7d',
+    ],
+    [{ REDIRECT_MAX_AGE_MUTABLE: '60' }, 'REDIRECT_MAX_AGE_MUTABLE="60" is not valid'],
+    [{ REDIRECT_MAX_AGE_FALLBACK: '400d' }, 'REDIRECT_MAX_AGE_FALLBACK="400d" is not valid'],
+    [{ SHUTDOWN_TIMEOUT: '11m' }, 'SHUTDOWN_TIMEOUT="11m" is not valid'],
+  ]
+  for (const [env, message] of cases) {
+    t.throws(
+      () => parseConfig(env),
+      { code: 'SR_CONFIG_INVALID', message: new RegExp(`^${escape(message)}`) },
+      message,
+    )
+  }
+})
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+}

@@ -1,0 +1,137 @@
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import t, { type Test } from 'tap'
+import { imageBytes, startBakery } from '../helpers/bakery.js'
+
+/**
+ * The directory in a real browser: Debian's Chromium, headless, driven by
+ * playwright-core, with JavaScript turned off (the pages need none). The
+ * screenshots are kept in test-artifacts/ for people to look at.
+ */
+// A real browser starting on a busy 2-core machine can outlast tap's 30 s default.
+t.setTimeout(120_000)
+
+const ARTIFACTS = join(import.meta.dirname, '..', '..', 'test-artifacts')
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+async function browse(t: Test, colorScheme: 'light' | 'dark'): Promise<BrowserContext> {
+  const profile = await mkdtemp(join(tmpdir(), 'sysext-redirector-chromium-'))
+  t.teardown(() => rm(profile, { recursive: true, force: true }))
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ARGS,
+    javaScriptEnabled: false,
+    colorScheme,
+    viewport: { width: 1100, height: 800 },
+    acceptDownloads: true,
+  })
+  t.teardown(() => context.close())
+  return context
+}
+
+/** Console messages of type error (a CSP violation would be one). */
+function errorsOf(page: Page): string[] {
+  const errors: string[] = []
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text())
+  })
+  return errors
+}
+
+t.test('the directory in headless Chromium', async (t) => {
+  await mkdir(ARTIFACTS, { recursive: true })
+  const { github, app } = await startBakery(t)
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  const context = await browse(t, 'light')
+  const page = context.pages()[0] ?? (await context.newPage())
+  const errors = errorsOf(page)
+
+  const response = await page.goto(`${base}/extensions/`)
+  t.equal(response?.status(), 200)
+  t.equal(await page.title(), 'System extensions')
+  t.equal(await page.locator('h1').textContent(), 'System extensions')
+  t.equal(await page.locator('tbody tr').count(), 6, 'one row per extension')
+  t.equal(await page.getByRole('navigation', { name: 'Breadcrumb' }).count(), 1)
+  // The inline stylesheet applied: its hash is in the page's CSP.
+  // (Runs in the page; this file is compiled without the DOM types.)
+  type Styled = { getComputedStyle(element: unknown): { borderBottomWidth: string } }
+  const border = await page
+    .locator('header')
+    .evaluate((el) => (globalThis as unknown as Styled).getComputedStyle(el).borderBottomWidth)
+  t.equal(border, '3px', 'the inline style applies under the CSP')
+  await page.screenshot({ path: join(ARTIFACTS, 'directory-listing.png'), fullPage: true })
+
+  await page.getByRole('link', { name: 'docker-compose', exact: true }).click()
+  await page.waitForURL(`${base}/extensions/docker-compose/`)
+  t.equal(await page.locator('h1').textContent(), 'docker-compose')
+  t.equal(await page.getByRole('table').count(), 3, 'newest, streams and all versions')
+  t.ok(
+    (await page.getByText('not published').count()) > 0,
+    'a missing image is said, not just shown',
+  )
+  await page.screenshot({ path: join(ARTIFACTS, 'directory-extension.png'), fullPage: true })
+
+  // Every link on the page leads through the service to the fake GitHub.
+  const links = await page
+    .locator('main a')
+    .evaluateAll((as) => as.map((a) => a.getAttribute('href') as string))
+  t.ok(links.length >= 8, `${links.length} links`)
+  for (const href of links) {
+    const res = await context.request.get(new URL(href, page.url()).href, { maxRedirects: 0 })
+    t.equal(res.status(), 302, href)
+    t.ok(
+      res.headers().location?.startsWith(`${github.url}/flatcar/sysext-bakery/releases/download/`),
+      `${href} → GitHub`,
+    )
+  }
+
+  // And clicking one downloads the image itself, through GitHub's redirect.
+  for (const [name, file] of [
+    ['/extensions/docker-compose.raw', 'docker-compose-2.34.0-x86-64.raw'],
+    ['docker-compose-2.33.1-x86-64.raw', 'docker-compose-2.33.1-x86-64.raw'],
+  ] as const) {
+    const link = page.getByRole('link', { name, exact: true })
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()])
+    t.equal(
+      download.url().startsWith(`${github.url}/storage/`),
+      true,
+      `${name}: fetched from the storage host`,
+    )
+    t.equal(
+      await readFile(await download.path(), 'utf8'),
+      imageBytes(file),
+      `${name}: the bytes of ${file}`,
+    )
+  }
+
+  t.same(errors, [], 'no console errors (no CSP violation)')
+  const missing = await page.goto(`${base}/extensions/nosuch/`)
+  t.equal(missing?.status(), 404)
+  t.equal(
+    await page.getByRole('link', { name: 'kubernetes' }).count(),
+    1,
+    'the 404 offers the choices',
+  )
+})
+
+t.test('dark colour scheme', async (t) => {
+  const { app } = await startBakery(t)
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  const context = await browse(t, 'dark')
+  const page = context.pages()[0] ?? (await context.newPage())
+  await page.goto(`${base}/extensions/kubernetes/`)
+  t.equal(await page.locator('h1').textContent(), 'kubernetes')
+  await page.screenshot({ path: join(ARTIFACTS, 'directory-extension-dark.png'), fullPage: true })
+})

@@ -1,0 +1,57 @@
+import { startFakeGitHub, type FakeGitHub } from '../../helpers/fake-github.js'
+import type { LogFile } from './artifacts.js'
+import { Bakery } from './bakery.js'
+import { startService, type RequestLine, type Service } from './service.js'
+
+/**
+ * How long the service trusts what it learnt upstream, kept short so a test
+ * can wait it out: a re-uploaded index or a newly published version must be
+ * seen within this time.
+ */
+export const LIFETIME_MS = 2000
+
+/** The service's settings in this tier: upstream checks on, short lifetimes. */
+export const SERVICE_ENV = {
+  UPSTREAM_CHECKS: 'true',
+  CHECK_TTL_MUTABLE: `${LIFETIME_MS}ms`,
+  CHECK_TTL_MISSING: `${LIFETIME_MS}ms`,
+} as const
+
+export interface Stack {
+  readonly github: FakeGitHub
+  readonly bakery: Bakery
+  readonly service: Service
+  /** The service's answers to one path (exactly as the client sent it). */
+  answers(path: string): Promise<RequestLine[]>
+  close(): Promise<void>
+}
+
+/** The fake GitHub with an empty bakery, and the service in front of it. */
+export async function startStack(serviceLog: LogFile): Promise<Stack> {
+  const github = await startFakeGitHub()
+  try {
+    const service = await startService({
+      githubUrl: github.url,
+      repo: github.repo,
+      env: SERVICE_ENV,
+      log: serviceLog,
+    })
+    return {
+      github,
+      bakery: new Bakery(github),
+      service,
+      answers: async (path) => (await service.requests()).filter((line) => line.path === path),
+      close: async () => {
+        await service.stop()
+        await github.close()
+      },
+    }
+  } catch (error) {
+    await github.close()
+    throw error
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}

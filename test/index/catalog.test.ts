@@ -1,0 +1,139 @@
+import t from 'tap'
+import {
+  architecturesOf,
+  candidateNames,
+  imagesOf,
+  inStream,
+  newestImage,
+  splitImageName,
+  streamsOf,
+  versionsOf,
+  type Extension,
+} from '../../src/index/catalog.js'
+import type { ManifestEntry } from '../../src/index/manifest.js'
+
+const entries = (...names: string[]): ManifestEntry[] =>
+  names.map((name, i) => ({ sha256: String(i).padStart(64, '0'), name }))
+
+t.test('splitImageName takes <stem>-<arch>.raw only', async (t) => {
+  t.same(splitImageName('kubernetes-v1.32.2-x86-64.raw'), {
+    stem: 'kubernetes-v1.32.2',
+    arch: 'x86-64',
+  })
+  t.same(splitImageName('docker-compose-2.34.0-arm64.raw'), {
+    stem: 'docker-compose-2.34.0',
+    arch: 'arm64',
+  })
+  t.equal(splitImageName('kubernetes-v1.32.2-riscv64.raw'), null, 'unknown arch')
+  t.equal(splitImageName('kubernetes-v1.32.2-x86-64.raw.sig'), null, 'not .raw')
+  t.equal(splitImageName('kubernetes.conf'), null)
+  t.equal(splitImageName('x86-64.raw'), null, 'no dash before the arch')
+})
+
+t.test('candidateNames: every dash-prefix that leaves a version', async (t) => {
+  t.same(
+    candidateNames(
+      entries(
+        'docker-compose-2.34.0-x86-64.raw',
+        'crio-v1.30.0-rc1-x86-64.raw',
+        'kubernetes-v1.32.2-arm64.raw',
+        'kubernetes-v1.32.2-x86-64.raw',
+        'kubernetes.conf',
+        'SHA256SUMS',
+        '-x-1-arm64.raw',
+        'a%b-1-x86-64.raw',
+        'trailing--x86-64.raw',
+      ),
+    ),
+    ['-x', 'crio', 'crio-v1.30.0', 'docker', 'docker-compose', 'kubernetes'],
+    'sorted, once each; no empty version; names a URL cannot carry are dropped',
+  )
+  t.same(candidateNames([]), [])
+})
+
+t.test("imagesOf: the images an extension's manifest lists under its name", async (t) => {
+  const docker = entries(
+    'docker-27.5.1-x86-64.raw',
+    'docker-28.0.1-x86-64.raw',
+    'docker-28.0.1-arm64.raw',
+    'docker-28.0.1-x86-64.raw', // listed twice: once is enough
+    'docker-compose-2.34.0-x86-64.raw', // another extension's, read as version compose-2.34.0
+    'docker.conf',
+    'docker--x86-64.raw', // empty version
+    'docker-1 2-x86-64.raw', // a space cannot be in a URL
+    'dockerd-1-x86-64.raw',
+  )
+  const images = imagesOf('docker', docker)
+  t.same(
+    images.map((i) => [i.version, i.arch]),
+    [
+      ['28.0.1', 'x86-64'],
+      ['28.0.1', 'arm64'],
+      ['27.5.1', 'x86-64'],
+      ['compose-2.34.0', 'x86-64'],
+    ],
+    'newest first by systemd order (a number is newer than letters); ties keep manifest order',
+  )
+  t.same(images[0], {
+    version: '28.0.1',
+    arch: 'x86-64',
+    file: 'docker-28.0.1-x86-64.raw',
+    sha256: '1'.padStart(64, '0'),
+  })
+  t.same(
+    imagesOf('crio-v1.30.0', entries('crio-v1.30.0-x86-64.raw')),
+    [],
+    "a versioned release's manifest is no extension's",
+  )
+})
+
+const kubernetes: Extension = {
+  name: 'kubernetes',
+  images: imagesOf(
+    'kubernetes',
+    entries(
+      'kubernetes-v1.31.4-x86-64.raw',
+      'kubernetes-v1.31.4-arm64.raw',
+      'kubernetes-v1.32.2-x86-64.raw',
+      'kubernetes-v1.32.2-arm64.raw',
+      'kubernetes-v1.32.10-x86-64.raw',
+      'kubernetes-v1.32-x86-64.raw',
+      'kubernetes-v1.320.1-x86-64.raw',
+    ),
+  ),
+}
+
+t.test('versions, architectures, streams', async (t) => {
+  t.same(versionsOf(kubernetes), ['v1.320.1', 'v1.32.10', 'v1.32.2', 'v1.32', 'v1.31.4'])
+  t.same(architecturesOf(kubernetes), ['x86-64', 'arm64'])
+  t.same(architecturesOf({ name: 'w', images: imagesOf('w', entries('w-1-arm64.raw')) }), ['arm64'])
+  t.same(
+    streamsOf(kubernetes),
+    ['v1.320', 'v1', 'v1.31'],
+    'v1.32 names a release, so it is no stream',
+  )
+  t.same(
+    streamsOf({ name: 'x', images: imagesOf('x', entries('x-1-x86-64.raw', 'x-.5-x86-64.raw')) }),
+    [],
+  )
+})
+
+t.test('inStream: a prefix at a . boundary', async (t) => {
+  t.ok(inStream('v1.32.2', 'v1.32'))
+  t.ok(inStream('v1.32.2', 'v1'))
+  t.notOk(inStream('v1.320.1', 'v1.32'), 'not inside a number')
+  t.notOk(inStream('v1.32', 'v1.32'), 'the version itself is not in its stream')
+  t.notOk(inStream('v1.32-rc1', 'v1.32'), '- is no . boundary')
+})
+
+t.test('newestImage by architecture and stream', async (t) => {
+  t.equal(newestImage(kubernetes, 'x86-64')?.file, 'kubernetes-v1.320.1-x86-64.raw')
+  t.equal(newestImage(kubernetes, 'arm64')?.file, 'kubernetes-v1.32.2-arm64.raw')
+  t.equal(
+    newestImage(kubernetes, 'x86-64', 'v1.32')?.file,
+    'kubernetes-v1.32.10-x86-64.raw',
+    'numeric order: 10 > 2',
+  )
+  t.equal(newestImage(kubernetes, 'arm64', 'v1.32')?.file, 'kubernetes-v1.32.2-arm64.raw')
+  t.equal(newestImage(kubernetes, 'arm64', 'v1.33'), undefined)
+})

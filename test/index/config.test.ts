@@ -1,0 +1,66 @@
+import t from 'tap'
+import { parseConfig } from '../../src/config.js'
+import { parseIndexConfig } from '../../src/index/config.js'
+
+t.test('defaults', async (t) => {
+  t.same(parseIndexConfig({}), {
+    enabled: true,
+    ttlMs: 300_000,
+    retryMs: 15_000,
+    staleMaxMs: 86_400_000,
+    fetchTimeoutMs: 10_000,
+    maxBytes: 4 * 1024 * 1024,
+    maxExtensions: 500,
+    webhook: { secret: undefined, maxBytes: 1024 * 1024 },
+  })
+  t.same(parseConfig({}).index, parseIndexConfig({}), 'part of the service config')
+})
+
+t.test('reads every setting', async (t) => {
+  t.same(
+    parseIndexConfig({
+      MANIFEST_INDEX: 'false',
+      INDEX_TTL: '1m',
+      INDEX_RETRY: '2s',
+      INDEX_STALE_MAX: '0s',
+      INDEX_FETCH_TIMEOUT: '3s',
+      INDEX_MAX_BYTES: '2048',
+      INDEX_MAX_EXTENSIONS: '7',
+      GITHUB_WEBHOOK_SECRET: ' s3cret ',
+      GITHUB_WEBHOOK_MAX_BYTES: '4096',
+    }),
+    {
+      enabled: false,
+      ttlMs: 60_000,
+      retryMs: 2000,
+      staleMaxMs: 0,
+      fetchTimeoutMs: 3000,
+      maxBytes: 2048,
+      maxExtensions: 7,
+      webhook: { secret: 's3cret', maxBytes: 4096 },
+    },
+  )
+})
+
+t.test('a bad value names the variable and what it accepts', async (t) => {
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ MANIFEST_INDEX: 'maybe' }, /^MANIFEST_INDEX="maybe" is not valid: expected true or false$/],
+    [{ INDEX_TTL: '0s' }, /^INDEX_TTL="0s" is not valid: expected a duration above zero/],
+    [{ INDEX_RETRY: '0ms' }, /^INDEX_RETRY="0ms" is not valid: expected a duration above zero/],
+    [{ INDEX_TTL: '5 minutes' }, /^INDEX_TTL="5 minutes" is not valid: expected a duration/],
+    [{ INDEX_FETCH_TIMEOUT: '11m' }, /^INDEX_FETCH_TIMEOUT="11m" is not valid/],
+    [
+      { INDEX_MAX_BYTES: '100' },
+      /^INDEX_MAX_BYTES="100" is not valid: expected a whole number from 1024 to 268435456$/,
+    ],
+    [{ INDEX_MAX_EXTENSIONS: '0' }, /^INDEX_MAX_EXTENSIONS="0" is not valid/],
+    [{ GITHUB_WEBHOOK_MAX_BYTES: '1g' }, /^GITHUB_WEBHOOK_MAX_BYTES="1g" is not valid/],
+  ]
+  for (const [env, message] of cases) {
+    t.throws(
+      () => parseIndexConfig(env),
+      { code: 'SR_CONFIG_INVALID', message },
+      String(Object.keys(env)[0]),
+    )
+  }
+})

@@ -1,0 +1,173 @@
+import t, { type Test } from 'tap'
+import { Agent } from 'undici'
+import { RedirectorError } from '../../src/errors.js'
+import { manifestFetcher } from '../../src/index/fetch.js'
+import { GLOBAL_RELEASE, ManifestIndex } from '../../src/index/manifest-index.js'
+import { ManifestStore } from '../../src/index/store.js'
+import { releasesBase } from '../../src/table/resolve.js'
+import { bakeryAssets, BAKERY, imagesOf, sums } from '../helpers/bakery.js'
+import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js'
+import { TestClock } from '../helpers/upstream.js'
+
+interface Rig {
+  github: FakeGitHub
+  index: ManifestIndex
+  store: ManifestStore
+  clock: TestClock
+  warnings: string[]
+}
+
+async function rig(t: Test, limits = { maxExtensions: 500, concurrency: 4 }): Promise<Rig> {
+  const github = await startFakeGitHub({ assets: bakeryAssets() })
+  t.teardown(() => github.close())
+  const dispatcher = new Agent()
+  t.teardown(() => dispatcher.destroy())
+  const clock = new TestClock()
+  const warnings: string[] = []
+  const log = { warn: (_details: object, message: string) => void warnings.push(message) }
+  const fetch = manifestFetcher({
+    dispatcher,
+    releases: releasesBase(github.url, 'flatcar/sysext-bakery'),
+    timeoutMs: 2000,
+    maxBytes: 65_536,
+  })
+  const store = new ManifestStore(
+    fetch,
+    clock,
+    { ttlMs: 60_000, retryMs: 5000, staleMaxMs: 3_600_000 },
+    log,
+  )
+  return { github, index: new ManifestIndex(store, limits, log), store, clock, warnings }
+}
+
+/** The releases whose SHA256SUMS were fetched, in order. */
+const fetched = (github: FakeGitHub): string[] =>
+  github.requests
+    .filter((r) => r.path.includes('/releases/download/'))
+    .map((r) => decodeURIComponent(r.path.split('/')[5] as string))
+
+t.test('the global manifest names the candidates; their own manifests decide', async (t) => {
+  const { github, index } = await rig(t)
+  t.same(
+    [...(await index.candidates())],
+    ['crio', 'crio-v1.30.0', 'docker', 'docker-compose', 'k3s', 'kubernetes', 'wasmtime'],
+  )
+  t.same(fetched(github), [GLOBAL_RELEASE])
+  const docker = await index.extension('docker')
+  t.same(
+    docker?.images.map((i) => i.file),
+    [
+      'docker-28.0.1-x86-64.raw',
+      'docker-28.0.1-arm64.raw',
+      'docker-27.5.1-x86-64.raw',
+      'docker-27.5.1-arm64.raw',
+    ],
+  )
+  const compose = await index.extension('docker-compose')
+  t.same(
+    compose?.images.map((i) => i.version),
+    ['2.34.0', '2.34.0', '2.33.1'],
+  )
+  t.equal(await index.extension('crio-v1.30.0'), undefined, 'a versioned release is no extension')
+  t.equal(await index.extension('nosuch'), undefined)
+  t.equal(await index.extension('kubernetes-v1.32.2'), undefined)
+  t.same(
+    fetched(github),
+    [GLOBAL_RELEASE, 'docker', 'docker-compose', 'crio-v1.30.0'],
+    'names that are no candidate are never fetched',
+  )
+  t.equal(await index.extension('docker'), docker, 'derived once per manifest')
+})
+
+t.test('the whole catalog, a few manifests at a time', async (t) => {
+  for (const concurrency of [1, 8]) {
+    const { index } = await rig(t, { maxExtensions: 500, concurrency })
+    const all = await index.extensions()
+    t.same(
+      all.map((e) => e.name),
+      ['crio', 'docker', 'docker-compose', 'k3s', 'kubernetes', 'wasmtime'],
+      `concurrency ${concurrency}`,
+    )
+    t.same(
+      all.find((e) => e.name === 'kubernetes')?.images.length,
+      imagesOf('kubernetes', BAKERY.kubernetes as never).length,
+    )
+  }
+})
+
+t.test('INDEX_MAX_EXTENSIONS bounds the candidates taken, and says so', async (t) => {
+  const { index, warnings } = await rig(t, { maxExtensions: 3, concurrency: 4 })
+  t.same([...(await index.candidates())], ['crio', 'crio-v1.30.0', 'docker'])
+  t.match(warnings, [/names more extensions than INDEX_MAX_EXTENSIONS/])
+  await index.candidates()
+  t.equal(warnings.length, 1, 'said once per manifest, not per request')
+})
+
+t.test(
+  'invalidate drops the global manifest, the tag and the extension it belongs to',
+  async (t) => {
+    const { github, index, store } = await rig(t)
+    t.equal((await index.extension('kubernetes'))?.images[0]?.version, 'v1.33.0')
+    // The bakery publishes kubernetes v1.34.0: the version release, then both manifests.
+    const spec = { ...BAKERY, kubernetes: { ...BAKERY.kubernetes, 'v1.34.0': ['x86-64'] as const } }
+    const assets = bakeryAssets(spec)
+    for (const [tag, files] of Object.entries(assets)) {
+      for (const [name, body] of Object.entries(files)) github.addAsset(tag, name, body)
+    }
+    t.equal(
+      (await index.extension('kubernetes'))?.images[0]?.version,
+      'v1.33.0',
+      'cached: not seen yet',
+    )
+    t.same(
+      index.invalidate('kubernetes-v1.34.0'),
+      [GLOBAL_RELEASE, 'kubernetes'],
+      'what it held of them',
+    )
+    t.equal((await index.extension('kubernetes'))?.images[0]?.version, 'v1.34.0', 'served at once')
+    t.same(index.invalidate('nothing-held'), [GLOBAL_RELEASE])
+    t.ok(store.has('kubernetes'))
+  },
+)
+
+t.test('extensions gone from the global manifest are forgotten', async (t) => {
+  const { github, index, store, clock } = await rig(t)
+  await index.extensions()
+  t.ok(store.has('wasmtime'))
+  const rest = Object.entries(BAKERY).filter(([ext]) => ext !== 'wasmtime')
+  github.addAsset(GLOBAL_RELEASE, 'SHA256SUMS', sums(rest.flatMap(([ext, v]) => imagesOf(ext, v))))
+  clock.advance(60_000)
+  t.equal(await index.extension('wasmtime'), undefined)
+  t.notOk(store.has('wasmtime'))
+})
+
+t.test('no global manifest: no extensions; an unreadable one: unavailable', async (t) => {
+  const { github, index, clock } = await rig(t)
+  github.removeAsset(GLOBAL_RELEASE, 'SHA256SUMS')
+  t.same(await index.extensions(), [])
+  github.fault({ kind: 'status', status: 500 })
+  clock.advance(3_600_000)
+  await t.rejects(index.extension('docker'), {
+    constructor: RedirectorError,
+    code: 'SR_INDEX_UNAVAILABLE',
+    message: /the index of release SHA256SUMS is not available: GitHub answered 500/,
+  })
+})
+
+t.test('a candidate without a manifest of its own is no extension', async (t) => {
+  const { github, index } = await rig(t)
+  github.removeAsset('k3s', 'SHA256SUMS')
+  t.equal(await index.extension('k3s'), undefined)
+  t.notOk((await index.extensions()).some((e) => e.name === 'k3s'))
+})
+
+t.test("an extension's unreadable manifest makes it unavailable, not absent", async (t) => {
+  const { github, index } = await rig(t)
+  await index.candidates()
+  github.fault({ kind: 'status', status: 500 }, (path) => path === 'docker/SHA256SUMS')
+  await t.rejects(index.extension('docker'), {
+    code: 'SR_INDEX_UNAVAILABLE',
+    message: /release docker/,
+  })
+  await t.rejects(index.extensions(), { code: 'SR_INDEX_UNAVAILABLE' })
+})

@@ -1,0 +1,201 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import t, { type Test } from 'tap'
+import { Agent } from 'undici'
+import { manifestFetcher } from '../../src/index/fetch.js'
+import { ManifestStore, type StoreSettings } from '../../src/index/store.js'
+import { releasesBase } from '../../src/table/resolve.js'
+import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js'
+import { TestClock } from '../helpers/upstream.js'
+
+const line = (name: string): string => `${'a'.repeat(64)}  ${name}\n`
+const V1 = line('k-1-x86-64.raw')
+const V2 = V1 + line('k-2-x86-64.raw')
+
+const SETTINGS: StoreSettings = { ttlMs: 60_000, retryMs: 5_000, staleMaxMs: 600_000 }
+
+interface Rig {
+  github: FakeGitHub
+  store: ManifestStore
+  clock: TestClock
+  warnings: { details: object; message: string }[]
+  /** Download GETs of k/SHA256SUMS so far. */
+  fetches(): number
+}
+
+async function rig(t: Test, url?: string): Promise<Rig> {
+  const github = await startFakeGitHub({ assets: { k: { SHA256SUMS: V1 } } })
+  t.teardown(() => github.close())
+  const dispatcher = new Agent()
+  t.teardown(() => dispatcher.destroy())
+  const clock = new TestClock()
+  const warnings: { details: object; message: string }[] = []
+  const fetch = manifestFetcher({
+    dispatcher,
+    releases: releasesBase(url ?? github.url, 'flatcar/sysext-bakery'),
+    timeoutMs: 2000,
+    maxBytes: 4096,
+  })
+  const store = new ManifestStore(fetch, clock, SETTINGS, {
+    warn: (details, message) => void warnings.push({ details, message }),
+  })
+  return { github, store, clock, warnings, fetches: () => github.count('GET', 'k', 'SHA256SUMS') }
+}
+
+const entriesOf = (snapshot: Awaited<ReturnType<ManifestStore['get']>>): unknown =>
+  snapshot.state === 'ok' ? snapshot.entries : snapshot
+
+const names = (snapshot: Awaited<ReturnType<ManifestStore['get']>>): unknown =>
+  snapshot.state === 'ok' ? snapshot.entries.map((e) => e.name) : snapshot
+
+t.test('fresh for the TTL, then revalidated with a cheap 304', async (t) => {
+  const { github, store, clock, fetches } = await rig(t)
+  const first = await store.get('k')
+  t.same(names(first), ['k-1-x86-64.raw'])
+  t.equal(fetches(), 1)
+  clock.advance(SETTINGS.ttlMs - 1)
+  t.equal(
+    entriesOf(await store.get('k')),
+    entriesOf(first),
+    'within the TTL: the same copy, GitHub not asked',
+  )
+  t.equal(fetches(), 1)
+  clock.advance(1)
+  github.clearRequests()
+  t.equal(entriesOf(await store.get('k')), entriesOf(first), 'after it: the same copy again...')
+  t.same(
+    github.requests.map((r) => r.headers['if-none-match'] !== undefined),
+    [false, true],
+    '...confirmed by a conditional GET at the storage host',
+  )
+  github.addAsset('k', 'SHA256SUMS', V2)
+  clock.advance(SETTINGS.ttlMs)
+  t.same(
+    names(await store.get('k')),
+    ['k-1-x86-64.raw', 'k-2-x86-64.raw'],
+    'a new upload is picked up',
+  )
+  t.equal(store.size, 1)
+  t.ok(store.has('k'))
+  t.notOk(store.has('other'))
+})
+
+t.test('garbage is refused and the last good copy kept; retried sooner', async (t) => {
+  const { github, store, clock, warnings, fetches } = await rig(t)
+  await store.get('k')
+  github.addAsset('k', 'SHA256SUMS', V2.replaceAll('\n', '\r\n'))
+  clock.advance(SETTINGS.ttlMs)
+  t.same(names(await store.get('k')), ['k-1-x86-64.raw'], 'CRLF: refused, like sysupdate would')
+  t.match(warnings, [
+    {
+      details: { release: 'k', reason: /refused: .*control characters/ },
+      message: /keeping the last good copy/,
+    },
+  ])
+  clock.advance(SETTINGS.retryMs - 1)
+  await store.get('k')
+  t.equal(fetches(), 2, 'not asked again before the retry interval')
+  github.addAsset('k', 'SHA256SUMS', V2)
+  clock.advance(1)
+  t.same(names(await store.get('k')), ['k-1-x86-64.raw', 'k-2-x86-64.raw'], 'fixed upstream: taken')
+  t.equal(fetches(), 3)
+})
+
+t.test('failures keep the last good copy until it is too old to trust', async (t) => {
+  const { github, store, clock, warnings } = await rig(t)
+  await store.get('k')
+  github.fault({ kind: 'status', status: 502 })
+  clock.advance(SETTINGS.ttlMs)
+  t.same(names(await store.get('k')), ['k-1-x86-64.raw'])
+  t.match(warnings.at(-1), { details: { reason: 'GitHub answered 502' } })
+  clock.advance(SETTINGS.staleMaxMs - SETTINGS.ttlMs)
+  t.same(names(await store.get('k')), ['k-1-x86-64.raw'], 'still within INDEX_STALE_MAX')
+  clock.advance(1)
+  t.same(await store.get('k'), { state: 'unavailable', reason: 'GitHub answered 502' })
+  github.fault(null)
+  clock.advance(SETTINGS.retryMs)
+  t.same(names(await store.get('k')), ['k-1-x86-64.raw'], 'back once GitHub answers')
+})
+
+t.test('never fetched and failing: unavailable, with the reason', async (t) => {
+  const { github, store, warnings } = await rig(t)
+  github.fault({ kind: 'status', status: 503 })
+  t.same(await store.get('k'), { state: 'unavailable', reason: 'GitHub answered 503' })
+  t.match(warnings, [{ message: /no good copy/ }])
+})
+
+t.test('404: missing, remembered for the TTL', async (t) => {
+  const { github, store, clock } = await rig(t)
+  t.same(await store.get('nosuch'), { state: 'missing' })
+  clock.advance(SETTINGS.ttlMs - 1)
+  t.same(await store.get('nosuch'), { state: 'missing' })
+  t.equal(github.count('GET', 'nosuch'), 1)
+  github.addAsset('nosuch', 'SHA256SUMS', V1)
+  clock.advance(1)
+  t.same(names(await store.get('nosuch')), ['k-1-x86-64.raw'])
+})
+
+t.test('a 404 while re-uploading keeps the good copy; a lasting one is missing', async (t) => {
+  const { github, store, clock, warnings } = await rig(t)
+  await store.get('k')
+  github.removeAsset('k', 'SHA256SUMS')
+  clock.advance(SETTINGS.ttlMs)
+  t.same(names(await store.get('k')), ['k-1-x86-64.raw'], 'briefly absent: kept')
+  t.match(warnings.at(-1), { details: { reason: 'GitHub answered 404' } })
+  clock.advance(SETTINGS.staleMaxMs)
+  t.same(await store.get('k'), { state: 'missing' }, 'gone for longer than INDEX_STALE_MAX')
+})
+
+t.test('a 304 for a copy we never had is a failure', async (t) => {
+  // A misbehaving storage host that answers every GET with 304.
+  const server = createServer((req, res) => {
+    res.writeHead(req.url?.startsWith('/storage') === true ? 304 : 302, { location: '/storage/x' })
+    res.end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  const { store } = await rig(t, `http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+  t.same(await store.get('k'), { state: 'unavailable', reason: '304 for a copy we do not hold' })
+})
+
+t.test('readers share one fetch', async (t) => {
+  const { github, store, fetches } = await rig(t)
+  github.fault({ kind: 'delay', ms: 50 })
+  const all = await Promise.all([store.get('k'), store.get('k'), store.get('k')])
+  t.equal(fetches(), 1)
+  t.ok(all.every((s) => entriesOf(s) === entriesOf(all[0] as typeof s)))
+})
+
+t.test('invalidate: the next read waits for GitHub, even mid-fetch', async (t) => {
+  const { github, store, fetches } = await rig(t)
+  await store.get('k')
+  t.equal(store.invalidate('k'), true)
+  t.equal(store.invalidate('never-read'), false)
+  github.addAsset('k', 'SHA256SUMS', V2)
+  t.same(
+    names(await store.get('k')),
+    ['k-1-x86-64.raw', 'k-2-x86-64.raw'],
+    'within the TTL, yet fresh',
+  )
+  t.equal(fetches(), 2)
+
+  // An invalidation that arrives while a fetch is under way: that fetch may
+  // have read the old bytes, so the reader waits for one more.
+  github.fault({ kind: 'delay', ms: 100 })
+  store.invalidate('k')
+  const reading = store.get('k')
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  github.addAsset('k', 'SHA256SUMS', V1)
+  store.invalidate('k')
+  t.same(names(await reading), ['k-1-x86-64.raw'])
+  t.equal(fetches(), 4)
+})
+
+t.test('retain forgets releases no longer wanted', async (t) => {
+  const { store } = await rig(t)
+  await store.get('k')
+  await store.get('nosuch')
+  store.retain((release) => release === 'k')
+  t.ok(store.has('k'))
+  t.notOk(store.has('nosuch'))
+})

@@ -1,0 +1,145 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { connect } from 'node:net'
+import t from 'tap'
+import { startFakeGitHub } from './helpers/fake-github.js'
+import { CHILD_ARGS, MAIN, QUIET, runMain, startMain } from './helpers/process.js'
+
+// Each test starts real processes: allow for a busy machine.
+t.setTimeout(180_000)
+
+t.test('serves the Flatcar default and stops cleanly on SIGTERM', async (t) => {
+  const main = await startMain()
+  const health = await fetch(`${main.url}/healthz`)
+  t.equal(health.status, 200)
+  t.equal((await fetch(`${main.url}/readyz`)).status, 200)
+  const redirect = await fetch(`${main.url}/extensions/SHA256SUMS`, { redirect: 'manual' })
+  t.equal(redirect.status, 302)
+  t.equal(
+    redirect.headers.get('location'),
+    'https://github.com/flatcar/sysext-bakery/releases/download/SHA256SUMS/SHA256SUMS',
+  )
+  main.child.kill('SIGTERM')
+  t.equal(await main.exited(), 0)
+  t.match(main.output(), /"signal":"SIGTERM".*"msg":"shutting down"/)
+  t.match(main.output(), /"msg":"stopped"/)
+})
+
+t.test('SIGINT too; and a request in flight finishes first', async (t) => {
+  const main = await startMain()
+  const { port } = new URL(main.url)
+  // A request whose body is still arriving is in flight until it is complete.
+  const socket = connect(Number(port), '127.0.0.1')
+  await once(socket, 'connect')
+  socket.write(
+    'POST /extensions/SHA256SUMS HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\n12345',
+  )
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  main.child.kill('SIGINT')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  t.equal(main.child.exitCode, null, 'still running while the request is in flight')
+  let response = ''
+  socket.on('data', (chunk: Buffer) => (response += chunk.toString()))
+  socket.write('67890')
+  await once(socket, 'close')
+  t.match(response, /^HTTP\/1\.1 405 /, 'the request got its answer')
+  t.equal(await main.exited(), 0)
+})
+
+t.test('a redirect still waiting on GitHub gets its answer before the exit', async (t) => {
+  const tag = 'kubernetes-v1.32.2'
+  const github = await startFakeGitHub({ assets: { [tag]: { [`${tag}-x86-64.raw`]: 'image' } } })
+  t.teardown(() => github.close())
+  github.fault({ kind: 'delay', ms: 1_000 })
+  const main = await startMain({
+    UPSTREAM_CHECKS: 'true',
+    GITHUB_URL: github.url,
+    UPSTREAM_TIMEOUT: '20s',
+  })
+  const pending = fetch(`${main.url}/extensions/${tag}-x86-64.raw`, { redirect: 'manual' })
+  while (github.count('HEAD') === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+  main.child.kill('SIGTERM')
+  const res = await pending
+  t.equal(res.status, 302)
+  t.equal(
+    res.headers.get('location'),
+    `${github.url}/flatcar/sysext-bakery/releases/download/${tag}/${tag}-x86-64.raw`,
+  )
+  t.equal(await main.exited(), 0)
+})
+
+t.test('a request that outlives the grace period is cut off, exit 1', async (t) => {
+  const main = await startMain({ SHUTDOWN_TIMEOUT: '500ms' })
+  const { port } = new URL(main.url)
+  const socket = connect(Number(port), '127.0.0.1')
+  await once(socket, 'connect')
+  socket.on('error', () => {})
+  socket.write(
+    'POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 10\r\n\r\n1',
+  )
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  main.child.kill('SIGTERM')
+  t.equal(await main.exited(), 1)
+  t.match(main.output(), /requests still in flight after the grace period; closing them/)
+})
+
+t.test('a bad setting stops the start with a message, not a stack', async (t) => {
+  const res = await runMain([], { PORT: 'eighty' })
+  t.equal(res.code, 1)
+  t.equal(
+    res.stderr,
+    'sysext-redirector: PORT="eighty" is not valid: expected a whole number from 0 to 65535\n',
+  )
+})
+
+t.test('a broken table stops the start and names the rule', async (t) => {
+  const res = await runMain([], { PORT: '0', PATTERN_TABLE: '/nonexistent/table.yaml' })
+  t.equal(res.code, 1)
+  t.equal(
+    res.stderr,
+    'sysext-redirector: cannot read pattern table /nonexistent/table.yaml: ENOENT\n',
+  )
+})
+
+t.test('a port in use is reported plainly', async (t) => {
+  const main = await startMain()
+  const { port } = new URL(main.url)
+  const res = await runMain([], { PORT: port, HOST: '127.0.0.1' })
+  t.equal(res.code, 1)
+  t.match(res.stderr, /^sysext-redirector: Error: listen EADDRINUSE/)
+  main.child.kill('SIGTERM')
+  await main.exited()
+})
+
+t.test('runs the CLI commands', async (t) => {
+  const explain = await runMain(['explain', '/extensions/chrony/chrony.conf'])
+  t.equal(explain.code, 0)
+  t.match(
+    explain.stdout,
+    'location   https://github.com/flatcar/sysext-bakery/releases/download/chrony/chrony.conf',
+  )
+  const usage = await runMain(['nonsense'])
+  t.equal(usage.code, 2)
+  t.match(usage.stderr, /^usage: sysext-redirector/)
+})
+
+t.test('pretty logs on a terminal, JSON otherwise', async (t) => {
+  // script(1) gives the process a pseudo-terminal, as a person's shell would.
+  const command = [process.execPath, ...CHILD_ARGS, MAIN].map((arg) => `'${arg}'`).join(' ')
+  const child = spawn('script', ['-qfec', command, '/dev/null'], {
+    env: { ...process.env, ...QUIET, PORT: '0', HOST: '127.0.0.1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  await new Promise<void>((resolve) => {
+    const check = (): void => {
+      if (output.includes('Server listening')) resolve()
+    }
+    child.stdout.on('data', check)
+  })
+  t.notMatch(output, /"msg":"Server listening/, 'not JSON')
+  t.match(output, /INFO.*Server listening at http:\/\/127\.0\.0\.1:\d+/, 'pino-pretty lines')
+  child.kill('SIGTERM')
+  await once(child, 'exit')
+})

@@ -1,0 +1,252 @@
+import t from 'tap'
+import { IMAGE, INDEX, MISSING, requestLine, settle, setup } from '../helpers/upstream.js'
+
+const HOUR = 3_600_000
+
+t.test('1,000 concurrent requests for one cold target cause exactly one HEAD', async (t) => {
+  const { github, app, events } = await setup(t)
+  // Hold the answer back so every request surely arrives while the check runs.
+  github.fault({ kind: 'delay', ms: 200 })
+  const replies = await Promise.all(
+    Array.from({ length: 1000 }, () => app.inject({ url: IMAGE.path })),
+  )
+  t.ok(
+    replies.every((reply) => reply.statusCode === 302),
+    'all redirected',
+  )
+  t.equal(github.count('HEAD', IMAGE.tag, IMAGE.name), 1)
+  t.equal(github.requests.length, 1, 'nothing else was sent upstream')
+  t.equal(events.checks.length, 1)
+  t.equal(events.checks[0]?.outcome, 'exists')
+  t.ok((events.checks[0]?.durationSeconds ?? 0) >= 0.15, 'the duration is in seconds')
+  t.equal(events.caches.length, 1000, 'one cache event per lookup')
+  t.ok(
+    events.caches.every((result) => result === 'miss'),
+    'all of them waited',
+  )
+
+  const missing = await Promise.all(
+    Array.from({ length: 1000 }, () => app.inject({ method: 'HEAD', url: MISSING.path })),
+  )
+  t.ok(missing.every((reply) => reply.statusCode === 404))
+  t.equal(github.count('HEAD', MISSING.tag, MISSING.name), 1, 'a missing target too')
+})
+
+t.test(
+  'positive answers expire by cache class; expired ones are served while refreshed',
+  async (t) => {
+    const { github, app, checks, clock, events } = await setup(t, {
+      CHECK_TTL_VERSIONED: '2h',
+      CHECK_TTL_MUTABLE: '1m',
+    })
+    const heads = (target: { tag: string; name: string }): number =>
+      github.count('HEAD', target.tag, target.name)
+    for (const target of [IMAGE, INDEX]) {
+      t.equal((await app.inject({ url: target.path })).statusCode, 302)
+    }
+    t.same([heads(IMAGE), heads(INDEX)], [1, 1])
+
+    clock.advance(60_000)
+    for (const target of [IMAGE, INDEX]) await app.inject({ url: target.path })
+    t.same([heads(IMAGE), heads(INDEX)], [1, 1], 'both still fresh at exactly their lifetime')
+
+    clock.advance(1)
+    // The refresh hangs: the stale answer must still come at once.
+    github.fault({ kind: 'hang' })
+    events.caches.length = 0
+    t.equal((await app.inject({ url: INDEX.path })).statusCode, 302, 'stale index served')
+    t.equal((await app.inject({ url: INDEX.path })).statusCode, 302, 'and again')
+    t.equal((await app.inject({ url: IMAGE.path })).statusCode, 302, 'image still fresh')
+    t.same(events.caches, ['stale', 'stale', 'hit'])
+    t.equal(checks.inFlight, 1, 'one background refresh, not one per request')
+    github.fault(null)
+    await settle(checks)
+    t.same([heads(IMAGE), heads(INDEX)], [1, 2])
+    events.caches.length = 0
+    await app.inject({ url: INDEX.path })
+    t.same(events.caches, ['hit'], 'the refresh is fresh again')
+
+    clock.advance(2 * HOUR - 60_000)
+    await app.inject({ url: IMAGE.path })
+    t.equal(heads(IMAGE), 1, 'versioned: fresh at exactly its lifetime')
+    clock.advance(1)
+    t.equal((await app.inject({ url: IMAGE.path })).statusCode, 302)
+    await settle(checks)
+    t.equal(heads(IMAGE), 2, 'then refreshed')
+  },
+)
+
+t.test('a newly published asset is served once the negative lifetime has passed', async (t) => {
+  const { github, app, clock } = await setup(t, { CHECK_TTL_MISSING: '20s' })
+  const status = async (): Promise<number> => (await app.inject({ url: MISSING.path })).statusCode
+  t.equal(await status(), 404)
+  github.addAsset(MISSING.tag, MISSING.name, 'new image')
+  clock.advance(20_000)
+  t.equal(await status(), 404, 'still the cached answer at exactly the lifetime')
+  t.equal(github.count('HEAD'), 1)
+  clock.advance(1)
+  t.equal(await status(), 302, 'the first request after it waits for GitHub and is redirected')
+  t.equal(github.count('HEAD'), 2)
+})
+
+t.test('an asset removed upstream turns into a 404 after one stale answer', async (t) => {
+  const { github, app, checks, clock } = await setup(t)
+  t.equal((await app.inject({ url: INDEX.path })).statusCode, 302)
+  github.removeAsset(INDEX.tag, INDEX.name)
+  clock.advance(60_001)
+  t.equal((await app.inject({ url: INDEX.path })).statusCode, 302, 'stale while revalidating')
+  await settle(checks)
+  t.equal((await app.inject({ url: INDEX.path })).statusCode, 404)
+})
+
+t.test('while GitHub fails, the last known answer stays', async (t) => {
+  const failures: [string, (s: Awaited<ReturnType<typeof setup>>) => Promise<void> | void][] = [
+    ['answers 500', (s) => s.github.fault({ kind: 'status', status: 500 })],
+    ['resets connections', (s) => s.github.fault({ kind: 'reset' })],
+    ['refuses connections', (s) => s.github.refuse()],
+  ]
+  for (const [name, fail] of failures) {
+    await t.test(name, async (t) => {
+      const s = await setup(t, { CHECK_TTL_UNKNOWN: '10s' })
+      const { app, checks, clock, events } = s
+      t.equal((await app.inject({ url: IMAGE.path })).statusCode, 302)
+      t.equal((await app.inject({ url: MISSING.path })).statusCode, 404)
+      await fail(s)
+      clock.advance(25 * HOUR)
+
+      t.equal((await app.inject({ url: IMAGE.path })).statusCode, 302, 'stale exists: served')
+      t.equal((await app.inject({ url: MISSING.path })).statusCode, 404, 'stale missing: still 404')
+      await settle(checks)
+      t.same(
+        events.checks.map((c) => c.outcome),
+        ['exists', 'missing', 'unknown', 'unknown'],
+        'one failed check each',
+      )
+
+      // GitHub is not asked again for CHECK_TTL_UNKNOWN.
+      for (let i = 0; i < 20; i++) {
+        t.equal((await app.inject({ url: IMAGE.path })).statusCode, 302)
+        t.equal((await app.inject({ url: MISSING.path })).statusCode, 404)
+      }
+      t.equal(events.checks.length, 4, 'no retries during the back-off')
+      clock.advance(10_001)
+      t.equal((await app.inject({ url: IMAGE.path })).statusCode, 302)
+      t.equal((await app.inject({ url: MISSING.path })).statusCode, 404)
+      await settle(checks)
+      t.equal(events.checks.length, 6, 'then one retry each')
+    })
+  }
+})
+
+t.test('a hanging upstream costs at most the timeout and never piles up requests', async (t) => {
+  const { github, app, checks, clock, logs, events } = await setup(t, {
+    UPSTREAM_CONNECT_TIMEOUT: '200ms',
+    UPSTREAM_TIMEOUT: '300ms',
+  })
+  github.fault({ kind: 'hang' })
+  const started = performance.now()
+  const replies = await Promise.all(
+    Array.from({ length: 50 }, () => app.inject({ url: IMAGE.path })),
+  )
+  const elapsed = performance.now() - started
+  t.ok(
+    replies.every((reply) => reply.statusCode === 302),
+    'failed open',
+  )
+  t.ok(elapsed >= 250 && elapsed < 2000, `all answered after ${Math.round(elapsed)} ms`)
+  t.equal(github.count('HEAD'), 1, 'one HEAD for 50 requests')
+  t.match(
+    logs.find((line) => line.msg === 'upstream check got no answer'),
+    { level: 40, release: IMAGE.tag, asset: IMAGE.name, upstream: 'upstream check timed out' },
+  )
+
+  events.caches.length = 0
+  await Promise.all(Array.from({ length: 50 }, () => app.inject({ url: IMAGE.path })))
+  t.ok(
+    events.caches.length === 50 && events.caches.every((result) => result === 'hit'),
+    'within CHECK_TTL_UNKNOWN nobody waits: the "unknown" is remembered',
+  )
+  t.equal(github.count('HEAD'), 1, 'and nothing is sent')
+
+  clock.advance(5001)
+  await Promise.all(Array.from({ length: 50 }, () => app.inject({ url: IMAGE.path })))
+  t.equal(github.count('HEAD'), 2, 'then one more HEAD')
+  t.equal(checks.inFlight, 0)
+})
+
+t.test('the cache never exceeds its bound', async (t) => {
+  const { github, app, checks } = await setup(t, { CHECK_CACHE_MAX: '5' })
+  const path = (i: number): string => `/extensions/kubernetes-v1.0.${i}-x86-64.raw`
+  for (let i = 0; i < 30; i++) {
+    t.equal((await app.inject({ url: path(i) })).statusCode, 404)
+    t.ok(checks.size <= 5, `size ${checks.size} after ${i + 1} targets`)
+  }
+  t.equal(checks.size, 5)
+  t.equal(github.count('HEAD'), 30)
+  await app.inject({ url: path(29) })
+  t.equal(github.count('HEAD'), 30, 'a recent target is still cached')
+  await app.inject({ url: path(0) })
+  t.equal(github.count('HEAD'), 31, 'the least recently used was dropped')
+})
+
+t.test('invalidate drops entries so the next lookup asks GitHub', async (t) => {
+  const { github, app, checks } = await setup(t)
+  for (const target of [IMAGE, INDEX, MISSING]) await app.inject({ url: target.path })
+  await app.inject({ url: '/extensions/kubernetes.conf' })
+  t.equal(checks.size, 4)
+  github.addAsset(MISSING.tag, MISSING.name, 'published')
+
+  t.equal(checks.invalidate(MISSING.tag), 1, 'by release tag')
+  t.equal((await app.inject({ url: MISSING.path })).statusCode, 302, 'asked again: found')
+  t.equal(github.count('HEAD', MISSING.tag), 2)
+
+  t.equal(checks.invalidate('no-such-tag'), 0)
+  t.equal(
+    checks.invalidate((release, asset) => release === 'kubernetes' && asset === 'SHA256SUMS'),
+    1,
+    'by filter',
+  )
+  t.equal(checks.size, 3)
+  t.equal(checks.invalidate(), 3, 'everything')
+  t.equal(checks.size, 0)
+  await app.inject({ url: IMAGE.path })
+  t.equal(github.count('HEAD', IMAGE.tag), 2)
+})
+
+t.test(
+  'a check in flight when invalidated answers its waiters but is not remembered',
+  async (t) => {
+    const { github, app, checks, logs } = await setup(t, {
+      UPSTREAM_CONNECT_TIMEOUT: '100ms',
+      UPSTREAM_TIMEOUT: '300ms',
+    })
+    github.fault({ kind: 'hang' })
+    const waiting = app.inject({ url: MISSING.path })
+    while (github.count('HEAD') === 0) await new Promise((resolve) => setTimeout(resolve, 2))
+    t.equal(checks.inFlight, 1)
+    // Published while the first check hangs: the invalidation says so.
+    github.addAsset(MISSING.tag, MISSING.name, 'published')
+    t.equal(checks.invalidate(MISSING.tag), 0, 'nothing cached yet')
+    t.equal(checks.inFlight, 0, 'the old check is no longer shared')
+    github.fault(null)
+    t.equal((await app.inject({ url: MISSING.path })).statusCode, 302, 'a new lookup asks again')
+    t.equal(github.count('HEAD'), 2)
+    t.equal(
+      (await waiting).statusCode,
+      302,
+      'the old waiter gets its own answer (unknown: fail open)',
+    )
+    t.same(
+      logs.filter((l) => l.msg === 'request').map((l) => l.upstream),
+      ['exists', 'unknown'],
+      'the new lookup found it; the old check timed out',
+    )
+    await app.inject({ url: MISSING.path })
+    t.equal(
+      requestLine(logs, MISSING.path).upstream,
+      'exists',
+      'its unknown did not replace the new answer',
+    )
+    t.equal(github.count('HEAD'), 2)
+  },
+)

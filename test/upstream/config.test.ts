@@ -1,0 +1,88 @@
+import t from 'tap'
+import { parseConfig } from '../../src/config.js'
+import { isRedirectorError } from '../../src/errors.js'
+import { parseUpstreamConfig } from '../../src/upstream/config.js'
+
+t.test('defaults: checks on, fail open, short timeouts, documented lifetimes', async (t) => {
+  t.same(parseUpstreamConfig({}), {
+    enabled: true,
+    failMode: 'open',
+    connectTimeoutMs: 2000,
+    responseTimeoutMs: 3000,
+    ttlMs: { versioned: 86_400_000, mutable: 60_000, missing: 30_000, unknown: 5000 },
+    cacheMax: 10_000,
+  })
+  t.same(parseConfig({}).upstream, parseUpstreamConfig({}), 'part of the service config')
+})
+
+t.test('reads every setting', async (t) => {
+  t.same(
+    parseUpstreamConfig({
+      UPSTREAM_CHECKS: 'false',
+      UPSTREAM_FAIL_MODE: 'closed',
+      UPSTREAM_CONNECT_TIMEOUT: '250ms',
+      UPSTREAM_TIMEOUT: '1s',
+      CHECK_TTL_VERSIONED: '7d',
+      CHECK_TTL_MUTABLE: '2m',
+      CHECK_TTL_MISSING: '10s',
+      CHECK_TTL_UNKNOWN: '1500ms',
+      CHECK_CACHE_MAX: '50',
+    }),
+    {
+      enabled: false,
+      failMode: 'closed',
+      connectTimeoutMs: 250,
+      responseTimeoutMs: 1000,
+      ttlMs: { versioned: 604_800_000, mutable: 120_000, missing: 10_000, unknown: 1500 },
+      cacheMax: 50,
+    },
+  )
+  for (const value of ['0', 'no', 'off', 'FALSE']) {
+    t.equal(parseUpstreamConfig({ UPSTREAM_CHECKS: value }).enabled, false, value)
+  }
+  t.equal(parseUpstreamConfig({ UPSTREAM_CHECKS: 'yes' }).enabled, true)
+  t.equal(parseUpstreamConfig({ CHECK_TTL_MISSING: '' }).ttlMs.missing, 30_000, 'empty: default')
+})
+
+t.test('a bad value names the variable and what it accepts', async (t) => {
+  const duration = 'expected a duration such as 500ms, 30s, 5m, 1h or 7d'
+  const positive = 'expected a duration above zero such as 500ms, 30s, 5m or 1h'
+  const cases: [string, string, string][] = [
+    ['UPSTREAM_CHECKS', 'maybe', 'expected true or false'],
+    ['UPSTREAM_FAIL_MODE', 'ajar', 'expected one of open, closed'],
+    ['UPSTREAM_CONNECT_TIMEOUT', '5', duration],
+    ['UPSTREAM_CONNECT_TIMEOUT', '0ms', positive],
+    ['UPSTREAM_CONNECT_TIMEOUT', '2m', duration],
+    ['UPSTREAM_TIMEOUT', 'soon', duration],
+    ['UPSTREAM_TIMEOUT', '0s', positive],
+    ['UPSTREAM_TIMEOUT', '61s', duration],
+    ['CHECK_TTL_VERSIONED', '1y', duration],
+    ['CHECK_TTL_VERSIONED', '0d', positive],
+    ['CHECK_TTL_VERSIONED', '366d', duration],
+    ['CHECK_TTL_MUTABLE', '-1s', duration],
+    ['CHECK_TTL_MUTABLE', '0m', positive],
+    ['CHECK_TTL_MISSING', '30', duration],
+    ['CHECK_TTL_MISSING', '0s', positive],
+    ['CHECK_TTL_UNKNOWN', '0ms', positive],
+    ['CHECK_TTL_UNKNOWN', '11m', duration],
+    ['CHECK_CACHE_MAX', '0', 'expected a whole number from 1 to 10000000'],
+    ['CHECK_CACHE_MAX', '1e3', 'expected a whole number from 1 to 10000000'],
+    ['CHECK_CACHE_MAX', '10000001', 'expected a whole number from 1 to 10000000'],
+  ]
+  for (const [name, value, accepts] of cases) {
+    t.throws(
+      () => parseConfig({ [name]: ` ${value} ` }),
+      {
+        code: 'SR_CONFIG_INVALID',
+        message: `${name}=${JSON.stringify(value)} is not valid: ${accepts}`,
+      },
+      `${name}=${value}`,
+    )
+  }
+  try {
+    parseUpstreamConfig({ UPSTREAM_TIMEOUT: '0ms' })
+    t.fail('should throw')
+  } catch (err) {
+    t.ok(isRedirectorError(err), 'a RedirectorError, so main.ts prints only its message')
+  }
+})

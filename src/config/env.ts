@@ -71,6 +71,25 @@ export function readDuration(
   return ms
 }
 
+/**
+ * A duration that must be above zero: zero would mean "no timeout" to undici,
+ * "forever" to lru-cache and "refresh on every read" to the manifest index.
+ */
+export function readPositiveDuration(
+  env: Env,
+  name: string,
+  fallbackMs: number,
+  maxMs?: number,
+): number {
+  const ms = readDuration(env, name, fallbackMs, maxMs)
+  if (ms > 0) return ms
+  throw invalid(
+    name,
+    raw(env, name) as string,
+    'expected a duration above zero such as 500ms, 30s, 5m or 1h',
+  )
+}
+
 export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
   const value = raw(env, name)
   if (value === undefined) return fallback

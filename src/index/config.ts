@@ -1,5 +1,11 @@
-import { readBoolean, readDuration, readInteger, readOptional, type Env } from '../config/env.js'
-import { RedirectorError } from '../errors.js'
+import {
+  readBoolean,
+  readDuration,
+  readInteger,
+  readOptional,
+  readPositiveDuration,
+  type Env,
+} from '../config/env.js'
 
 /** The manifest index (newest-version URLs, the directory) and the GitHub webhook. */
 export interface IndexConfig {
@@ -33,10 +39,10 @@ const MIB = 1024 * 1024
 export function parseIndexConfig(env: Env): IndexConfig {
   return {
     enabled: readBoolean(env, 'MANIFEST_INDEX', true),
-    ttlMs: readPositive(env, 'INDEX_TTL', 5 * MINUTE),
-    retryMs: readPositive(env, 'INDEX_RETRY', 15 * SECOND),
+    ttlMs: readPositiveDuration(env, 'INDEX_TTL', 5 * MINUTE),
+    retryMs: readPositiveDuration(env, 'INDEX_RETRY', 15 * SECOND),
     staleMaxMs: readDuration(env, 'INDEX_STALE_MAX', 24 * HOUR),
-    fetchTimeoutMs: readPositive(env, 'INDEX_FETCH_TIMEOUT', 10 * SECOND, 10 * MINUTE),
+    fetchTimeoutMs: readPositiveDuration(env, 'INDEX_FETCH_TIMEOUT', 10 * SECOND, 10 * MINUTE),
     maxBytes: readInteger(env, 'INDEX_MAX_BYTES', 4 * MIB, 1024, 256 * MIB),
     maxExtensions: readInteger(env, 'INDEX_MAX_EXTENSIONS', 500, 1, 100_000),
     webhook: {
@@ -45,14 +51,4 @@ export function parseIndexConfig(env: Env): IndexConfig {
       maxBytes: readInteger(env, 'GITHUB_WEBHOOK_MAX_BYTES', MIB, 1024, 25 * MIB),
     },
   }
-}
-
-// Zero would mean "refresh on every read" (or, for the timeout, none): refused.
-function readPositive(env: Env, name: string, fallbackMs: number, maxMs?: number): number {
-  const ms = readDuration(env, name, fallbackMs, maxMs)
-  if (ms > 0) return ms
-  throw new RedirectorError(
-    'SR_CONFIG_INVALID',
-    `${name}=${JSON.stringify(env[name]?.trim())} is not valid: expected a duration above zero such as 30s, 5m or 1h`,
-  )
 }

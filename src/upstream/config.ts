@@ -1,5 +1,10 @@
-import { readBoolean, readChoice, readDuration, readInteger, type Env } from '../config/env.js'
-import { RedirectorError } from '../errors.js'
+import {
+  readBoolean,
+  readChoice,
+  readInteger,
+  readPositiveDuration,
+  type Env,
+} from '../config/env.js'
 
 export const FAIL_MODES = ['open', 'closed'] as const
 export type FailMode = (typeof FAIL_MODES)[number]
@@ -43,19 +48,4 @@ export function parseUpstreamConfig(env: Env): UpstreamConfig {
     },
     cacheMax: readInteger(env, 'CHECK_CACHE_MAX', 10_000, 1, 10_000_000),
   }
-}
-
-/**
- * A zero timeout would mean "no timeout" to undici and a zero lifetime
- * "forever" to lru-cache, so zero is refused rather than misread.
- */
-function readPositiveDuration(env: Env, name: string, fallbackMs: number, maxMs?: number): number {
-  const ms = readDuration(env, name, fallbackMs, maxMs)
-  if (ms === 0) {
-    throw new RedirectorError(
-      'SR_CONFIG_INVALID',
-      `${name}=${JSON.stringify(env[name]?.trim())} is not valid: expected a duration above zero such as 500ms, 30s, 5m or 1h`,
-    )
-  }
-  return ms
 }

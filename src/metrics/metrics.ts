@@ -19,6 +19,8 @@ export interface Metrics {
   readonly rateLimited: Counter
   readonly rateLimitStoreErrors: Counter
   readonly downloads: Counter<'extension' | 'version' | 'arch'>
+  /** Counts one answered request in `requests` (status: the HTTP status code). */
+  countRequest(rule: string, status: number): void
   /** Feeds the upstream-check metrics (see src/upstream/events.ts). */
   readonly upstreamEvents: UpstreamEvents
   /** Feeds the rate-limit metrics. */
@@ -35,12 +37,28 @@ const CACHE_RESULTS = ['hit', 'miss', 'stale'] as const
 export function createMetrics(): Metrics {
   const registry = new Registry()
   const registers = [registry]
-  const requests = new Counter({
+  // Requests are tallied in plain numbers and handed to prom-client when the
+  // counter is read: its label hashing on every request showed in the
+  // profile. The tally has one entry per rule and status, a closed set.
+  const tally = new Map<string, Map<number, number>>()
+  const requests: Counter<'rule' | 'status'> = new Counter({
     name: `${PREFIX}requests_total`,
     help: 'Requests answered, by the table rule that took them (fallback; none: not a redirect) and status.',
     labelNames: ['rule', 'status'] as const,
     registers,
+    collect: () => {
+      for (const [rule, byStatus] of tally) {
+        for (const [status, count] of byStatus)
+          requests.inc({ rule, status: String(status) }, count)
+      }
+      tally.clear()
+    },
   })
+  const countRequest = (rule: string, status: number): void => {
+    let byStatus = tally.get(rule)
+    if (byStatus === undefined) tally.set(rule, (byStatus = new Map()))
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
+  }
   const requestDuration = new Histogram({
     name: `${PREFIX}request_duration_seconds`,
     help: 'Time from request to response, by rule.',
@@ -89,6 +107,7 @@ export function createMetrics(): Metrics {
     rateLimited,
     rateLimitStoreErrors,
     downloads,
+    countRequest,
     upstreamEvents: {
       check: (outcome, seconds) => upstreamChecks.observe({ outcome }, seconds),
       cache: (result) => upstreamCache.inc({ result }),

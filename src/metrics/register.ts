@@ -30,7 +30,7 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, releases
 /** Counts and times one answered request (also called for those no hook sees). */
 export function countRequest(metrics: Metrics, request: FastifyRequest, reply: FastifyReply): void {
   const rule = request.rule ?? 'none'
-  metrics.requests.inc({ rule, status: String(reply.statusCode) })
+  metrics.countRequest(rule, reply.statusCode)
   metrics.requestDuration.observe({ rule }, reply.elapsedTime / 1000)
 }
 

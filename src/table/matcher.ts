@@ -186,7 +186,7 @@ class Vm {
     this.#work.fill(0)
     this.#nextCount = 0
     this.#step()
-    this.#add(0, 0, stats)
+    this.#add(0, 0, stats, this.#work, 0)
     this.#swap()
     for (let pos = 0; pos <= input.length; pos++) {
       if (this.#count === 0) return null
@@ -202,8 +202,7 @@ class Vm {
         if (op === Op.Match) {
           if (code === -1) return caps.subarray(t * slotCount, t * slotCount + slotCount)
         } else if (code !== -1 && accepts(op, a[pc] as number, code)) {
-          this.#work.set(caps.subarray(t * slotCount, t * slotCount + slotCount))
-          this.#add(pc + 1, pos + 1, stats)
+          this.#add(pc + 1, pos + 1, stats, caps, t * slotCount)
         }
       }
       this.#swap()
@@ -231,31 +230,37 @@ class Vm {
   }
 
   // Follows jumps, splits and saves (which consume nothing) from pc to the
-  // consuming instructions, adding them to the next list with the working slots.
-  #add(pc: number, pos: number, stats: MatchStats | undefined): void {
+  // consuming instructions, adding them to the next list with the slots read
+  // from `from` at `at`: the thread's row, or the working array once a save
+  // has changed a slot (copied only then: most steps save nothing).
+  #add(pc: number, pos: number, stats: MatchStats | undefined, from: Int32Array, at: number): void {
     if (this.#seen[pc] === this.#stamp) return
     this.#seen[pc] = this.#stamp
     if (stats !== undefined) stats.steps++
     switch (this.#ops[pc] as Op) {
       case Op.Jump:
-        this.#add(this.#a[pc] as number, pos, stats)
+        this.#add(this.#a[pc] as number, pos, stats, from, at)
         return
       case Op.Split:
-        this.#add(this.#a[pc] as number, pos, stats)
-        this.#add(this.#b[pc] as number, pos, stats)
+        this.#add(this.#a[pc] as number, pos, stats, from, at)
+        this.#add(this.#b[pc] as number, pos, stats, from, at)
         return
       case Op.Save: {
+        const work = this.#work
+        if (from !== work) for (let s = 0; s < work.length; s++) work[s] = from[at + s] as number
         const slot = this.#a[pc] as number
-        const old = this.#work[slot] as number
-        this.#work[slot] = pos
-        this.#add(pc + 1, pos, stats)
-        this.#work[slot] = old
+        const old = work[slot] as number
+        work[slot] = pos
+        this.#add(pc + 1, pos, stats, work, 0)
+        work[slot] = old
         return
       }
       default: {
         const t = this.#nextCount++
         this.#nextPcs[t] = pc
-        this.#nextCaps.set(this.#work, t * this.#slotCount)
+        const caps = this.#nextCaps
+        const count = this.#slotCount
+        for (let s = 0, to = t * count; s < count; s++) caps[to + s] = from[at + s] as number
       }
     }
   }

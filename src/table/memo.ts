@@ -8,9 +8,11 @@ import type { Table } from './table.js'
  * of current files over and over, so most requests skip normalising and
  * matching. Bounded twice, for the million-distinct-paths case: in entries,
  * and by leaving out long targets (real ones are under 200 bytes), so the
- * memo holds at most a few MB whatever clients send.
+ * memo holds at most about a MB whatever clients send. Kept small: a hot
+ * set of current files fits, and with distinct paths every entry is future
+ * garbage that should die young rather than be promoted by V8.
  */
-export const MEMO_ENTRIES = 4_096
+export const MEMO_ENTRIES = 1_024
 export const MEMO_MAX_TARGET = 512
 
 export interface Resolved {

@@ -6,6 +6,7 @@ import { sendUnavailable } from '../index/unavailable.js'
 import { CONTENT_SECURITY_POLICY, extensionHtml, listingHtml, notFoundHtml } from './html.js'
 import { listingOf, pageOf } from './model.js'
 import { chooseFormat, type Format } from './negotiate.js'
+import { publicMaxAge } from '../http/cache-control.js'
 
 export interface DirectoryOptions {
   readonly index: CatalogSource
@@ -73,7 +74,7 @@ async function answer(
   }
   reply
     .code(page.status)
-    .header('cache-control', `public, max-age=${options.maxAge}`)
+    .header('cache-control', publicMaxAge(options.maxAge))
     .header('vary', 'accept')
     .header('x-content-type-options', 'nosniff')
   if (format === 'json') {

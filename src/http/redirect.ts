@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config.js'
+import { publicMaxAge } from './cache-control.js'
 import { memoResolver } from '../table/memo.js'
 import type { Origins, Resolution } from '../table/resolve.js'
 import type { Table } from '../table/table.js'
@@ -50,10 +51,9 @@ function then(result: GuardResult, next: () => GuardResult): GuardResult {
 }
 
 function cacheControlFor(maxAge: Config['redirectMaxAge']): (resolution: Resolution) => string {
-  const header = (seconds: number): string => `public, max-age=${seconds}`
-  const versioned = header(maxAge.versioned)
-  const mutable = header(maxAge.mutable)
-  const fallback = header(maxAge.fallback)
+  const versioned = publicMaxAge(maxAge.versioned)
+  const mutable = publicMaxAge(maxAge.mutable)
+  const fallback = publicMaxAge(maxAge.fallback)
   return (resolution) => {
     if (resolution.kind === 'fallback') return fallback
     return resolution.rule.cache === 'versioned' ? versioned : mutable

@@ -1,8 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { publicMaxAge } from '../http/cache-control.js'
 import { sendText } from '../http/text-reply.js'
 import type { Resolution } from '../table/resolve.js'
 import type { UpstreamChecks } from '../upstream/checks.js'
-import type { RedirectGuard } from '../upstream/guard.js'
+import { missingAsset, type RedirectGuard } from '../upstream/guard.js'
 import {
   answerFor,
   interpret,
@@ -99,7 +100,7 @@ async function rescue(
   }
   const answer = answerFor(found)
   // No stream either: say first what the table's answer said, then the choices.
-  const said = `release ${release} has no asset ${asset}`
+  const said = missingAsset(release, asset)
   return send(
     request,
     reply,
@@ -117,7 +118,12 @@ async function send(
   request.rule = 'newest'
   if (answer.kind === 'not-found') {
     request.upstream = 'unchecked'
-    return sendText(reply, 404, `Not Found: ${answer.message}`, cacheFor(options.notFoundMaxAge))
+    return sendText(
+      reply,
+      404,
+      `Not Found: ${answer.message}`,
+      publicMaxAge(options.notFoundMaxAge),
+    )
   }
   const { release, image } = answer
   const location = `${options.releases}/${release}/${image.file}`
@@ -133,16 +139,12 @@ async function send(
       reply,
       404,
       `Not Found: the index lists ${image.file}, but release ${release} does not have it`,
-      cacheFor(options.notFoundMaxAge),
+      publicMaxAge(options.notFoundMaxAge),
     )
   }
   return reply
     .code(302)
     .header('location', location)
-    .header('cache-control', cacheFor(options.maxAge))
+    .header('cache-control', publicMaxAge(options.maxAge))
     .send()
-}
-
-function cacheFor(seconds: number): string {
-  return `public, max-age=${seconds}`
 }

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { publicMaxAge } from '../http/cache-control.js'
 import { sendText } from '../http/text-reply.js'
 import type { ReleaseTarget, Resolution } from '../table/resolve.js'
 import type { UpstreamChecks } from './checks.js'
@@ -33,11 +34,16 @@ export const uncheckedGuard: RedirectGuard = (request) => {
  * redirect goes anyway (fail open, logged) or, failing closed, a 503 with
  * Retry-After, never a 4xx, which Ignition would take as final.
  */
+/** What a 404 for a missing release asset says; the newest-version hook repeats it. */
+export function missingAsset(release: string, asset: string): string {
+  return `release ${release} has no asset ${asset}`
+}
+
 export function checkingGuard(
   checks: UpstreamChecks,
   config: Pick<UpstreamConfig, 'failMode' | 'ttlMs'>,
 ): RedirectGuard {
-  const missingCacheControl = `public, max-age=${Math.floor(config.ttlMs.missing / 1000)}`
+  const missingCacheControl = publicMaxAge(Math.floor(config.ttlMs.missing / 1000))
   const retryAfter = String(Math.max(1, Math.ceil(config.ttlMs.unknown / 1000)))
   const decide = (
     request: FastifyRequest,
@@ -47,12 +53,7 @@ export function checkingGuard(
   ): FastifyReply | undefined => {
     request.upstream = outcome
     if (outcome === 'missing') {
-      return sendText(
-        reply,
-        404,
-        `Not Found: release ${release} has no asset ${asset}`,
-        missingCacheControl,
-      )
+      return sendText(reply, 404, `Not Found: ${missingAsset(release, asset)}`, missingCacheControl)
     }
     if (outcome === 'unknown') {
       if (config.failMode === 'closed') {

@@ -114,7 +114,8 @@ export function summarise(profile: CpuProfile, window?: Window): ProfileSummary 
   let idleUs = 0
   let now = profile.startTime
   profile.samples.forEach((id, i) => {
-    const delta = profile.timeDeltas[i] ?? 0
+    // One delta per sample, by the format.
+    const delta = profile.timeDeltas[i] as number
     now += delta
     if (window !== undefined && (now < window.fromUs || now > window.toUs)) return
     const site = sites.get(id)

@@ -5,8 +5,10 @@ import { originsOf, type Config } from './config.js'
 import { frameworkErrors, installErrorHandling } from './http/errors.js'
 import { registerHealth } from './http/health.js'
 import { registerRedirects } from './http/redirect.js'
-import { registerRequestLog } from './http/request-log.js'
+import { requestIds } from './http/request-ids.js'
+import { registerRequestLog, requestLineWriter } from './http/request-log.js'
 import { registerIndex } from './index/register.js'
+import { registerLane } from './lane/register.js'
 import { createMetrics } from './metrics/metrics.js'
 import { registerMetrics } from './metrics/register.js'
 import { registerProtection } from './protection/register.js'
@@ -36,6 +38,7 @@ const BODY_LIMIT = 64 * 1024
 /** Builds the service from its config and dependencies; it does not listen. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options
+  const nextId = requestIds()
   const app = fastify({
     loggerInstance: options.logger ?? pino({ level: config.logLevel }),
     // request-log.ts writes one line per request instead of Fastify's two.
@@ -43,11 +46,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors,
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
+    genReqId: nextId,
     ...serverOptions(),
   }) as unknown as FastifyInstance
   const metrics = createMetrics()
-  registerMetrics(app, metrics, originsOf(config).releases)
-  await registerProtection(app, config.protection, metrics.rateLimitEvents)
+  const countDone = registerMetrics(app, metrics, originsOf(config).releases)
+  const limiter = await registerProtection(app, config.protection, metrics.rateLimitEvents)
   installErrorHandling(app)
   registerRequestLog(app)
   registerHealth(app)
@@ -66,6 +70,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxAge: config.redirectMaxAge,
     guard,
     newest,
+  })
+  const logLine = requestLineWriter(app.log)
+  registerLane(app, config, {
+    table: options.table,
+    limiter,
+    nextId,
+    answered: (request) => {
+      logLine(request)
+      countDone(request)
+    },
   })
   await app.ready()
   return app

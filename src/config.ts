@@ -1,5 +1,6 @@
 import {
   readBaseUrl,
+  readBoolean,
   readChoice,
   readDuration,
   readHost,
@@ -35,6 +36,11 @@ export interface Config {
     readonly mutable: number
     readonly fallback: number
   }
+  /**
+   * REDIRECT_LANE: redirects known from memory answered before Fastify
+   * (src/lane/); false sends every request through Fastify.
+   */
+  readonly redirectLane: boolean
   /** How long in-flight requests get to finish after SIGTERM or SIGINT. */
   readonly shutdownTimeoutMs: number
   /** Existence checks with GitHub before redirecting (src/upstream/config.ts). */
@@ -71,6 +77,7 @@ export function parseConfig(env: Env): Config {
       mutable: seconds(readDuration(env, 'REDIRECT_MAX_AGE_MUTABLE', 60_000)),
       fallback: seconds(readDuration(env, 'REDIRECT_MAX_AGE_FALLBACK', 3_600_000)),
     },
+    redirectLane: readBoolean(env, 'REDIRECT_LANE', true),
     shutdownTimeoutMs: readDuration(env, 'SHUTDOWN_TIMEOUT', 10_000, 600_000),
     upstream: parseUpstreamConfig(env),
     protection: parseProtectionConfig(env),

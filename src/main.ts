@@ -83,6 +83,7 @@ function handleSignals(app: FastifyInstance, graceMs: number): void {
 // Node 22.1 and later keep compiled code on disk, so later starts skip most of
 // the compiling; Node 20 has no such cache. The app and the CLI (Fastify,
 // undici, prom-client) are imported only after it is on, hence dynamically.
+/* c8 ignore next -- one branch per Node line: absent on Node 20, present on 22 and later */
 ;(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.()
 
 async function main(argv: string[]): Promise<number | undefined> {

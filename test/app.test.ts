@@ -1,8 +1,11 @@
 import fastify from 'fastify'
 import t from 'tap'
+import { buildApp } from '../src/app.js'
+import { originsOf, parseConfig } from '../src/config.js'
 import { RedirectorError } from '../src/errors.js'
 import { errorHandler } from '../src/http/errors.js'
-import { testApp } from './helpers/app.js'
+import { DEFAULT_TABLE_FILE, loadTable } from '../src/table/load.js'
+import { OFFLINE, testApp } from './helpers/app.js'
 
 const REL = 'https://github.com/flatcar/sysext-bakery/releases/download'
 
@@ -188,4 +191,13 @@ t.test('an unexpected error is a bare 500 with no detail, logged in full', async
     t.equal(res.statusCode, 500, url)
     t.equal(res.body, 'internal error\n')
   }
+})
+
+t.test('without a logger given, the app logs JSON at LOG_LEVEL', async (t) => {
+  const config = parseConfig({ ...OFFLINE, LOG_LEVEL: 'warn' })
+  const table = await loadTable(DEFAULT_TABLE_FILE, originsOf(config))
+  const app = await buildApp({ config, table })
+  t.teardown(() => app.close())
+  t.equal(app.log.level, 'warn')
+  t.equal((await app.inject({ url: '/extensions/kubernetes.conf' })).statusCode, 302)
 })

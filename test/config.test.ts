@@ -12,6 +12,7 @@ t.test('defaults run the Flatcar bakery', async (t) => {
     fallbackUrl: 'https://flatcar.github.io/sysext-bakery',
     logLevel: 'info',
     redirectMaxAge: { versioned: 86_400, mutable: 60, fallback: 3_600 },
+    redirectLane: true,
     shutdownTimeoutMs: 10_000,
   })
   t.same(originsOf(config), {
@@ -40,6 +41,7 @@ t.test('reads every setting', async (t) => {
     REDIRECT_MAX_AGE_MUTABLE: '1500ms',
     REDIRECT_MAX_AGE_FALLBACK: '2h',
     SHUTDOWN_TIMEOUT: '30s',
+    REDIRECT_LANE: 'false',
   })
   t.match(config, {
     port: 9000,
@@ -50,6 +52,7 @@ t.test('reads every setting', async (t) => {
     fallbackUrl: 'https://docs.example/sub',
     logLevel: 'debug',
     redirectMaxAge: { versioned: 604_800, mutable: 1, fallback: 7_200 },
+    redirectLane: false,
     shutdownTimeoutMs: 30_000,
   })
   t.equal(
@@ -97,6 +100,7 @@ t.test('a bad value names the variable and what it accepts', async (t) => {
     [{ REDIRECT_MAX_AGE_MUTABLE: '60' }, 'REDIRECT_MAX_AGE_MUTABLE="60" is not valid'],
     [{ REDIRECT_MAX_AGE_FALLBACK: '400d' }, 'REDIRECT_MAX_AGE_FALLBACK="400d" is not valid'],
     [{ SHUTDOWN_TIMEOUT: '11m' }, 'SHUTDOWN_TIMEOUT="11m" is not valid'],
+    [{ REDIRECT_LANE: 'fast' }, 'REDIRECT_LANE="fast" is not valid: expected true or false'],
   ]
   for (const [env, message] of cases) {
     t.throws(

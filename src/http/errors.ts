@@ -49,7 +49,7 @@ export function frameworkErrors(
 ): void {
   let reason: Error = error
   try {
-    normaliseTarget(request.raw.url ?? '/')
+    normaliseTarget(request.url)
   } catch (err) {
     reason = err as Error
   }

@@ -23,8 +23,8 @@ export function registerRedirects(app: FastifyInstance, options: RedirectOptions
   // Not an async handler: a redirect answered from memory (the common case)
   // is sent without a promise; only a hook that must wait returns one.
   app.get('*', (request, reply) => {
-    const { target, resolution } = resolveTarget(request.raw.url ?? '/')
-    request.rule = resolution.kind === 'release' ? resolution.rule.name : 'fallback'
+    const { target, resolution } = resolveTarget(request.url)
+    request.rule = ruleOf(resolution)
     const redirect = (): undefined => {
       reply.code(302).headers({
         location: resolution.location,
@@ -50,7 +50,15 @@ function then(result: GuardResult, next: () => GuardResult): GuardResult {
   return result instanceof Promise ? result.then(next) : next()
 }
 
-function cacheControlFor(maxAge: Config['redirectMaxAge']): (resolution: Resolution) => string {
+/** The rule named in logs and metrics for a resolution. */
+export function ruleOf(resolution: Resolution): string {
+  return resolution.kind === 'release' ? resolution.rule.name : 'fallback'
+}
+
+/** The Cache-Control of a redirect, by the class of its rule. */
+export function cacheControlFor(
+  maxAge: Config['redirectMaxAge'],
+): (resolution: Resolution) => string {
   const versioned = publicMaxAge(maxAge.versioned)
   const mutable = publicMaxAge(maxAge.mutable)
   const fallback = publicMaxAge(maxAge.fallback)

@@ -1,6 +1,9 @@
 import { Counter, Histogram, Registry } from 'prom-client'
 import type { RateLimitEvents } from '../protection/rate-limit.js'
 import type { CheckOutcome, UpstreamEvents } from '../upstream/events.js'
+import { CounterTally, type Tally } from './counter-tally.js'
+import type { ImageLabels } from './downloads.js'
+import { TalliedHistogram, type HistogramSeries } from './tallied-histogram.js'
 
 const PREFIX = 'sysext_redirector_'
 
@@ -9,18 +12,29 @@ const PREFIX = 'sysext_redirector_'
  * can build many). Every label takes its values from a closed set: rule
  * names from the table, status codes, check outcomes, or the names of assets
  * GitHub has confirmed to exist. Nothing a client types becomes a label.
+ *
+ * What is counted on every request (countRequest, countDownload and the
+ * upstream cache lookups) is tallied in plain numbers and reaches the
+ * registry when it is read: prom-client hashes the labels on every update,
+ * which showed in the profile.
  */
 export interface Metrics {
   readonly registry: Registry
   readonly requests: Counter<'rule' | 'status'>
-  readonly requestDuration: Histogram<'rule'>
+  readonly requestDuration: TalliedHistogram
   readonly upstreamChecks: Histogram<'outcome'>
   readonly upstreamCache: Counter<'result'>
   readonly rateLimited: Counter
   readonly rateLimitStoreErrors: Counter
   readonly downloads: Counter<'extension' | 'version' | 'arch'>
-  /** Counts one answered request in `requests` (status: the HTTP status code). */
-  countRequest(rule: string, status: number): void
+  /**
+   * Counts one answered request in `requests` and its time in
+   * `requestDuration` (status: the HTTP status code; seconds: from request
+   * to response).
+   */
+  countRequest(rule: string, status: number, seconds: number): void
+  /** Counts one download of an image GitHub confirmed exists, in `downloads`. */
+  countDownload(image: ImageLabels): void
   /** Feeds the upstream-check metrics (see src/upstream/events.ts). */
   readonly upstreamEvents: UpstreamEvents
   /** Feeds the rate-limit metrics. */
@@ -29,7 +43,9 @@ export interface Metrics {
 
 // Redirects from memory take well under a millisecond; a checked one waits
 // for GitHub, up to the check timeout.
-const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+export const LATENCY_BUCKETS: readonly number[] = Object.freeze([
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+])
 
 const OUTCOMES: readonly CheckOutcome[] = ['exists', 'missing', 'unknown']
 const CACHE_RESULTS = ['hit', 'miss', 'stale'] as const
@@ -37,48 +53,15 @@ const CACHE_RESULTS = ['hit', 'miss', 'stale'] as const
 export function createMetrics(): Metrics {
   const registry = new Registry()
   const registers = [registry]
-  // Requests are tallied in plain numbers and handed to prom-client when the
-  // counter is read: its label hashing on every request showed in the
-  // profile. The tally has one entry per rule and status, a closed set.
-  const tally = new Map<string, Map<number, number>>()
-  const requests: Counter<'rule' | 'status'> = new Counter({
-    name: `${PREFIX}requests_total`,
-    help: 'Requests answered, by the table rule that took them (fallback; none: not a redirect) and status.',
-    labelNames: ['rule', 'status'] as const,
-    registers,
-    collect: () => {
-      for (const [rule, byStatus] of tally) {
-        for (const [status, count] of byStatus)
-          requests.inc({ rule, status: String(status) }, count)
-      }
-      tally.clear()
-    },
-  })
-  const countRequest = (rule: string, status: number): void => {
-    let byStatus = tally.get(rule)
-    if (byStatus === undefined) tally.set(rule, (byStatus = new Map()))
-    byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
-  }
-  const requestDuration = new Histogram({
-    name: `${PREFIX}request_duration_seconds`,
-    help: 'Time from request to response, by rule.',
-    labelNames: ['rule'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers,
-  })
+  const { requests, requestDuration, countRequest } = requestMetrics(registers)
   const upstreamChecks = new Histogram({
     name: `${PREFIX}upstream_check_duration_seconds`,
     help: 'Existence checks (HEAD) sent to GitHub, by outcome: exists, missing or unknown (error or timeout).',
     labelNames: ['outcome'] as const,
-    buckets: LATENCY_BUCKETS,
+    buckets: [...LATENCY_BUCKETS],
     registers,
   })
-  const upstreamCache = new Counter({
-    name: `${PREFIX}upstream_cache_lookups_total`,
-    help: 'Lookups of the upstream-check cache: hit (fresh), stale (expired, served while refreshed) or miss.',
-    labelNames: ['result'] as const,
-    registers,
-  })
+  const { upstreamCache, countLookup } = cacheMetrics(registers)
   const rateLimited = new Counter({
     name: `${PREFIX}rate_limited_total`,
     help: 'Requests refused for going over the per-client rate limit.',
@@ -89,15 +72,9 @@ export function createMetrics(): Metrics {
     help: 'Requests let through unlimited because the rate-limit store (Redis) failed.',
     registers,
   })
-  const downloads = new Counter({
-    name: `${PREFIX}downloads_total`,
-    help: 'GET redirects to extension images GitHub confirmed to exist, by extension, version and architecture.',
-    labelNames: ['extension', 'version', 'arch'] as const,
-    registers,
-  })
+  const { downloads, countDownload } = downloadMetrics(registers)
   // Series that exist from the start, so rate() sees their first increase.
   for (const outcome of OUTCOMES) upstreamChecks.zero({ outcome })
-  for (const result of CACHE_RESULTS) upstreamCache.labels({ result }).inc(0)
   return {
     registry,
     requests,
@@ -108,13 +85,113 @@ export function createMetrics(): Metrics {
     rateLimitStoreErrors,
     downloads,
     countRequest,
+    countDownload,
     upstreamEvents: {
       check: (outcome, seconds) => upstreamChecks.observe({ outcome }, seconds),
-      cache: (result) => upstreamCache.inc({ result }),
+      cache: countLookup,
     },
     rateLimitEvents: {
       limited: () => rateLimited.inc(),
       storeFailed: () => rateLimitStoreErrors.inc(),
     },
   }
+}
+
+/** What countRequest keeps for a rule: its latency series and a tally per status. */
+interface RuleTally {
+  readonly duration: HistogramSeries
+  readonly statuses: Map<number, Tally<'rule' | 'status'>>
+}
+
+function requestMetrics(registers: Registry[]) {
+  const tallies = new CounterTally<'rule' | 'status'>()
+  const requests = new Counter({
+    name: `${PREFIX}requests_total`,
+    help: 'Requests answered, by the table rule that took them (fallback; none: not a redirect) and status.',
+    labelNames: ['rule', 'status'] as const,
+    registers,
+    collect() {
+      tallies.flush(this)
+    },
+  })
+  const requestDuration = new TalliedHistogram({
+    name: `${PREFIX}request_duration_seconds`,
+    help: 'Time from request to response, by rule.',
+    labelName: 'rule',
+    buckets: LATENCY_BUCKETS,
+    registers,
+  })
+  // Rules and statuses are closed sets: their entries are kept for good.
+  const rules = new Map<string, RuleTally>()
+  const countRequest = (rule: string, status: number, seconds: number): void => {
+    let tally = rules.get(rule)
+    if (tally === undefined) {
+      tally = { duration: requestDuration.series(rule), statuses: new Map() }
+      rules.set(rule, tally)
+    }
+    let byStatus = tally.statuses.get(status)
+    if (byStatus === undefined) {
+      byStatus = tallies.add({ rule, status: String(status) })
+      tally.statuses.set(status, byStatus)
+    }
+    byStatus.count++
+    tally.duration.observe(seconds)
+  }
+  return { requests, requestDuration, countRequest }
+}
+
+function cacheMetrics(registers: Registry[]) {
+  const tallies = new CounterTally<'result'>()
+  const upstreamCache = new Counter({
+    name: `${PREFIX}upstream_cache_lookups_total`,
+    help: 'Lookups of the upstream-check cache: hit (fresh), stale (expired, served while refreshed) or miss.',
+    labelNames: ['result'] as const,
+    registers,
+    collect() {
+      tallies.flush(this)
+    },
+  })
+  const byResult = new Map<string, Tally<'result'>>()
+  for (const result of CACHE_RESULTS) {
+    // A series from the start, so rate() sees its first increase.
+    upstreamCache.labels({ result }).inc(0)
+    byResult.set(result, tallies.add({ result }))
+  }
+  const countLookup: UpstreamEvents['cache'] = (result) => {
+    // Typed closed; a value from outside the set is not counted at all.
+    const tally = byResult.get(result)
+    if (tally !== undefined) tally.count++
+  }
+  return { upstreamCache, countLookup }
+}
+
+type DownloadLabel = 'extension' | 'version' | 'arch'
+
+function downloadMetrics(registers: Registry[]) {
+  const tallies = new CounterTally<DownloadLabel>()
+  const downloads = new Counter({
+    name: `${PREFIX}downloads_total`,
+    help: 'GET redirects to extension images GitHub confirmed to exist, by extension, version and architecture.',
+    labelNames: ['extension', 'version', 'arch'] as const,
+    registers,
+    collect() {
+      tallies.flush(this)
+    },
+  })
+  // Nested by extension, version and arch, so no key is built per download.
+  // Kept for good, like the series: only confirmed images get here.
+  const images = new Map<string, Map<string, Map<string, Tally<DownloadLabel>>>>()
+  const countDownload = ({ extension, version, arch }: ImageLabels): void => {
+    let byVersion = images.get(extension)
+    if (byVersion === undefined) images.set(extension, (byVersion = new Map()))
+    let byArch = byVersion.get(version)
+    if (byArch === undefined) byVersion.set(version, (byArch = new Map()))
+    let tally = byArch.get(arch)
+    if (tally === undefined) {
+      tally = tallies.add({ extension, version, arch })
+      byArch.set(arch, tally)
+    }
+    tally.count++
+  }
+  return { downloads, countDownload }
 }

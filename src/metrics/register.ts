@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { LRUCache } from 'lru-cache'
+import type { AnsweredRequest } from '../http/request-log.js'
 import { imageOf, type ImageLabels } from './downloads.js'
 import type { Metrics } from './metrics.js'
 import { closeMetrics } from './server.js'
@@ -14,24 +15,40 @@ declare module 'fastify' {
 /**
  * Makes the metrics reachable as `app.metrics` and counts every answered
  * request. `releases` is the release download base, where downloads lead.
+ * Returns the counter for requests answered where no Fastify hook sees
+ * them (the redirect lane, src/lane/).
  */
-export function registerMetrics(app: FastifyInstance, metrics: Metrics, releases: string): void {
+export function registerMetrics(
+  app: FastifyInstance,
+  metrics: Metrics,
+  releases: string,
+): (answered: AnsweredRequest) => void {
   app.decorate('metrics', metrics)
   const images = imagesOf(releases)
   // A callback hook, not an async one: no promise per request.
   app.addHook('onResponse', (request, reply, done) => {
     countRequest(metrics, request, reply)
-    countDownload(metrics, request, reply, images)
+    const location = reply.getHeader('location')
+    countDownload(metrics, images, request.method, request.upstream, reply.statusCode, location)
     done()
   })
   app.addHook('onClose', async (instance) => closeMetrics(instance))
+  return (answered) => {
+    metrics.countRequest(answered.rule ?? 'none', answered.status, answered.durationMs / 1000)
+    countDownload(
+      metrics,
+      images,
+      answered.method,
+      answered.upstream,
+      answered.status,
+      answered.location,
+    )
+  }
 }
 
 /** Counts and times one answered request (also called for those no hook sees). */
 export function countRequest(metrics: Metrics, request: FastifyRequest, reply: FastifyReply): void {
-  const rule = request.rule ?? 'none'
-  metrics.countRequest(rule, reply.statusCode)
-  metrics.requestDuration.observe({ rule }, reply.elapsedTime / 1000)
+  metrics.countRequest(request.rule ?? 'none', reply.statusCode, reply.elapsedTime / 1000)
 }
 
 /**
@@ -42,13 +59,15 @@ export function countRequest(metrics: Metrics, request: FastifyRequest, reply: F
  */
 function countDownload(
   metrics: Metrics,
-  request: FastifyRequest,
-  reply: FastifyReply,
   images: (location: string) => ImageLabels | null,
+  method: string,
+  upstream: AnsweredRequest['upstream'],
+  status: number,
+  location: unknown,
 ): void {
-  if (request.method !== 'GET' || request.upstream !== 'exists' || reply.statusCode !== 302) return
-  const image = images(String(reply.getHeader('location')))
-  if (image !== null) metrics.downloads.inc({ ...image })
+  if (method !== 'GET' || upstream !== 'exists' || status !== 302) return
+  const image = images(String(location))
+  if (image !== null) metrics.countDownload(image)
 }
 
 /** Locations remembered by imagesOf: more than the images a release set holds. */

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import type { ProtectionConfig } from './config.js'
 
 /**
@@ -9,13 +9,16 @@ import type { ProtectionConfig } from './config.js'
  */
 export const FLY_CLIENT_IP = 'fly-client-ip'
 
-/** The client's address behind Fly's proxy: the header, else the socket's peer. */
-export function flyClientAddress(request: FastifyRequest): string | undefined {
-  const header = request.headers[FLY_CLIENT_IP]
+/**
+ * The client's address behind Fly's proxy: the header's value (as sent),
+ * else the socket's peer.
+ */
+export function flyClientAddress(
+  header: string | string[] | undefined,
+  peer: string | undefined,
+): string | undefined {
   // Sent twice, the header arrives joined by a comma and is no address.
-  return typeof header === 'string' && isIP(header) !== 0
-    ? header
-    : request.raw.socket.remoteAddress
+  return typeof header === 'string' && isIP(header) !== 0 ? header : peer
 }
 
 /**
@@ -30,6 +33,10 @@ export function installClientIp(
 ): void {
   if (trustProxy === 'false') return
   app.addHook('onRequest', async (request) => {
-    Object.defineProperty(request, 'ip', { value: flyClientAddress(request) })
+    const address = flyClientAddress(
+      request.headers[FLY_CLIENT_IP],
+      request.raw.socket.remoteAddress,
+    )
+    Object.defineProperty(request, 'ip', { value: address })
   })
 }

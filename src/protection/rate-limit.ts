@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import { sendText } from '../http/text-reply.js'
 import { addressMatcher, clientKey } from './address.js'
+import { ClientCounts } from './client-counts.js'
 import type { RateLimitConfig } from './config.js'
 
 /** What the rate limiter tells the metrics. */
@@ -29,34 +30,43 @@ export const LOCAL_CLIENTS = 50_000
 const STORE_WARNING_INTERVAL_MS = 60_000
 
 /**
+ * The redirect lane's rate limit (src/lane/): whether a client may have one
+ * more request, counted as the hook below would count it. Synchronous, so
+ * it exists only while the counts are kept in this process.
+ */
+export type LaneLimiter = (address: string | undefined) => boolean
+
+/**
  * At most `max` requests per minute per client, answered `status` with
  * Retry-After beyond that. The plugin keeps the counts (in memory, or in
  * Redis so instances share them); this hook decides and answers, so the
  * answer is our one-line text, the exemptions apply before anything is
  * counted, and a failing store lets requests through instead of failing them.
+ * Returns the lane's limiter over the same counts, or null with Redis.
  */
 export async function registerRateLimit(
   app: FastifyInstance,
   config: RateLimitConfig,
   events: RateLimitEvents,
-): Promise<void> {
-  if (config.max === 0) return
+): Promise<LaneLimiter | null> {
+  if (config.max === 0) return () => true
+  const allowlisted = addressMatcher(config.allowlist)
   // ioredis is loaded only when Redis is used: it costs start-up time and memory.
   const store =
     config.redisUrl === undefined
       ? undefined
       : (await import('./redis.js')).connectRedis(config.redisUrl, app.log)
+  const counts = store === undefined ? new ClientCounts(LOCAL_CLIENTS, WINDOW_MS) : undefined
   await app.register(rateLimit, {
     global: false,
     max: config.max,
     timeWindow: WINDOW_MS,
     keyGenerator: (request) => clientKey(request.ip),
-    cache: LOCAL_CLIENTS,
+    store: counts?.storeClass(),
     redis: store?.redis,
     nameSpace: 'sysext-redirector:rate-limit:',
   })
   const count = app.createRateLimit()
-  const allowlisted = addressMatcher(config.allowlist)
   let lastWarning = -Infinity
   app.addHook('onRequest', async (request, reply) => {
     if (EXEMPT_ROUTES.has(request.routeOptions.url ?? '') || allowlisted(request.ip)) return
@@ -81,5 +91,10 @@ export async function registerRateLimit(
       `${STATUS_CODES[config.status]}: too many requests from this client; retry in ${retryAfter} s`,
     )
   })
-  if (store !== undefined) app.addHook('onClose', async () => store.close())
+  if (store !== undefined) {
+    app.addHook('onClose', async () => store.close())
+    return null
+  }
+  const local = counts as ClientCounts
+  return (address) => allowlisted(address) || local.hit(clientKey(address)).current <= config.max
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { installClientIp } from './client-ip.js'
 import type { ProtectionConfig } from './config.js'
-import { registerRateLimit, type RateLimitEvents } from './rate-limit.js'
+import { registerRateLimit, type LaneLimiter, type RateLimitEvents } from './rate-limit.js'
 import { sayNoSniff } from './server-limits.js'
 
 /**
@@ -13,8 +13,8 @@ export async function registerProtection(
   app: FastifyInstance,
   config: ProtectionConfig,
   events: RateLimitEvents,
-): Promise<void> {
+): Promise<LaneLimiter | null> {
   sayNoSniff(app.server)
   installClientIp(app, config.trustProxy)
-  await registerRateLimit(app, config.rateLimit, events)
+  return registerRateLimit(app, config.rateLimit, events)
 }

@@ -46,7 +46,8 @@ export async function loadTable(file: string, origins: Origins): Promise<Table> 
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable'
+    // readFile fails only with a system error, which has a code.
+    const reason = (err as NodeJS.ErrnoException).code as string
     throw new RedirectorError('SR_TABLE_SYNTAX', `cannot read pattern table ${file}: ${reason}`, {
       cause: err,
     })

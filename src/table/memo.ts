@@ -25,13 +25,24 @@ export interface Resolved {
  * is never remembered: it throws again on every request.
  */
 export function memoResolver(table: Table, origins: Origins): (rawTarget: string) => Resolved {
-  const memo = new LRUCache<string, Resolved>({ max: MEMO_ENTRIES })
+  return remembered((rawTarget) => {
+    const target = normaliseTarget(rawTarget)
+    return { target, resolution: resolve(table, target, origins) }
+  })
+}
+
+/**
+ * `compute`, remembered per raw request target within the bounds above. A
+ * call that throws is not remembered.
+ */
+export function remembered<T>(compute: (rawTarget: string) => T): (rawTarget: string) => T {
+  // Boxed, so that a remembered null or undefined is still found.
+  const memo = new LRUCache<string, { readonly value: T }>({ max: MEMO_ENTRIES })
   return (rawTarget) => {
     const known = memo.get(rawTarget)
-    if (known !== undefined) return known
-    const target = normaliseTarget(rawTarget)
-    const resolved = { target, resolution: resolve(table, target, origins) }
-    if (rawTarget.length <= MEMO_MAX_TARGET) memo.set(rawTarget, resolved)
-    return resolved
+    if (known !== undefined) return known.value
+    const value = compute(rawTarget)
+    if (rawTarget.length <= MEMO_MAX_TARGET) memo.set(rawTarget, { value })
+    return value
   }
 }

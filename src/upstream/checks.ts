@@ -115,6 +115,16 @@ export class UpstreamChecks {
   }
 
   /**
+   * Whether lookupNow would answer "exists" at once, from the cache (fresh
+   * or stale). Changes, counts and starts nothing: the redirect lane
+   * (src/lane/) asks first, and only then looks up, so the lookup is
+   * counted once whichever path answers.
+   */
+  existsNow(target: CheckTarget): boolean {
+    return this.#store.peek(target.location, { allowStale: true })?.answer === 'exists'
+  }
+
+  /**
    * Forgets answers so the next lookup asks GitHub again: those of one
    * release tag, those a filter picks, or (no argument) all of them. Checks
    * in flight for those targets still answer their waiters but are not

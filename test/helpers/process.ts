@@ -9,11 +9,12 @@ export const QUIET = { ...OFFLINE, METRICS_PORT: '0', METRICS_HOST: '127.0.0.1' 
 export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url))
 
 /**
- * Children load TypeScript through tsx, as the tests themselves do (see the
- * "tap" section of package.json): one loader, so the coverage tap collects
- * from children (through its NODE_OPTIONS hook) maps onto the same code.
+ * Children load TypeScript through ts-register.mjs, as the tests themselves
+ * do (see the "tap" section of package.json): one loader, so the coverage tap
+ * collects from children (through its NODE_OPTIONS hook) maps onto the same
+ * code.
  */
-export const CHILD_ARGS = ['--import', 'tsx']
+export const CHILD_ARGS = ['--import', new URL('./ts-register.mjs', import.meta.url).href]
 
 export interface Started {
   readonly child: ChildProcess

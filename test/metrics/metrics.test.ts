@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify'
-import type { Counter, Histogram } from 'prom-client'
 import t, { type Test } from 'tap'
 import { createMetrics } from '../../src/metrics/metrics.js'
 import { testApp } from '../helpers/app.js'
@@ -18,6 +17,11 @@ const ASSETS = {
   kubernetes: { SHA256SUMS: 'sums\n' },
 }
 
+/** A metric as the registry reads it: prom-client's, or our TalliedHistogram. */
+interface Readable {
+  get(): Promise<unknown>
+}
+
 type Labels = Record<string, string>
 interface Sample {
   readonly value: number
@@ -26,17 +30,12 @@ interface Sample {
   readonly metricName?: string
 }
 
-async function samples(
-  metric: Counter<string> | Histogram<string>,
-): Promise<{ name: string; values: Sample[] }> {
+async function samples(metric: Readable): Promise<{ name: string; values: Sample[] }> {
   return (await metric.get()) as unknown as { name: string; values: Sample[] }
 }
 
 /** The value of the series with exactly these labels (a histogram's count); 0 if none. */
-async function value(
-  metric: Counter<string> | Histogram<string>,
-  labels: Labels = {},
-): Promise<number> {
+async function value(metric: Readable, labels: Labels = {}): Promise<number> {
   const { name, values } = await samples(metric)
   const same = (got: Labels): boolean =>
     Object.keys(got).length === Object.keys(labels).length &&
@@ -48,7 +47,7 @@ async function value(
 }
 
 /** Every label set of a metric's series (histogram buckets folded). */
-async function series(metric: Counter<string> | Histogram<string>): Promise<Labels[]> {
+async function series(metric: Readable): Promise<Labels[]> {
   const seen = new Map<string, Labels>()
   for (const v of (await samples(metric)).values) {
     const labels = Object.fromEntries(Object.entries(v.labels).filter(([k]) => k !== 'le'))
@@ -210,6 +209,42 @@ t.test('hostile paths cannot grow the label sets', async (t) => {
     t.ok(['raw', 'extension-index', 'fallback', 'none'].includes(rule as string), `rule ${rule}`)
     t.match(status, /^[1-5]\d\d$/)
   }
+  t.same(
+    (await series(m.requestDuration)).map(({ rule }) => rule).sort(),
+    [...new Set(labels.map(({ rule }) => rule))].sort(),
+    'latency series: the same rules',
+  )
+  t.same(
+    (await series(m.upstreamCache)).map(({ result }) => result),
+    ['hit', 'miss', 'stale'],
+  )
+})
+
+t.test('nothing a client sends appears in the exposition', async (t) => {
+  const { app, m } = await withGitHub(t)
+  const MARK = 'Zq9mark'
+  const headers = {
+    host: `${MARK}.example`,
+    'user-agent': MARK,
+    'x-forwarded-for': '203.0.113.9',
+    'fly-client-ip': '203.0.113.9',
+    [`x-${MARK}`]: MARK,
+  }
+  const targets = [
+    `/extensions/${MARK}-v1.0.0-x86-64.raw`,
+    `/extensions/kubernetes-v1.32.2-${MARK}.raw`,
+    `/extensions/kubernetes/${MARK}`,
+    `/extensions/kubernetes-v1.32.2-x86-64.raw?${MARK}=1`,
+    `/${MARK}/%zz`,
+    `/${MARK}`,
+  ]
+  for (const url of targets) {
+    for (const method of ['GET', 'HEAD', 'POST'] as const)
+      await app.inject({ method, url, headers })
+  }
+  const text = await m.registry.metrics()
+  t.notMatch(text, new RegExp(MARK, 'i'))
+  t.match(text, /^sysext_redirector_requests_total\{rule="raw",status="302"\} \d+$/m, 'counted')
 })
 
 t.test('each app has its own registry', async (t) => {
@@ -221,4 +256,13 @@ t.test('each app has its own registry', async (t) => {
   t.equal(await value(one.app.metrics.requests, { rule: 'fallback', status: '302' }), 1)
   t.equal(await value(two.app.metrics.requests, { rule: 'fallback', status: '302' }), 0)
   t.doesNotThrow(() => createMetrics(), 'and a third can be made beside them')
+})
+
+t.test('rate-limit events are counted', async (t) => {
+  const m = createMetrics()
+  m.rateLimitEvents.limited()
+  m.rateLimitEvents.limited()
+  m.rateLimitEvents.storeFailed()
+  t.equal(await value(m.rateLimited), 2)
+  t.equal(await value(m.rateLimitStoreErrors), 1)
 })

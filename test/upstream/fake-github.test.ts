@@ -12,6 +12,7 @@ import {
   startFakeGitHub,
   type FakeGitHub,
 } from '../helpers/fake-github.js'
+import { CHILD_ARGS } from '../helpers/process.js'
 
 const REL = '/flatcar/sysext-bakery/releases/download'
 
@@ -270,7 +271,7 @@ t.test('the standalone runner', async (t) => {
   )
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/helpers/fake-github-cli.ts', '--repo', 'me/r', '--fixture', fixture],
+    [...CHILD_ARGS, 'test/helpers/fake-github-cli.ts', '--repo', 'me/r', '--fixture', fixture],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   t.teardown(() => child.kill('SIGKILL'))

@@ -1,0 +1,238 @@
+import type { AddressInfo, Socket } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import t, { type Test } from 'tap'
+import { originsOf, parseConfig } from '../../src/config.js'
+import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
+import { testApp, type TestApp } from '../helpers/app.js'
+import { startFakeGitHub } from '../helpers/fake-github.js'
+import { openSocket, readResponse, type RawResponse } from '../helpers/raw-http.js'
+
+/**
+ * The redirect lane inside the real app: it must answer exactly what the
+ * Fastify route answers (status, headers, log line, metrics), take only what
+ * it may, and share the rate limit with Fastify. Whether the lane or Fastify
+ * answered is told by app.redirectLane.size: a connection the lane answered
+ * stays the lane's; one it handed over is Node's.
+ */
+
+interface Served extends TestApp {
+  readonly port: number
+  /** Sends one request on a new connection; says whether the lane kept it. */
+  ask(request: string): Promise<{ response: RawResponse; lane: boolean }>
+}
+
+async function served(t: Test, env: Record<string, string> = {}): Promise<Served> {
+  const { app, logs } = await testApp(env)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const { port } = app.server.address() as AddressInfo
+  const ask = async (request: string): Promise<{ response: RawResponse; lane: boolean }> => {
+    const socket = await openSocket(port)
+    socket.on('error', () => undefined)
+    socket.write(request)
+    const response = await readResponse(socket, request.startsWith('HEAD '))
+    const lane = app.redirectLane !== null && app.redirectLane.size > 0
+    socket.destroy()
+    await waitFor(() => app.redirectLane === null || app.redirectLane.size === 0)
+    return { response, lane }
+  }
+  return { app, logs, port, ask }
+}
+
+async function waitFor(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 5))
+}
+
+const request = (target: string, method = 'GET', extra = ''): string =>
+  `${method} ${target} HTTP/1.1\r\nHost: redirector.test\r\nUser-Agent: lane-test/1\r\n${extra}\r\n`
+
+/** A response without its Date line, which changes by the second. */
+const undated = (response: RawResponse): string => response.raw.replace(/^Date: .*\r\n/m, '')
+
+/** A log line without what differs from run to run. */
+function comparable(line: Record<string, unknown> | undefined): Record<string, unknown> {
+  const varying = new Set(['time', 'durationMs', 'reqId', 'pid'])
+  return Object.fromEntries(Object.entries(line ?? {}).filter(([key]) => !varying.has(key)))
+}
+
+const lastRequestLine = async (
+  logs: Record<string, unknown>[],
+): Promise<Record<string, unknown>> => {
+  await waitFor(() => logs.some((line) => line.msg === 'request'))
+  const lines = logs.filter((line) => line.msg === 'request')
+  logs.length = 0
+  return lines.at(-1) as Record<string, unknown>
+}
+
+t.test(
+  'every table example and fallback: the same answer and log line, lane on or off',
+  async (t) => {
+    const lane = await served(t)
+    const plain = await served(t, { REDIRECT_LANE: 'false' })
+    t.equal(plain.app.redirectLane, null, 'REDIRECT_LANE=false: no lane')
+    const config = parseConfig({})
+    const table = await loadTable(DEFAULT_TABLE_FILE, originsOf(config))
+    const paths = [
+      ...table.rules.flatMap((rule) => rule.examples.map((example) => example.path)),
+      ...table.unmatched.map((example) => example.path),
+      '/extensions/kubernetes-v1.32.2-x86-64.raw?from=ignition',
+      '/extensions//kubernetes/./SHA256SUMS',
+      '/docs/%C3%A9t%C3%A9/',
+      '/',
+    ]
+    t.ok(paths.length > 10)
+    for (const path of paths) {
+      for (const method of ['GET', 'HEAD']) {
+        const fast = await lane.ask(request(path, method))
+        const slow = await plain.ask(request(path, method))
+        t.ok(fast.lane, `${method} ${path}: answered by the lane`)
+        t.equal(undated(fast.response), undated(slow.response), `${method} ${path}: same bytes`)
+        const fastLine = await lastRequestLine(lane.logs)
+        const slowLine = await lastRequestLine(plain.logs)
+        t.same(comparable(fastLine), comparable(slowLine), `${method} ${path}: same log line`)
+        t.same(Object.keys(fastLine), Object.keys(slowLine), 'in the same order')
+        t.match(fastLine.reqId, /^req-[0-9a-z]+$/)
+      }
+    }
+  },
+)
+
+t.test('request ids are one sequence, whichever path answered', async (t) => {
+  const { ask, logs } = await served(t)
+  await ask(request('/extensions/kubernetes.conf'))
+  await ask(request('/extensions/kubernetes.conf', 'GET', 'Connection: close\r\n'))
+  await ask(request('/extensions/kubernetes.conf'))
+  await waitFor(() => logs.filter((line) => line.msg === 'request').length === 3)
+  const ids = logs.filter((line) => line.msg === 'request').map((line) => line.reqId)
+  t.same(ids, ['req-1', 'req-2', 'req-3'])
+})
+
+t.test('what the lane leaves to Fastify, with the same answer either way', async (t) => {
+  const lane = await served(t)
+  const plain = await served(t, { REDIRECT_LANE: 'false' })
+  const cases = [
+    request('/healthz'),
+    request('/readyz'),
+    request('/extensions/kubernetes.conf', 'POST', 'Content-Length: 0\r\n'),
+    request('/extensions/kubernetes.conf', 'OPTIONS'),
+    request('/extensions/%zz'),
+    request('/extensions/a%00b.raw'),
+    request(`/${'a'.repeat(5000)}`),
+    request('/extensions/kubernetes.conf', 'GET', 'Connection: close\r\n'),
+    request('/extensions/kubernetes.conf', 'GET', 'Expect: 100-continue\r\n'),
+    'GET /extensions/kubernetes.conf HTTP/1.0\r\nHost: x\r\n\r\n',
+    'GET /extensions/kubernetes.conf HTTP/1.1\r\n\r\n',
+    'GET http://x/extensions/kubernetes.conf HTTP/1.1\r\nHost: x\r\n\r\n',
+  ]
+  for (const raw of cases) {
+    const fast = await lane.ask(raw)
+    const slow = await plain.ask(raw)
+    const line = raw.slice(0, raw.indexOf('\r\n')).slice(0, 60)
+    t.notOk(fast.lane, `${line}: Fastify's`)
+    t.equal(fast.response.status, slow.response.status, `${line}: ${slow.response.status}`)
+    t.equal(fast.response.body, slow.response.body)
+  }
+})
+
+t.test('newest-version names wait for the index unless checks settle them', async (t) => {
+  // The index is on and GitHub unreachable, so a name only the index knows
+  // cannot be answered from memory.
+  const lane = await served(t, { MANIFEST_INDEX: 'true', GITHUB_URL: 'http://127.0.0.1:9' })
+  for (const path of [
+    '/extensions/kubernetes.raw',
+    '/extensions/kubernetes-v1.32.2-x86-64.raw',
+    '/extensions/',
+    '/extensions/kubernetes/',
+  ]) {
+    const { lane: taken } = await lane.ask(request(path))
+    t.notOk(taken, `${path}: Fastify's`)
+  }
+  const { lane: taken } = await lane.ask(request('/extensions/kubernetes/SHA256SUMS'))
+  t.ok(taken, 'other paths are still the lane’s')
+})
+
+t.test('with upstream checks: the lane answers only what the cache knows exists', async (t) => {
+  const github = await startFakeGitHub()
+  t.teardown(() => github.close())
+  github.addAsset('kubernetes-v1.32.2', 'kubernetes-v1.32.2-x86-64.raw', 'image')
+  const { ask, app } = await served(t, {
+    UPSTREAM_CHECKS: 'true',
+    GITHUB_URL: github.url,
+  })
+  const image = request('/extensions/kubernetes-v1.32.2-x86-64.raw')
+  const missing = request('/extensions/kubernetes-v9.9.9-x86-64.raw')
+  const first = await ask(image)
+  t.equal(first.response.status, 302)
+  t.notOk(first.lane, 'a cold target goes to Fastify, which checks it')
+  const second = await ask(image)
+  t.equal(second.response.status, 302)
+  t.ok(second.lane, 'a known one is the lane’s')
+  t.equal(github.count('HEAD', 'kubernetes-v1.32.2', 'kubernetes-v1.32.2-x86-64.raw'), 1)
+  for (let i = 0; i < 2; i++) {
+    const gone = await ask(missing)
+    t.equal(gone.response.status, 404, 'a missing asset: 404, from Fastify')
+    t.notOk(gone.lane)
+  }
+  const text = await app.metrics.registry.metrics()
+  t.match(text, /upstream_cache_lookups_total\{result="hit"\} 2\n/, 'a hit each: lane and Fastify')
+  t.match(text, /upstream_cache_lookups_total\{result="miss"\} 2\n/, 'a miss each: first asks')
+  t.match(
+    text,
+    /requests_total\{rule="raw",status="302"\} 2\n/,
+    'the lane’s answers are counted as Fastify’s are',
+  )
+  t.match(text, /downloads_total\{extension="kubernetes",version="v1.32.2",arch="x86-64"\} 2\n/)
+})
+
+t.test('the lane and Fastify share each client’s rate limit', async (t) => {
+  const { ask } = await served(t, { RATE_LIMIT_MAX: '3' })
+  const conf = request('/extensions/kubernetes.conf')
+  t.ok((await ask(conf)).lane, '1: the lane')
+  t.notOk((await ask(request('/extensions/kubernetes.conf', 'GET', 'Connection: close\r\n'))).lane)
+  t.ok((await ask(conf)).lane, '3: the lane')
+  const refused = await ask(conf)
+  t.equal(refused.response.status, 503, '4: over the limit, whoever counted the others')
+  t.notOk(refused.lane, 'refused by Fastify')
+  t.match(refused.response.body, /too many requests/)
+  t.ok(Number(refused.response.headers['retry-after']) > 0)
+})
+
+t.test('allowlisted clients are not counted by the lane', async (t) => {
+  const { ask } = await served(t, { RATE_LIMIT_MAX: '1', RATE_LIMIT_ALLOWLIST: '127.0.0.0/8' })
+  for (let i = 0; i < 5; i++) {
+    const { response, lane } = await ask(request('/extensions/kubernetes.conf'))
+    t.equal(response.status, 302)
+    t.ok(lane)
+  }
+})
+
+t.test('behind Fly, the lane logs and counts the address Fly saw', async (t) => {
+  const { ask, logs } = await served(t, { TRUST_PROXY: 'fly', RATE_LIMIT_MAX: '1' })
+  await ask(request('/extensions/kubernetes.conf', 'GET', 'Fly-Client-IP: 203.0.113.7\r\n'))
+  t.equal((await lastRequestLine(logs)).client, '203.0.113.7')
+  const other = await ask(
+    request('/extensions/kubernetes.conf', 'GET', 'Fly-Client-IP: 203.0.113.8\r\n'),
+  )
+  t.equal(other.response.status, 302, 'another client has its own count')
+  await lastRequestLine(logs)
+  await ask(request('/extensions/kubernetes.conf', 'GET', 'Fly-Client-IP: not-an-address\r\n'))
+  t.equal((await lastRequestLine(logs)).client, '127.0.0.1', 'no address: the peer')
+})
+
+t.test('closing the app closes the lane’s idle connections', async (t) => {
+  const { app, port } = await served(t)
+  const socket: Socket = await openSocket(port)
+  socket.write(request('/extensions/kubernetes.conf'))
+  await readResponse(socket)
+  t.equal((app as FastifyInstance).redirectLane?.size, 1)
+  const closed = new Promise((resolve) => socket.on('close', resolve))
+  await app.close()
+  await closed
+  t.pass('app.close() finished with a keep-alive connection open, and closed it')
+})
+
+t.test('with rate-limit counts in Redis the lane stays off', async (t) => {
+  const { app } = await testApp({ REDIS_URL: 'redis://127.0.0.1:9', LOG_LEVEL: 'silent' })
+  t.teardown(() => app.close())
+  t.equal(app.redirectLane, null, 'counts in Redis cannot be read synchronously')
+})

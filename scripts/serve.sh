@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 npm ci --no-audit --no-fund
 npm run build
-exec node dist/main.js
+# The Dockerfile's ENTRYPOINT, flags and all (test/deploy/dockerfile.test.ts checks).
+exec node --max-semi-space-size=4 --optimize-for-size dist/main.js

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici'
 import { originsOf, type Config } from './config.js'
 import { frameworkErrors, installErrorHandling } from './http/errors.js'
 import { registerHealth } from './http/health.js'
+import { noSchemas } from './http/no-schemas.js'
 import { registerRedirects } from './http/redirect.js'
 import { requestIds } from './http/request-ids.js'
 import { registerRequestLog, requestLineWriter } from './http/request-log.js'
@@ -47,6 +48,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
     genReqId: nextId,
+    schemaController: noSchemas,
     ...serverOptions(),
   }) as unknown as FastifyInstance
   const metrics = createMetrics()

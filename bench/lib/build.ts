@@ -1,12 +1,15 @@
-import { copyFile, mkdir, symlink } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
+import { nodeFlagsOf, parseDockerfile, type Stage } from '../../deploy/tools/dockerfile.js'
 import { run } from './proc.js'
 
 export interface Build {
   /** Laid out like the container image: dist/, tables/, node_modules/, package.json. */
   readonly appDir: string
-  /** What production runs: `node <main>`. */
+  /** What production runs: `node <nodeFlags> <main>`. */
   readonly main: string
+  /** The node flags of the Dockerfile's ENTRYPOINT. */
+  readonly nodeFlags: readonly string[]
   readonly ms: number
   /** tsc's complaints when the build went ahead anyway (--allow-type-errors). */
   readonly typeErrors: string
@@ -43,9 +46,11 @@ export async function buildService(
   await symlink(join(repoRoot, 'node_modules'), join(appDir, 'node_modules'))
   await symlink(join(repoRoot, 'tables'), join(appDir, 'tables'))
   await copyFile(join(repoRoot, 'package.json'), join(appDir, 'package.json'))
+  const dockerfile = parseDockerfile(await readFile(join(repoRoot, 'Dockerfile'), 'utf8'))
   return {
     appDir,
     main: join(outDir, 'main.js'),
+    nodeFlags: nodeFlagsOf(dockerfile.stages.at(-1) as Stage),
     ms,
     typeErrors: result.code === 0 ? '' : result.stdout + result.stderr,
   }

@@ -77,7 +77,8 @@ export interface ServiceOptions {
 }
 
 /**
- * `node dist/main.js` as production runs it: JSON request log lines on
+ * `node dist/main.js` as production runs it (with the Dockerfile's node
+ * flags): JSON request log lines on
  * stdout (here a file), rate limiting on with a limit the load cannot
  * reach, the metrics listener on, upstream checks on. Only what the shell of
  * a container would have is passed on; NODE_OPTIONS in particular is not.
@@ -91,7 +92,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const child = spawnPinned(
     SERVER_CORE,
     process.execPath,
-    [...(options.nodeArgs ?? []), options.build.main],
+    [...options.build.nodeFlags, ...(options.nodeArgs ?? []), options.build.main],
     {
       cwd: options.build.appDir,
       env: serviceEnv(options.githubUrl, port, metricsPort),

@@ -43,7 +43,7 @@ async function timeOneStart(
   const metricsPort = await freePort()
   const log = openSync(join(dir, `startup-${run}.log`), 'a')
   const started = performance.now()
-  const child = spawnPinned(SERVER_CORE, process.execPath, [build.main], {
+  const child = spawnPinned(SERVER_CORE, process.execPath, [...build.nodeFlags, build.main], {
     cwd: build.appDir,
     env: serviceEnv(githubUrl, port, metricsPort),
     stdio: ['ignore', log, log],

@@ -93,6 +93,20 @@ export function execForm(args: string): string[] | undefined {
     : undefined
 }
 
+/**
+ * The node flags of a stage's ENTRYPOINT, `["node", FLAGS…, "dist/main.js"]`:
+ * what production runs the service with, which the benchmark and the run
+ * script repeat. Throws if the ENTRYPOINT has another form.
+ */
+export function nodeFlagsOf(stage: Stage): string[] {
+  const entrypoint = execForm(lastOf(stage, 'ENTRYPOINT')?.args ?? '') ?? []
+  const script = entrypoint.indexOf('dist/main.js')
+  if (entrypoint[0] !== 'node' || script === -1) {
+    throw new Error(`ENTRYPOINT is not ["node", …flags, "dist/main.js"]: ${entrypoint.join(' ')}`)
+  }
+  return entrypoint.slice(1, script)
+}
+
 /** A stage's instructions of one kind. */
 export function instructionsOf(stage: Stage, keyword: string): Instruction[] {
   return stage.instructions.filter((instruction) => instruction.keyword === keyword)

@@ -22,6 +22,9 @@ function isRedirectRoute(app: FastifyInstance, url: string): boolean {
   return route !== null && '*' in route.params
 }
 
+/** Requests Node serves on a connection before asking the client to reconnect. */
+export const HANDED_OVER_REQUESTS = 100
+
 export interface LaneDeps {
   readonly table: Table
   /** The rate limit over the counts Fastify's hook uses; null: the lane stays off. */
@@ -62,6 +65,12 @@ export function registerLane(app: FastifyInstance, config: Config, deps: LaneDep
     headersTimeoutMs: HEADERS_TIMEOUT_MS,
     keepAliveTimeoutMs: server.keepAliveTimeout,
   })
+  // A connection handed to Node stays Node's, and a proxy that pools
+  // connections (Fly's) would in time send everything the slow way. So Node
+  // ends each connection after this many requests of its own (it says
+  // Connection: close on the last), and the client's next connection meets
+  // the lane again. Connections the lane keeps are not counted.
+  server.maxRequestsPerSocket = HANDED_OVER_REQUESTS
   app.decorate('redirectLane', lane)
   app.addHook('preClose', (done) => {
     lane.close()

@@ -10,6 +10,7 @@ import {
   healthcheckOf,
   instructionsOf,
   lastOf,
+  nodeFlagsOf,
   parseDockerfile,
   stageNamed,
   type Stage,
@@ -41,7 +42,10 @@ t.test('the runtime runs node as a non-root user and stops on SIGTERM', async (t
     ...(execForm(lastOf(runtime, 'ENTRYPOINT')?.args ?? '[]') ?? ['(shell form)']),
     ...(execForm(lastOf(runtime, 'CMD')?.args ?? '[]') ?? ['(shell form)']),
   ]
-  t.strictSame(command.slice(0, 2), ['node', 'dist/main.js'], 'node runs directly')
+  t.equal(command[0], 'node', 'node runs directly')
+  t.strictSame(command.slice(1 + nodeFlagsOf(runtime).length, 2 + nodeFlagsOf(runtime).length), [
+    'dist/main.js',
+  ])
   t.notOk(command.includes('npm'), 'no npm in the command')
   // src/main.ts handles SIGTERM and SIGINT; SIGTERM is what platforms send.
   t.equal(lastOf(runtime, 'STOPSIGNAL')?.args, 'SIGTERM')
@@ -165,4 +169,23 @@ t.test('parser: what it refuses', async (t) => {
   t.throws(() => parseDockerfile('FROM x\nRUN a \\'), /line 2: the file ends inside a continuation/)
   const [stage] = parseDockerfile('FROM x\nCOPY onlyone').stages as [Stage]
   t.throws(() => copyOf(lastOf(stage, 'COPY') as never), /line 2: COPY needs a source and a dest/)
+})
+
+t.test('the run script, npm start and the image run node with the same flags', async (t) => {
+  const flags = nodeFlagsOf(runtime)
+  t.ok(flags.includes('--max-semi-space-size=4'), 'the young generation kept small')
+  const expected = ['node', ...flags, 'dist/main.js'].join(' ')
+  const serve = readFileSync(join(ROOT, 'scripts/serve.sh'), 'utf8')
+  t.match(serve, new RegExp(`^exec ${expected}$`, 'm'), 'scripts/serve.sh')
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>
+  }
+  t.equal(pkg.scripts.start, expected, 'npm start')
+})
+
+t.test('nodeFlagsOf refuses an ENTRYPOINT of another form', async (t) => {
+  for (const entrypoint of ['["npm", "start"]', 'node dist/main.js', '["node", "server.js"]']) {
+    const stage = parseDockerfile(`FROM x\nENTRYPOINT ${entrypoint}\n`).stages[0] as Stage
+    t.throws(() => nodeFlagsOf(stage), /ENTRYPOINT is not/, entrypoint)
+  }
 })

@@ -2,6 +2,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { originsOf, parseConfig } from '../../src/config.js'
+import { HANDED_OVER_REQUESTS } from '../../src/lane/register.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
 import { testApp, type TestApp } from '../helpers/app.js'
 import { startFakeGitHub } from '../helpers/fake-github.js'
@@ -119,7 +120,7 @@ t.test('what the lane leaves to Fastify, with the same answer either way', async
     request('/extensions/a%00b.raw'),
     request(`/${'a'.repeat(5000)}`),
     request('/extensions/kubernetes.conf', 'GET', 'Connection: close\r\n'),
-    request('/extensions/kubernetes.conf', 'GET', 'Expect: 100-continue\r\n'),
+    request('/extensions/kubernetes.conf', 'GET', 'Expect: the-unexpected\r\n'),
     'GET /extensions/kubernetes.conf HTTP/1.0\r\nHost: x\r\n\r\n',
     'GET /extensions/kubernetes.conf HTTP/1.1\r\n\r\n',
     'GET http://x/extensions/kubernetes.conf HTTP/1.1\r\nHost: x\r\n\r\n',
@@ -235,4 +236,28 @@ t.test('with rate-limit counts in Redis the lane stays off', async (t) => {
   const { app } = await testApp({ REDIS_URL: 'redis://127.0.0.1:9', LOG_LEVEL: 'silent' })
   t.teardown(() => app.close())
   t.equal(app.redirectLane, null, 'counts in Redis cannot be read synchronously')
+})
+
+t.test('a connection handed to Node goes back to the lane after 100 requests', async (t) => {
+  const { app, port } = await served(t)
+  const socket: Socket = await openSocket(port)
+  socket.on('error', () => undefined)
+  const statuses: number[] = []
+  let last: RawResponse | undefined
+  // The first request is one the lane leaves to Fastify: from then on, Node's.
+  socket.write(request('/extensions/kubernetes.conf', 'OPTIONS'))
+  for (let i = 1; i <= HANDED_OVER_REQUESTS; i++) {
+    last = await readResponse(socket)
+    statuses.push(last.status)
+    t.equal(app.redirectLane?.size, 0)
+    if (i < HANDED_OVER_REQUESTS) {
+      t.equal(last.headers.connection, 'keep-alive')
+      socket.write(request('/extensions/kubernetes.conf'))
+    }
+  }
+  t.same(statuses, [405, ...Array<number>(HANDED_OVER_REQUESTS - 1).fill(302)])
+  t.equal(last?.headers.connection, 'close', 'the last one asks the client to reconnect')
+  socket.destroy()
+  const { lane } = await (await served(t)).ask(request('/extensions/kubernetes.conf'))
+  t.ok(lane, 'and a new connection meets the lane')
 })

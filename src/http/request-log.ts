@@ -38,6 +38,8 @@ export interface AnsweredRequest {
   readonly durationMs: number
   readonly client: string | undefined
   readonly userAgent: string | undefined
+  /** answerFields() of this request, when the caller keeps it made (the lane). */
+  readonly answerFields?: string
 }
 
 export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
@@ -84,22 +86,34 @@ function lineWriter(log: Logger): (answered: AnsweredRequest) => void {
   const level = pino.levels.values.info as number
   return (answered) => {
     if (!log.isLevelEnabled('info')) return
-    const { url } = answered
-    const path = url.length > MAX_LOGGED_PATH ? `${url.slice(0, MAX_LOGGED_PATH)}…` : url
     stream.write(
-      `{"level":${level}${time()}${bindings}` +
-        `,"reqId":${JSON.stringify(answered.reqId)},"method":${JSON.stringify(answered.method)}` +
-        `,"path":${JSON.stringify(path)}` +
-        optional('rule', answered.rule) +
-        optional('upstream', answered.upstream) +
-        `,"status":${answered.status}` +
-        optional('location', answered.location) +
+      `{"level":${level}${time()}${bindings},"reqId":${JSON.stringify(answered.reqId)}` +
+        (answered.answerFields ?? answerFields(answered)) +
         `,"durationMs":${Math.round(answered.durationMs * 1000) / 1000}` +
         optional('client', answered.client) +
         optional('userAgent', answered.userAgent) +
         ',"msg":"request"}\n',
     )
   }
+}
+
+/**
+ * The request line's fields from method to location: what the request and
+ * its answer were. The redirect lane makes them once per path and method
+ * (AnsweredRequest.answerFields), since its answers repeat.
+ */
+export function answerFields(
+  answered: Pick<AnsweredRequest, 'method' | 'url' | 'rule' | 'upstream' | 'status' | 'location'>,
+): string {
+  const { url } = answered
+  const path = url.length > MAX_LOGGED_PATH ? `${url.slice(0, MAX_LOGGED_PATH)}…` : url
+  return (
+    `,"method":${JSON.stringify(answered.method)},"path":${JSON.stringify(path)}` +
+    optional('rule', answered.rule) +
+    optional('upstream', answered.upstream) +
+    `,"status":${answered.status}` +
+    optional('location', answered.location)
+  )
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js'
 import { cacheControlFor, ruleOf } from '../http/redirect.js'
-import type { AnsweredRequest } from '../http/request-log.js'
+import { answerFields, type AnsweredRequest } from '../http/request-log.js'
 import { newestFileOf } from '../index/newest.js'
 import { flyClientAddress } from '../protection/client-ip.js'
 import type { ProtectionConfig } from '../protection/config.js'
@@ -49,6 +49,8 @@ interface LaneRoute {
   /** The response up to the Date header's value, and from after it. */
   readonly before: string
   readonly after: string
+  /** The request line's fields from method to location, by method. */
+  readonly logged: Readonly<Record<RequestHead['method'], string>>
 }
 
 /** Answers `head` (a string of response bytes), or null to leave it to Fastify. */
@@ -85,6 +87,7 @@ export function laneAnswerer(options: LaneOptions): LaneAnswerer {
       durationMs: now() - started,
       client,
       userAgent: head.userAgent,
+      answerFields: route.logged[head.method],
     })
     return response
   }
@@ -116,9 +119,20 @@ function laneRouteFinder(options: LaneOptions): (rawTarget: string) => LaneRoute
     if (options.newestNames && newestFileOf(resolved.target.path) !== null && check === null) {
       return null
     }
+    const rule = ruleOf(resolution)
+    const { location } = resolution
+    const logged = (method: RequestHead['method']): string =>
+      answerFields({
+        method,
+        url: rawTarget,
+        rule,
+        upstream: check === null ? 'unchecked' : 'exists',
+        status: 302,
+        location,
+      })
     return {
-      rule: ruleOf(resolution),
-      location: resolution.location,
+      rule,
+      location,
       check,
       before:
         'HTTP/1.1 302 Found\r\n' +
@@ -128,6 +142,7 @@ function laneRouteFinder(options: LaneOptions): (rawTarget: string) => LaneRoute
         'content-length: 0\r\n' +
         'Date: ',
       after: `\r\nConnection: keep-alive\r\n${keepAlive}\r\n\r\n`,
+      logged: { GET: logged('GET'), HEAD: logged('HEAD') },
     }
   }
 }

@@ -188,4 +188,6 @@ t.test('nodeFlagsOf refuses an ENTRYPOINT of another form', async (t) => {
     const stage = parseDockerfile(`FROM x\nENTRYPOINT ${entrypoint}\n`).stages[0] as Stage
     t.throws(() => nodeFlagsOf(stage), /ENTRYPOINT is not/, entrypoint)
   }
+  const none = parseDockerfile('FROM x\nCMD ["node", "dist/main.js"]\n').stages[0] as Stage
+  t.throws(() => nodeFlagsOf(none), /ENTRYPOINT is not/, 'no ENTRYPOINT at all')
 })

@@ -4,6 +4,7 @@ import { connect } from 'node:net'
 import t from 'tap'
 import { startFakeGitHub } from './helpers/fake-github.js'
 import { CHILD_ARGS, MAIN, QUIET, runMain, startMain } from './helpers/process.js'
+import { waitUntil } from './helpers/wait.js'
 
 // Each test starts real processes: allow for a busy machine.
 t.setTimeout(180_000)
@@ -57,7 +58,7 @@ t.test('a redirect still waiting on GitHub gets its answer before the exit', asy
     UPSTREAM_TIMEOUT: '20s',
   })
   const pending = fetch(`${main.url}/extensions/${tag}-x86-64.raw`, { redirect: 'manual' })
-  while (github.count('HEAD') === 0) await new Promise((resolve) => setTimeout(resolve, 20))
+  await waitUntil(() => github.count('HEAD') > 0, 20)
   main.child.kill('SIGTERM')
   const res = await pending
   t.equal(res.status, 302)

@@ -6,7 +6,7 @@ import { flyClientAddress } from '../protection/client-ip.js'
 import type { ProtectionConfig } from '../protection/config.js'
 import type { LaneLimiter } from '../protection/rate-limit.js'
 import type { Origins, ReleaseTarget } from '../table/resolve.js'
-import { memoResolver, remembered, type Resolved } from '../table/memo.js'
+import { rawResolver, remembered, type Resolved } from '../table/memo.js'
 import type { Table } from '../table/table.js'
 import type { CheckTarget, UpstreamChecks } from '../upstream/checks.js'
 import type { RequestHead } from './request-head.js'
@@ -100,7 +100,8 @@ export function laneAnswerer(options: LaneOptions): LaneAnswerer {
  * re-encoded path and the configured origins, which are URL-normalised.
  */
 function laneRouteFinder(options: LaneOptions): (rawTarget: string) => LaneRoute | null {
-  const resolveTarget = memoResolver(options.table, options.origins)
+  // Called only when the lane's own memo misses: no second memo inside.
+  const resolveTarget = rawResolver(options.table, options.origins)
   const cacheControl = cacheControlFor(options.maxAge)
   const keepAlive = `Keep-Alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}`
   return (rawTarget) => {

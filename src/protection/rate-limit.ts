@@ -91,10 +91,7 @@ export async function registerRateLimit(
       `${STATUS_CODES[config.status]}: too many requests from this client; retry in ${retryAfter} s`,
     )
   })
-  if (store !== undefined) {
-    app.addHook('onClose', async () => store.close())
-    return null
-  }
-  const local = counts as ClientCounts
-  return (address) => allowlisted(address) || local.hit(clientKey(address)).current <= config.max
+  if (store !== undefined) app.addHook('onClose', async () => store.close())
+  if (counts === undefined) return null
+  return (address) => allowlisted(address) || counts.hit(clientKey(address)).current <= config.max
 }

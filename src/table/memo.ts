@@ -25,10 +25,15 @@ export interface Resolved {
  * is never remembered: it throws again on every request.
  */
 export function memoResolver(table: Table, origins: Origins): (rawTarget: string) => Resolved {
-  return remembered((rawTarget) => {
+  return remembered(rawResolver(table, origins))
+}
+
+/** normaliseTarget then resolve, for a caller that remembers the result itself. */
+export function rawResolver(table: Table, origins: Origins): (rawTarget: string) => Resolved {
+  return (rawTarget) => {
     const target = normaliseTarget(rawTarget)
     return { target, resolution: resolve(table, target, origins) }
-  })
+  }
 }
 
 /**

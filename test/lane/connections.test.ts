@@ -6,6 +6,7 @@ import { installLane, type LaneConnections } from '../../src/lane/connections.js
 import type { RequestHead } from '../../src/lane/request-head.js'
 import { httpLimits } from '../../src/protection/server-limits.js'
 import { openSocket } from '../helpers/raw-http.js'
+import { waitUntil } from '../helpers/wait.js'
 
 /**
  * The lane's connection handling, in front of a plain Node HTTP server: what
@@ -155,7 +156,7 @@ t.test('a client that does not read is not read from either', async (t) => {
   // answers, far more than the kernel buffers, so the lane stops reading.
   socket.write(get('/lane/big').repeat(400))
   const served = accepted[0] as Socket
-  while (!served.isPaused()) await new Promise((resolve) => setTimeout(resolve, 10))
+  await waitUntil(() => served.isPaused(), 10)
   t.ok(served.writableLength > 0, `${served.writableLength} bytes wait for the client`)
   socket.write(get('/lane/big').repeat(10))
   // Once the client reads, the lane reads again and answers the rest itself.
@@ -192,7 +193,7 @@ t.test('a silent connection is closed after the headers timeout', async (t) => {
   const read = reader(socket)
   await read.closed
   t.equal(read.text(), '', 'closed without a word')
-  while (lane.size > 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  await waitUntil(() => lane.size === 0, 10)
   t.equal(lane.size, 0, 'and forgotten')
 })
 
@@ -227,7 +228,7 @@ t.test('a reset connection is forgotten', async (t) => {
   await read.bodies(1)
   t.equal(lane.size, 1)
   socket.resetAndDestroy()
-  while (lane.size > 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  await waitUntil(() => lane.size === 0, 10)
   t.equal(lane.size, 0)
 })
 

@@ -7,6 +7,7 @@ import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
 import { testApp, type TestApp } from '../helpers/app.js'
 import { startFakeGitHub } from '../helpers/fake-github.js'
 import { openSocket, readResponse, type RawResponse } from '../helpers/raw-http.js'
+import { waitUntil } from '../helpers/wait.js'
 
 /**
  * The redirect lane inside the real app: it must answer exactly what the
@@ -34,14 +35,10 @@ async function served(t: Test, env: Record<string, string> = {}): Promise<Served
     const response = await readResponse(socket, request.startsWith('HEAD '))
     const lane = app.redirectLane !== null && app.redirectLane.size > 0
     socket.destroy()
-    await waitFor(() => app.redirectLane === null || app.redirectLane.size === 0)
+    await waitUntil(() => app.redirectLane === null || app.redirectLane.size === 0)
     return { response, lane }
   }
   return { app, logs, port, ask }
-}
-
-async function waitFor(done: () => boolean): Promise<void> {
-  while (!done()) await new Promise((resolve) => setTimeout(resolve, 5))
 }
 
 const request = (target: string, method = 'GET', extra = ''): string =>
@@ -59,7 +56,7 @@ function comparable(line: Record<string, unknown> | undefined): Record<string, u
 const lastRequestLine = async (
   logs: Record<string, unknown>[],
 ): Promise<Record<string, unknown>> => {
-  await waitFor(() => logs.some((line) => line.msg === 'request'))
+  await waitUntil(() => logs.some((line) => line.msg === 'request'))
   const lines = logs.filter((line) => line.msg === 'request')
   logs.length = 0
   return lines.at(-1) as Record<string, unknown>
@@ -103,7 +100,7 @@ t.test('request ids are one sequence, whichever path answered', async (t) => {
   await ask(request('/extensions/kubernetes.conf'))
   await ask(request('/extensions/kubernetes.conf', 'GET', 'Connection: close\r\n'))
   await ask(request('/extensions/kubernetes.conf'))
-  await waitFor(() => logs.filter((line) => line.msg === 'request').length === 3)
+  await waitUntil(() => logs.filter((line) => line.msg === 'request').length === 3)
   const ids = logs.filter((line) => line.msg === 'request').map((line) => line.reqId)
   t.same(ids, ['req-1', 'req-2', 'req-3'])
 })

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { IMAGE, INDEX, MISSING, requestLine, settle, setup } from '../helpers/upstream.js'
+import { waitUntil } from '../helpers/wait.js'
 
 const HOUR = 3_600_000
 
@@ -222,7 +223,7 @@ t.test(
     })
     github.fault({ kind: 'hang' })
     const waiting = app.inject({ url: MISSING.path })
-    while (github.count('HEAD') === 0) await new Promise((resolve) => setTimeout(resolve, 2))
+    await waitUntil(() => github.count('HEAD') > 0, 2)
     t.equal(checks.inFlight, 1)
     // Published while the first check hangs: the invalidation says so.
     github.addAsset(MISSING.tag, MISSING.name, 'published')

@@ -13,6 +13,7 @@ import {
   type FakeGitHub,
 } from '../helpers/fake-github.js'
 import { CHILD_ARGS } from '../helpers/process.js'
+import { waitUntil } from '../helpers/wait.js'
 
 const REL = '/flatcar/sysext-bakery/releases/download'
 
@@ -245,7 +246,7 @@ t.test('close ends hanging and delayed requests', async (t) => {
   const hanging = outcome(`${REL}/a/x`)
   github.fault({ kind: 'delay', ms: 60_000 })
   const delayed = outcome(`${REL}/a/x`)
-  while (github.requests.length < 2) await new Promise((resolve) => setTimeout(resolve, 5))
+  await waitUntil(() => github.requests.length >= 2)
   await github.close()
   t.equal(await hanging, 'UND_ERR_SOCKET', 'the hanging request is cut off')
   t.equal(await delayed, 'UND_ERR_SOCKET', 'the delayed one too')

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { CHILD_ARGS, MAIN } from '../../helpers/process.js'
 import { REPO_ROOT, type LogFile } from './artifacts.js'
 
 /** One line of the service's request log (src/http/request-log.ts). */
@@ -38,7 +39,7 @@ const STOP_TIMEOUT_MS = 15_000
 const MARK_TIMEOUT_MS = 5_000
 
 /**
- * Starts the real process (`node --import tsx src/main.ts`) the way it is
+ * Starts the real process (src/main.ts, through the tests' TypeScript loader) the way it is
  * deployed: configured by environment only, listening on a free port of
  * 127.0.0.1, logging JSON lines that the tests read back to learn what the
  * service answered.
@@ -60,7 +61,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     METRICS_HOST: '127.0.0.1',
     ...options.env,
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...CHILD_ARGS, MAIN], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

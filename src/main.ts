@@ -1,5 +1,3 @@
-#!/usr/bin/env node
-import * as nodeModule from 'node:module'
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import { originsOf, parseConfig, type Config } from './config.js'
@@ -15,10 +13,7 @@ import { DEFAULT_TABLE_FILE, loadTable } from './table/load.js'
 async function serve(config: Config): Promise<void> {
   // Humans at a terminal get colours; everything else gets JSON lines.
   const destination = process.stdout.isTTY ? undefined : bufferedStdout()
-  const logger =
-    destination === undefined
-      ? pino({ level: config.logLevel, transport: { target: 'pino-pretty' } })
-      : pino({ level: config.logLevel }, destination)
+  const logger = pino({ level: config.logLevel }, destination ?? (await prettyStdout()))
   const table = await loadTable(config.patternTable ?? DEFAULT_TABLE_FILE, originsOf(config))
   const { buildApp } = await import('./app.js')
   const app = await buildApp({ config, table, logger })
@@ -27,6 +22,16 @@ async function serve(config: Config): Promise<void> {
   // Whoever waits for "Server listening" sees it now, not a flush later.
   destination?.flush()
   handleSignals(app, config.shutdownTimeoutMs)
+}
+
+/**
+ * Colourised lines for a terminal, formatted in this thread: pino's
+ * transport would run pino-pretty in a worker, loaded by file name, which a
+ * bundled build (scripts/build.ts) does not have.
+ */
+async function prettyStdout(): Promise<NodeJS.WritableStream> {
+  const { build } = await import('pino-pretty')
+  return build({ colorize: true, destination: 1, sync: true })
 }
 
 /** How long a log line may wait in the buffer while the service is quiet. */
@@ -79,12 +84,6 @@ function handleSignals(app: FastifyInstance, graceMs: number): void {
   process.once('SIGTERM', stop)
   process.once('SIGINT', stop)
 }
-
-// Node 22.1 and later keep compiled code on disk, so later starts skip most of
-// the compiling; Node 20 has no such cache. The app and the CLI (Fastify,
-// undici, prom-client) are imported only after it is on, hence dynamically.
-/* c8 ignore next -- one branch per Node line: absent on Node 20, present on 22 and later */
-;(nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.()
 
 async function main(argv: string[]): Promise<number | undefined> {
   const command = argv[0]

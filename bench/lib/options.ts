@@ -30,7 +30,7 @@ export const USAGE = `npm run bench [-- options]
   --burst N            concurrent requests for one cold target (default 1000)
   --profile            also profile the service under load (node --cpu-prof)
   --out FILE           results JSON (default bench/results/latest.json)
-  --allow-type-errors  measure even if tsc reports errors (it still emits JavaScript)
+  --allow-type-errors  measure even if tsc reports errors (the bundle does not need the types)
   --keep               keep the temp dir with the build, logs and server configs`
 
 export function parseOptions(argv: readonly string[]): Options | 'help' {

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { parse as parseYaml, YAMLParseError } from 'yaml'
 import { RedirectorError } from '../errors.js'
 import { checkExamples } from './examples.js'
 import type { Origins } from './resolve.js'
@@ -11,8 +10,23 @@ export const DEFAULT_TABLE_FILE = fileURLToPath(
   new URL('../../tables/flatcar.yaml', import.meta.url),
 )
 
+/**
+ * Tables the build parsed already, each with its exact text (scripts/build.ts
+ * writes it beside the bundle; src/ has none). YAML parsing was the largest
+ * part of loading the built-in table at start, about 30 ms; a table whose
+ * text differs in any way is parsed as usual.
+ */
+export const PARSED_TABLES_FILE = fileURLToPath(new URL('./parsed-tables.json', import.meta.url))
+
+export interface ParsedTable {
+  readonly text: string
+  readonly doc: unknown
+}
+
 /** Parses table text: JSON for `.json` files, YAML otherwise. */
-export function parseTableText(text: string, file: string): unknown {
+export async function parseTableText(text: string, file: string): Promise<unknown> {
+  // Loaded only when a table needs it: the built-in one usually does not.
+  const { parse: parseYaml, YAMLParseError } = await import('yaml')
   try {
     return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { uniqueKeys: true })
   } catch (err) {
@@ -41,7 +55,11 @@ export function buildTable(doc: unknown, origins: Origins, file: string): Table 
   return table
 }
 
-export async function loadTable(file: string, origins: Origins): Promise<Table> {
+export async function loadTable(
+  file: string,
+  origins: Origins,
+  parsedTablesFile = PARSED_TABLES_FILE,
+): Promise<Table> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -52,5 +70,17 @@ export async function loadTable(file: string, origins: Origins): Promise<Table> 
       cause: err,
     })
   }
-  return buildTable(parseTableText(text, file), origins, file)
+  const doc = (await parsedBefore(text, parsedTablesFile)) ?? (await parseTableText(text, file))
+  return buildTable(doc, origins, file)
+}
+
+/** The build's parse of exactly this text, if it made one. */
+async function parsedBefore(text: string, parsedTablesFile: string): Promise<unknown> {
+  try {
+    const parsed = JSON.parse(await readFile(parsedTablesFile, 'utf8')) as ParsedTable[]
+    return parsed.find((table) => table.text === text)?.doc
+  } catch {
+    // None there (src/), or unreadable: parse the text instead.
+    return undefined
+  }
 }

@@ -1,9 +1,16 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { checkExamples } from '../../src/table/examples.js'
-import { buildTable, DEFAULT_TABLE_FILE, loadTable, parseTableText } from '../../src/table/load.js'
+import { parse as parseYaml } from 'yaml'
+import {
+  buildTable,
+  DEFAULT_TABLE_FILE,
+  loadTable,
+  parseTableText,
+  type ParsedTable,
+} from '../../src/table/load.js'
 import type { Origins } from '../../src/table/resolve.js'
 
 const origins: Origins = {
@@ -93,17 +100,50 @@ t.test('a structural error is prefixed with the file name', async (t) => {
 })
 
 t.test('reads YAML and JSON, reporting syntax errors with their place', async (t) => {
-  t.same(parseTableText('rules: []\n', 't.yaml'), { rules: [] })
-  t.same(parseTableText('{"rules": []}', 't.json'), { rules: [] })
-  t.throws(() => parseTableText('rules: [\n', 't.yaml'), {
+  t.same(await parseTableText('rules: []\n', 't.yaml'), { rules: [] })
+  t.same(await parseTableText('{"rules": []}', 't.json'), { rules: [] })
+  await t.rejects(parseTableText('rules: [\n', 't.yaml'), {
     code: 'SR_TABLE_SYNTAX',
     message: /^t\.yaml at line \d+: /,
   })
-  t.throws(() => parseTableText('a: 1\na: 2\n', 't.yaml'), {
+  await t.rejects(parseTableText('a: 1\na: 2\n', 't.yaml'), {
     code: 'SR_TABLE_SYNTAX',
     message: /Map keys must be unique/,
   })
-  t.throws(() => parseTableText('{', 't.json'), { code: 'SR_TABLE_SYNTAX', message: /^t\.json: / })
+  await t.rejects(parseTableText('{', 't.json'), {
+    code: 'SR_TABLE_SYNTAX',
+    message: /^t\.json: /,
+  })
+})
+
+t.test('a table the build parsed is used only for exactly the same text', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'parsed-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const tableFile = join(dir, 'table.yaml')
+  const text = await readFile(DEFAULT_TABLE_FILE, 'utf8')
+  await writeFile(tableFile, text)
+  const parsedFile = join(dir, 'parsed-tables.json')
+  const real = await parseTableText(text, tableFile)
+  t.same(real, parseYaml(text), 'what the build stores: the YAML parse')
+  // A stored parse that differs from the text, so the test can see which was used.
+  const stored = structuredClone(real) as { rules: { name: string }[] }
+  ;(stored.rules[0] as { name: string }).name = 'stored-raw'
+  await writeFile(parsedFile, JSON.stringify([{ text, doc: stored } satisfies ParsedTable]))
+
+  const fromStore = await loadTable(tableFile, origins, parsedFile)
+  t.equal(fromStore.rules[0]?.name, 'stored-raw', 'the same text: the stored parse')
+
+  await writeFile(tableFile, `${text}\n# one more line\n`)
+  const changed = await loadTable(tableFile, origins, parsedFile)
+  t.equal(changed.rules[0]?.name, 'raw', 'changed text: parsed again')
+
+  await writeFile(parsedFile, '[{"text": ')
+  await writeFile(tableFile, text)
+  const damaged = await loadTable(tableFile, origins, parsedFile)
+  t.equal(damaged.rules[0]?.name, 'raw', 'a damaged store: parsed again')
+
+  const none = await loadTable(tableFile, origins, join(dir, 'none.json'))
+  t.equal(none.rules[0]?.name, 'raw', 'no store (as in src/): parsed')
 })
 
 t.test('loads a table file a fork wrote, or says why not', async (t) => {

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
-import { pathToFileURL } from 'node:url'
+import { SourceMap } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 
 /**
@@ -20,6 +21,7 @@ interface CallFrame {
   readonly functionName: string
   readonly url: string
   readonly lineNumber: number
+  readonly columnNumber: number
 }
 
 interface ProfileNode {
@@ -105,6 +107,49 @@ const PARTS: readonly (readonly [RegExp, string])[] = [
 export function partOf(file: string): string {
   for (const [pattern, part] of PARTS) if (pattern.test(file)) return part
   return 'other'
+}
+
+/**
+ * The profile with each frame of a bundle (the service runs as one file,
+ * scripts/build.ts) moved to the source file and line its source map
+ * (`<bundle>.map`) names, so that time is filed by module as before. Frames
+ * of files without a map, or positions it does not cover, stay as they are.
+ */
+export async function withSources(profile: CpuProfile): Promise<CpuProfile> {
+  const maps = new Map<string, Promise<SourceMap | null>>()
+  const nodes: ProfileNode[] = []
+  for (const node of profile.nodes) {
+    const { url, lineNumber, columnNumber } = node.callFrame
+    if (!url.startsWith('file://')) {
+      nodes.push(node)
+      continue
+    }
+    if (!maps.has(url)) maps.set(url, sourceMapOf(url))
+    const entry = (await maps.get(url))?.findEntry(lineNumber, columnNumber)
+    const source = entry !== undefined && 'originalSource' in entry ? entry : undefined
+    nodes.push(
+      source === undefined
+        ? node
+        : {
+            ...node,
+            callFrame: {
+              ...node.callFrame,
+              url: new URL(source.originalSource, url).href,
+              lineNumber: source.originalLine,
+              columnNumber: source.originalColumn,
+            },
+          },
+    )
+  }
+  return { ...profile, nodes }
+}
+
+async function sourceMapOf(url: string): Promise<SourceMap | null> {
+  try {
+    return new SourceMap(JSON.parse(await readFile(`${fileURLToPath(url)}.map`, 'utf8')))
+  } catch {
+    return null // no map beside the file: its frames stay as they are
+  }
 }
 
 export function summarise(profile: CpuProfile, window?: Window): ProfileSummary {
@@ -254,7 +299,7 @@ async function main(argv: readonly string[]): Promise<void> {
     process.exitCode = 2
     return
   }
-  const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile
+  const profile = await withSources(JSON.parse(await readFile(file, 'utf8')) as CpuProfile)
   const window =
     values.from === undefined && values.to === undefined
       ? undefined

@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { build, type Metafile, type Plugin } from 'esbuild'
 import { nodeFlagsOf, parseDockerfile, type Stage } from '../deploy/tools/dockerfile.js'
+import { cacheFileFor } from '../src/boot/code-cache.js'
 import { originsOf, parseConfig } from '../src/config.js'
 import {
   DEFAULT_TABLE_FILE,
@@ -20,7 +21,7 @@ import {
  * `npm run build`: the service as the image runs it (`node FLAGS dist/main.js`).
  *
  *   dist/lib/sysext-redirector.cjs   src/main.ts and every dependency, one file
- *   dist/lib/...cjs.cache            V8's code for it, from a warm-up run
+ *   dist/lib/...cjs.node-*.cache     V8's code for it, from a warm-up run
  *   dist/lib/parsed-tables.json      tables/ parsed, each with its text (load.ts)
  *   dist/main.js                     src/start.ts: runs the bundle with that cache
  *   dist/package.json                says dist/*.js are CommonJS
@@ -181,7 +182,7 @@ async function warmCodeCache(out: string, nodeFlags: readonly string[]): Promise
     if (child.exitCode === null) child.kill('SIGKILL')
     upstream.close()
   }
-  const cache = join(out, `${BUNDLE}.cache`)
+  const cache = cacheFileFor(join(out, BUNDLE), process.version, nodeFlags)
   if (!existsSync(cache)) throw new Error(`the warm-up run left no ${relative(ROOT, cache)}`)
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests drive
 # for real (Debian packages, npm packages), then lint, type check, the unit and
-# integration tests (tap, 100% coverage) and the real-client tier.
+# integration tests (tap, 100% coverage; again on Node.js 24 and 22) and the
+# real-client tier.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,15 @@ npm ci --no-audit --no-fund
 npm run lint
 npm run typecheck
 npm test
+
+# The same tests (without coverage, which the run above measured) under the
+# other Node.js lines the service supports: 24, which the image runs, and 22.
+# That includes the replayed image, built and warmed by that Node.js.
+for major in 24 22; do
+  node_bin=$(bash scripts/node-release.sh "$major" | tail -n 1)
+  echo "unit and integration tests on Node.js $("$node_bin" --version)"
+  PATH="$(dirname "$node_bin"):$PATH" npx tap --disable-coverage
+done
 
 # The real-client tier (README: "The real-client tier"): build or reuse the cached
 # trixie root for systemd-sysupdate, then run the clients; on failure, show

@@ -1,6 +1,12 @@
 import { mkdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { summarise, type CpuProfile, type ProfileSummary, type Window } from '../profile-summary.js'
+import {
+  summarise,
+  withSources,
+  type CpuProfile,
+  type ProfileSummary,
+  type Window,
+} from '../profile-summary.js'
 import type { Build } from './build.js'
 import { compareLocations } from './locations.js'
 import type { MixPath } from './mix.js'
@@ -51,7 +57,8 @@ export async function profileService(
   } finally {
     await service.stop()
   }
-  const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile
+  // Read while the build, and so the bundle's source map, is still there.
+  const profile = await withSources(JSON.parse(await readFile(file, 'utf8')) as CpuProfile)
   return {
     file,
     window: measured.window,

@@ -19,6 +19,19 @@ export interface CompiledFile {
 }
 
 /**
+ * Where the code cache for `file` goes when this Node.js runs it with these
+ * command-line flags: V8 accepts a cache only from the same version and V8
+ * flags, so each combination has its own file. A CLI command run without the
+ * image's flags then leaves the cache the build warmed alone.
+ * `cacheFileFor(f, 'v24.1.0', ['--optimize-for-size'])` is
+ * `f.node.v24.1.0.--optimize-for-size.cache`.
+ */
+export function cacheFileFor(file: string, version: string, execArgv: readonly string[]): string {
+  const key = ['node', version, ...execArgv].join('.').replace(/[^\w.=+-]/g, '_')
+  return `${file}.${key}.cache`
+}
+
+/**
  * Compiles a CommonJS file with V8's code cache from `cacheFile` when one
  * is there. Node 20 keeps no compiled code between starts, and compiling the
  * bundled service (Fastify, undici, pino, prom-client) was a third of its

@@ -1,10 +1,18 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { build } from 'esbuild'
 import t from 'tap'
-import { format, partOf, summarise, type CpuProfile } from '../../bench/profile-summary.js'
+import {
+  format,
+  partOf,
+  summarise,
+  withSources,
+  type CpuProfile,
+} from '../../bench/profile-summary.js'
 import { CHILD_ARGS } from '../helpers/process.js'
 
 const SCRIPT = fileURLToPath(new URL('../../bench/profile-summary.ts', import.meta.url))
@@ -146,4 +154,61 @@ t.test('the command line', async (t) => {
   const usage = await cli([])
   t.equal(usage.code, 2)
   t.match(usage.err, /^usage: /)
+})
+
+t.test('frames of a bundle are filed under the sources its map names', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'profile-map-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  await mkdir(join(dir, 'src/lane'), { recursive: true })
+  const source = join(dir, 'src/lane/answer.ts')
+  await writeFile(
+    source,
+    '\n\nexport function answerHere(n: number): number {\n  return n + 1\n}\n',
+  )
+  const bundle = join(dir, 'dist/bundle.cjs')
+  await build({
+    entryPoints: [source],
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    outfile: bundle,
+    sourcemap: 'linked',
+    logLevel: 'silent',
+  })
+  await writeFile(join(dir, 'dist/no-map.cjs'), 'function plain() {}\n')
+  // Where esbuild put the function: the profile's zero-based line and column.
+  const lines = (await readFile(bundle, 'utf8')).split('\n')
+  const line = lines.findIndex((text) => text.includes('function answerHere'))
+  const column = (lines[line] as string).indexOf('function answerHere')
+  const at = (id: number, url: string, lineNumber: number, columnNumber: number) => ({
+    id,
+    callFrame: { functionName: `f${id}`, url, lineNumber, columnNumber },
+  })
+  const bundled: CpuProfile = {
+    nodes: [
+      at(1, pathToFileURL(bundle).href, line, column),
+      at(2, pathToFileURL(join(dir, 'dist/no-map.cjs')).href, 0, 0),
+      at(3, 'node:net', 10, 2),
+    ],
+    startTime: 0,
+    samples: [],
+    timeDeltas: [],
+  }
+  const mapped = await withSources(bundled)
+  t.strictSame(
+    mapped.nodes[0]?.callFrame,
+    {
+      functionName: 'f1',
+      url: pathToFileURL(source).href,
+      lineNumber: 2,
+      columnNumber: 7,
+    },
+    'the source file and zero-based line of the function',
+  )
+  t.equal(partOf('/src/lane/answer.ts'), 'service, other', 'and so filed by its source file')
+  t.strictSame(
+    mapped.nodes.slice(1),
+    bundled.nodes.slice(1),
+    'without a map, and node: frames, stay',
+  )
 })

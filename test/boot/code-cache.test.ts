@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
 import type { Test } from 'tap'
-import { compileWithCodeCache } from '../../src/boot/code-cache.js'
+import { cacheFileFor, compileWithCodeCache } from '../../src/boot/code-cache.js'
 import { CHILD_ARGS } from '../helpers/process.js'
 
 const CODE_CACHE = new URL('../../src/boot/code-cache.ts', import.meta.url).href
@@ -91,4 +91,20 @@ t.test('an unreadable cache counts as none; an unwritable one is not saved', asy
   t.equal(compileWithCodeCache(file, nowhere).save(), false, 'its folder does not exist')
   t.equal(compileWithCodeCache(file, aFolder).save(), false, 'a folder is in the way')
   t.strictSame((await readdir(dir)).sort(), ['bundle.cjs', 'cache-folder'], 'nothing left behind')
+})
+
+t.test('one cache file per Node.js version and command-line flags', async (t) => {
+  t.equal(
+    cacheFileFor('/app/dist/lib/b.cjs', 'v24.1.0', [
+      '--max-semi-space-size=4',
+      '--optimize-for-size',
+    ]),
+    '/app/dist/lib/b.cjs.node.v24.1.0.--max-semi-space-size=4.--optimize-for-size.cache',
+  )
+  t.equal(cacheFileFor('/a/b.cjs', 'v20.20.2', []), '/a/b.cjs.node.v20.20.2.cache', 'no flags')
+  t.equal(
+    cacheFileFor('/a/b.cjs', 'v20.20.2', ['--cpu-prof-dir=/tmp/x y', '--import', 'data:,1']),
+    '/a/b.cjs.node.v20.20.2.--cpu-prof-dir=_tmp_x_y.--import.data__1.cache',
+    'nothing from a flag leaves the folder or needs quoting',
+  )
 })

@@ -21,6 +21,7 @@ import {
   type Dockerfile,
   type Stage,
 } from '../../deploy/tools/dockerfile.js'
+import { cacheFileFor } from '../../src/boot/code-cache.js'
 import { startFakeGitHub } from '../helpers/fake-github.js'
 import { CHILD_ARGS } from '../helpers/process.js'
 
@@ -82,10 +83,14 @@ async function replayRun(stage: Stage, command: string, dir: string): Promise<vo
 
 const CODE_CACHE = new URL('../../src/boot/code-cache.ts', import.meta.url).href
 
-/** What a fresh node with these flags makes of the bundle's code cache (without running it). */
-async function cacheState(bundle: string, flags: readonly string[]): Promise<string> {
+/** What a fresh node with these flags makes of a code cache for the bundle (without running it). */
+async function cacheState(
+  bundle: string,
+  cache: string,
+  flags: readonly string[],
+): Promise<string> {
   const script = `const { compileWithCodeCache } = await import(${JSON.stringify(CODE_CACHE)})
-console.log(compileWithCodeCache(${JSON.stringify(bundle)}, ${JSON.stringify(`${bundle}.cache`)}).state)`
+console.log(compileWithCodeCache(${JSON.stringify(bundle)}, ${JSON.stringify(cache)}).state)`
   const { stdout } = await promisify(execFile)(
     process.execPath,
     [...flags, ...CHILD_ARGS, '--input-type=module', '-e', script],
@@ -191,6 +196,9 @@ t.test('the runtime stage, replayed without Docker, serves and stops cleanly', a
     ['dist', 'tables'],
     'the image holds the build and the table, and no node_modules',
   )
+  const bundle = join(image.dir, 'dist/lib/sysext-redirector.cjs')
+  const flags = nodeFlagsOf(runtime)
+  const cacheFile = cacheFileFor(bundle, process.version, flags)
   t.strictSame(
     (await readdir(join(image.dir, 'dist'), { recursive: true })).sort(),
     [
@@ -198,11 +206,11 @@ t.test('the runtime stage, replayed without Docker, serves and stops cleanly', a
       'lib',
       'lib/parsed-tables.json',
       'lib/sysext-redirector.cjs',
-      'lib/sysext-redirector.cjs.cache',
+      `lib/${basename(cacheFile)}`,
       'lib/sysext-redirector.cjs.map',
       'main.js',
       'package.json',
-    ],
+    ].sort(),
     'the entry, the bundle with its code cache and source map, the parsed tables, the licences',
   )
   const licences = readFileSync(join(image.dir, 'dist/THIRD-PARTY-LICENSES.txt'), 'utf8')
@@ -212,9 +220,8 @@ t.test('the runtime stage, replayed without Docker, serves and stops cleanly', a
 
   // The build's warm-up made the cache under the ENTRYPOINT's flags; a node
   // started with them uses it, one started without refuses it.
-  const bundle = join(image.dir, 'dist/lib/sysext-redirector.cjs')
-  t.equal(await cacheState(bundle, nodeFlagsOf(runtime)), 'accepted', 'the code cache fits')
-  t.equal(await cacheState(bundle, []), 'rejected', 'and only under those flags')
+  t.equal(await cacheState(bundle, cacheFile, flags), 'accepted', 'the code cache fits')
+  t.equal(await cacheState(bundle, cacheFile, []), 'rejected', 'and only under those flags')
 
   const entrypoint = execForm(lastOf(runtime, 'ENTRYPOINT')?.args ?? '[]') as string[]
   const cmd = execForm(lastOf(runtime, 'CMD')?.args ?? '[]') as string[]

@@ -37,9 +37,9 @@ export interface NewestHookOptions {
  * - a path no table rule takes (`kubernetes.raw`, `kubernetes-arm64.raw`) is
  *   ours: the newest image, or a 404 naming the choices;
  * - a path a rule takes (`kubernetes-v1.32-x86-64.raw` reads as release
- *   `kubernetes-v1.32`) stays the table's, unless the index knows the
- *   extension, the version part is no version it publishes, and GitHub says
- *   the exact asset is missing: then it is a stream, or a 404 naming the
+ *   `kubernetes-v1.32`) stays the table's, unless GitHub says the exact
+ *   asset is missing, the index knows the extension and the version part is
+ *   no version it publishes: then it is a stream, or a 404 naming the
  *   choices. An exact version therefore always gets exactly what it got
  *   before, and an index that cannot answer changes nothing for it.
  *
@@ -85,19 +85,24 @@ async function rescue(
   file: string,
   options: NewestHookOptions,
 ): Promise<FastifyReply | undefined> {
+  const { release, asset, location } = resolution
+  const checks = options.checks()
+  if (checks !== null) {
+    // GitHub first: an image it has is the table's answer whatever the
+    // index says, so such a path never waits on the index (at start, or
+    // when the index is due for a refresh). The guard that runs next takes
+    // this answer from request.upstream instead of looking up again.
+    const outcome = await checks.lookup({ release, asset, location, cache: resolution.rule.cache })
+    request.upstream = outcome
+    if (outcome !== 'missing') return undefined
+  }
   let found: Interpretation | undefined
   try {
     found = await interpret(file, options.index)
   } catch {
-    return undefined // exact paths never wait on the index
+    return undefined // an index that cannot answer changes nothing
   }
   if (found === undefined || isPublishedVersion(found)) return undefined
-  const { release, asset, location } = resolution
-  const checks = options.checks()
-  if (checks !== null) {
-    const outcome = await checks.lookup({ release, asset, location, cache: resolution.rule.cache })
-    if (outcome !== 'missing') return undefined
-  }
   const answer = answerFor(found)
   // No stream either: say first what the table's answer said, then the choices.
   const said = missingAsset(release, asset)

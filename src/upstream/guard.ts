@@ -69,6 +69,10 @@ export function checkingGuard(
   }
   return (request, reply, resolution, path) => {
     if (resolution.kind === 'fallback') return uncheckedGuard(request, reply, resolution, path)
+    // The newest-version hook asked already for this request (it sets only a
+    // check's answer before the guard runs): one lookup, counted once.
+    const asked = request.upstream as CheckOutcome | null
+    if (asked !== null) return decide(request, reply, resolution, asked)
     const { release, asset, location } = resolution
     const outcome = checks.lookupNow({ release, asset, location, cache: resolution.rule.cache })
     if (typeof outcome === 'string') return decide(request, reply, resolution, outcome)

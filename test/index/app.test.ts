@@ -185,6 +185,22 @@ t.test('a stream is tried only once GitHub says the exact release is missing', a
   t.equal(exact.headers['cache-control'], 'public, max-age=86400', "the table's answer, as before")
 })
 
+t.test('an image GitHub has is answered without reading the index', async (t) => {
+  const { github, app, logs } = await startBakery(t)
+  const res = await app.inject('/extensions/kubernetes-v1.32.2-x86-64.raw')
+  t.equal(res.statusCode, 302)
+  t.equal(github.count('HEAD'), 1, 'the upstream check')
+  t.equal(github.count('GET'), 0, 'no manifest fetched: the first request does not wait for one')
+  t.match(requestLine(logs, '/extensions/kubernetes-v1.32.2-x86-64.raw'), {
+    rule: 'raw',
+    upstream: 'exists',
+    status: 302,
+  })
+  const missing = await app.inject('/extensions/kubernetes-v1.32-x86-64.raw')
+  t.equal(missing.statusCode, 302, 'a missing one: the index is read, and has a stream')
+  t.ok(github.count('GET') > 0)
+})
+
 t.test('with upstream checks off, the index alone tells a stream from a version', async (t) => {
   const { github, app } = await startBakery(t, { UPSTREAM_CHECKS: 'false' })
   const rel = releasesBase(github.url, repo)

@@ -97,6 +97,23 @@ t.test('bad input gets a one-line 4xx, never a 500', async (t) => {
   }
 })
 
+t.test('a 4xx that quotes the target stays one line, whatever the target holds', async (t) => {
+  // A real Fastify with our handler, and a client error quoting raw input, as the router's does.
+  const app = fastify({ logger: false })
+  app.setErrorHandler(errorHandler)
+  app.get('/quote', async () => {
+    const quoted = "'/x?a\nb\r\u0000\u0085\u2028\u007f'"
+    throw Object.assign(new Error(`${quoted} is not a valid url component`), { statusCode: 400 })
+  })
+  t.teardown(() => app.close())
+  const res = await app.inject({ url: '/quote' })
+  t.equal(res.statusCode, 400)
+  t.equal(
+    res.body,
+    "Bad Request: '/x?a%0Ab%0D%00%C2%85%E2%80%A8%7F' is not a valid url component\n",
+  )
+})
+
 t.test('an oversized body is refused before anything runs', async (t) => {
   const { app } = await testApp()
   t.teardown(() => app.close())

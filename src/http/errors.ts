@@ -29,7 +29,17 @@ export function errorHandler(
     request.log.error({ err: error }, 'request failed')
     return sendText(reply, 500, 'internal error')
   }
-  return sendText(reply, status, `${STATUS_CODES[status]}: ${error.message}`)
+  return sendText(reply, status, `${STATUS_CODES[status]}: ${oneLine(error.message)}`)
+}
+
+/**
+ * A message may quote the client's target (the router's does), and Node's
+ * parser is not the only way in: control characters and line separators are
+ * percent-encoded, so the answer stays one line whatever was sent.
+ */
+function oneLine(message: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+  return message.replace(/[\x00-\x1f\x7f\u0085\u2028\u2029]/g, (c) => encodeURIComponent(c))
 }
 
 function statusOf(error: FastifyError): number {

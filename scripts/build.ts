@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { dirname, join, relative, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { build, type Metafile, type Plugin } from 'esbuild'
-import { nodeFlagsOf, parseDockerfile, type Stage } from '../deploy/tools/dockerfile.js'
+import { imageNodeFlags } from '../deploy/tools/dockerfile.js'
 import { cacheFileFor } from '../src/boot/code-cache.js'
 import { originsOf, parseConfig } from '../src/config.js'
 import {
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   const metafile = await bundle(out)
   await writeFile(join(out, 'lib/parsed-tables.json'), JSON.stringify(await parsedTables()))
   await writeFile(join(out, 'THIRD-PARTY-LICENSES.txt'), await licences(metafile))
-  await warmCodeCache(out, await imageNodeFlags())
+  await warmCodeCache(out, imageNodeFlags(await readFile(join(ROOT, 'Dockerfile'), 'utf8')))
 }
 
 async function bundle(out: string): Promise<Metafile> {
@@ -135,11 +135,6 @@ async function licences(metafile: Metafile): Promise<string> {
     sections.push(`${manifest.name}@${manifest.version} (${manifest.license})\n\n${text.trim()}\n`)
   }
   return `${sections.join(`\n${'-'.repeat(72)}\n\n`)}`
-}
-
-async function imageNodeFlags(): Promise<string[]> {
-  const dockerfile = parseDockerfile(await readFile(join(ROOT, 'Dockerfile'), 'utf8'))
-  return nodeFlagsOf(dockerfile.stages.at(-1) as Stage)
 }
 
 async function warmCodeCache(out: string, nodeFlags: readonly string[]): Promise<void> {

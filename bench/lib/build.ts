@@ -1,6 +1,6 @@
 import { mkdir, readFile, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { nodeFlagsOf, parseDockerfile, type Stage } from '../../deploy/tools/dockerfile.js'
+import { imageNodeFlags } from '../../deploy/tools/dockerfile.js'
 import { run } from './proc.js'
 
 export interface Build {
@@ -50,11 +50,10 @@ export async function buildService(
   if (bundled.code !== 0)
     throw new Error(`scripts/build.ts failed:\n${bundled.stdout}${bundled.stderr}`)
   const ms = performance.now() - started
-  const dockerfile = parseDockerfile(await readFile(join(repoRoot, 'Dockerfile'), 'utf8'))
   return {
     appDir,
     main: join(outDir, 'main.js'),
-    nodeFlags: nodeFlagsOf(dockerfile.stages.at(-1) as Stage),
+    nodeFlags: imageNodeFlags(await readFile(join(repoRoot, 'Dockerfile'), 'utf8')),
     ms,
     typeErrors: types.code === 0 ? '' : types.stdout + types.stderr,
   }

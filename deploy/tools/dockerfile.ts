@@ -107,6 +107,11 @@ export function nodeFlagsOf(stage: Stage): string[] {
   return entrypoint.slice(1, script)
 }
 
+/** The ENTRYPOINT's node flags of the image, a Dockerfile's last stage. */
+export function imageNodeFlags(dockerfileText: string): string[] {
+  return nodeFlagsOf(parseDockerfile(dockerfileText).stages.at(-1) as Stage)
+}
+
 /** A stage's instructions of one kind. */
 export function instructionsOf(stage: Stage, keyword: string): Instruction[] {
   return stage.instructions.filter((instruction) => instruction.keyword === keyword)

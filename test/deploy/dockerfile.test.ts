@@ -10,6 +10,7 @@ import {
   healthcheckOf,
   instructionsOf,
   lastOf,
+  imageNodeFlags,
   nodeFlagsOf,
   parseDockerfile,
   stageNamed,
@@ -174,6 +175,11 @@ t.test('parser: what it refuses', async (t) => {
 t.test('the run script, npm start and the image run node with the same flags', async (t) => {
   const flags = nodeFlagsOf(runtime)
   t.ok(flags.includes('--max-semi-space-size=4'), 'the young generation kept small')
+  t.strictSame(
+    imageNodeFlags(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')),
+    flags,
+    'what the build and the benchmark read: the last stage',
+  )
   const expected = ['node', ...flags, 'dist/main.js'].join(' ')
   const serve = readFileSync(join(ROOT, 'scripts/serve.sh'), 'utf8')
   t.match(serve, new RegExp(`^exec ${expected}$`, 'm'), 'scripts/serve.sh')

@@ -2,10 +2,13 @@ import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { pino } from 'pino'
 import type { Dispatcher } from 'undici'
 import { originsOf, type Config } from './config.js'
+import { createDecider, type Decider } from './decision/decider.js'
+import { policyOf } from './decision/policy.js'
+import { registerAnswerRoute } from './http/answer-route.js'
+import { registerConnectionCap } from './http/connection-cap.js'
 import { frameworkErrors, installErrorHandling } from './http/errors.js'
 import { registerHealth } from './http/health.js'
 import { noSchemas } from './http/no-schemas.js'
-import { registerRedirects } from './http/redirect.js'
 import { requestIds } from './http/request-ids.js'
 import { registerRequestLog, requestLineWriter } from './http/request-log.js'
 import { registerIndex } from './index/register.js'
@@ -18,6 +21,13 @@ import type { Table } from './table/table.js'
 import type { Clock } from './upstream/checks.js'
 import type { UpstreamEvents } from './upstream/events.js'
 import { registerUpstreamChecks } from './upstream/register.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The one decision every transport renders (src/decision/). */
+    decider: Decider
+  }
+}
 
 export interface AppOptions {
   readonly config: Config
@@ -38,7 +48,7 @@ const BODY_LIMIT = 64 * 1024
 
 /** Builds the service from its config and dependencies; it does not listen. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const { config } = options
+  const { config, table } = options
   const nextId = requestIds()
   const app = fastify({
     loggerInstance: options.logger ?? pino({ level: config.logLevel }),
@@ -52,30 +62,29 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...serverOptions(),
   }) as unknown as FastifyInstance
   const metrics = createMetrics()
-  const countDone = registerMetrics(app, metrics, originsOf(config).releases)
+  const countDone = registerMetrics(app, metrics)
   const limiter = await registerProtection(app, config.protection, metrics.rateLimitEvents)
+  registerConnectionCap(app)
   installErrorHandling(app)
   registerRequestLog(app)
   registerHealth(app)
-  const guard = registerUpstreamChecks(app, config.upstream, {
-    dispatcher: options.dispatcher,
-    clock: options.clock,
+  const deps = { dispatcher: options.dispatcher, clock: options.clock }
+  const checks = registerUpstreamChecks(app, config.upstream, {
+    ...deps,
     events: options.upstreamEvents ?? metrics.upstreamEvents,
   })
-  const newest = registerIndex(app, config, {
-    dispatcher: options.dispatcher,
-    clock: options.clock,
-  })
-  registerRedirects(app, {
-    table: options.table,
+  const index = registerIndex(app, config, { ...deps, manifests: table.manifests })
+  const decider = createDecider({
+    table,
     origins: originsOf(config),
-    maxAge: config.redirectMaxAge,
-    guard,
-    newest,
+    policy: policyOf(config, table),
+    knowledge: { checks, index },
   })
+  app.decorate('decider', decider)
+  registerAnswerRoute(app, decider)
   const logLine = requestLineWriter(app.log)
   registerLane(app, config, {
-    table: options.table,
+    decider,
     limiter,
     nextId,
     answered: (request) => {

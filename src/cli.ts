@@ -1,9 +1,19 @@
-import { originsOf, parseConfig } from './config.js'
+import { STATUS_CODES } from 'node:http'
+import { originsOf, parseConfig, type Config } from './config.js'
 import type { Env } from './config/env.js'
-import { normaliseTarget } from './path/normalise.js'
+import type { Answer } from './decision/answer.js'
+import { decision } from './decision/decide.js'
+import { firstNeed, liveFacts, run, type Knowledge } from './decision/drivers.js'
+import { describeNeed, type Fact, type Need } from './decision/needs.js'
+import { policyOf } from './decision/policy.js'
+import { routeFinder, type Route } from './decision/route.js'
+import { createIndex } from './index/register.js'
 import { DEFAULT_TABLE_FILE, loadTable } from './table/load.js'
-import { fallback, tryRule } from './table/resolve.js'
+import { tryRule } from './table/resolve.js'
 import type { Table } from './table/table.js'
+import { UpstreamChecks } from './upstream/checks.js'
+import { noUpstreamEvents } from './upstream/events.js'
+import { createUpstreamAgent } from './upstream/head.js'
 
 export interface Io {
   out(line: string): void
@@ -15,18 +25,25 @@ export const USAGE = `usage: sysext-redirector [command]
 commands:
   serve                  run the service (the default)
   check-table [FILE]     compile a pattern table and run its examples
-  explain PATH           show which rule takes PATH, its captures and Location
+  explain [--live] PATH  show how the service decides PATH: the rule, its
+                         captures and Location, the layer that answers and
+                         what it needs; --live asks GitHub as the service
+                         would and prints the answer
   help                   show this text
 
 check-table and explain read the table from FILE, else PATTERN_TABLE, else the
-built-in Flatcar table, and the URLs from GITHUB_URL, BAKERY_REPO, FALLBACK_URL.`
+built-in Flatcar table; explain reads every other setting (GITHUB_URL,
+BAKERY_REPO, FALLBACK_URL, UPSTREAM_CHECKS, MANIFEST_INDEX, ...) as serve does.`
 
 /** The commands besides `serve`; returns the exit code (0 ok, 1 failed, 2 usage). */
 export async function runCommand(argv: readonly string[], env: Env, io: Io): Promise<number> {
   const [command, ...args] = argv
   try {
     if (command === 'check-table' && args.length <= 1) return await checkTable(args[0], env, io)
-    if (command === 'explain' && args.length === 1) return await explain(args[0] as string, env, io)
+    if (command === 'explain' && args.length === 1) return await explain(args[0] as string, false, env, io)
+    if (command === 'explain' && args.length === 2 && args[0] === '--live') {
+      return await explain(args[1] as string, true, env, io)
+    }
     if (command === 'help' || command === '--help' || command === '-h') {
       io.out(USAGE)
       return 0
@@ -43,38 +60,130 @@ export async function runCommand(argv: readonly string[], env: Env, io: Io): Pro
 async function checkTable(file: string | undefined, env: Env, io: Io): Promise<number> {
   const path = file ?? env.PATTERN_TABLE ?? DEFAULT_TABLE_FILE
   const table = await loadTable(path, originsOf(parseConfig(env)))
-  const examples = table.rules.reduce(
-    (sum, rule) => sum + rule.examples.length,
-    table.unmatched.length,
-  )
+  const examples =
+    table.rules.reduce((sum, rule) => sum + rule.examples.length, table.unmatched.length) +
+    (table.newest?.examples.length ?? 0) +
+    table.directories.reduce((sum, form) => sum + form.examples.length, 0)
   io.out(`${path}: ${table.rules.length} rules, ${examples} examples, all pass`)
   return 0
 }
 
-async function explain(rawPath: string, env: Env, io: Io): Promise<number> {
+/**
+ * Runs the service's own decision for one path (src/decision/): the same
+ * route and steps, with facts from nowhere (offline: it stops at the first
+ * thing it would have to ask) or from GitHub (--live).
+ */
+async function explain(rawPath: string, live: boolean, env: Env, io: Io): Promise<number> {
   const config = parseConfig(env)
   const origins = originsOf(config)
   const table: Table = await loadTable(config.patternTable ?? DEFAULT_TABLE_FILE, origins)
-  const target = normaliseTarget(rawPath)
-  io.out(`path       ${target.path}${target.query === '' ? '' : ` (query "${target.query}")`}`)
-  for (const rule of table.rules) {
-    const hit = tryRule(rule, target.path, origins)
-    if (typeof hit === 'string') {
-      io.out(`skipped    ${rule.name}: ${hit}`)
-      continue
+  const route = routeFinder({ table, origins, index: config.index.enabled })(rawPath)
+  if (route.kind === 'refused') throw route.error
+  showRoute(route, table, io)
+  const steps = decision(route, policyOf(config, table))
+  if (!live) {
+    const first = firstNeed(steps)
+    if ('need' in first) {
+      io.out(`needs      ${describeNeed(first.need)}`)
+      io.out('answer     depends on it: run with --live to ask GitHub')
+    } else {
+      showAnswer(first.answer, io)
     }
-    io.out(`rule       ${rule.name}  ${rule.pathTemplate}`)
-    const captures = Object.entries(hit.captures).map(
-      ([name, value]) => `${name}=${JSON.stringify(value)}`,
-    )
-    io.out(`captures   ${captures.join(' ')}`)
-    io.out(`release    ${hit.release}`)
-    io.out(`asset      ${hit.asset}`)
-    io.out(`cache      ${rule.cache}`)
-    io.out(`location   ${hit.location}`)
     return 0
   }
-  io.out('rule       none matched: the fallback takes it, path and query kept')
-  io.out(`location   ${fallback(target, origins).location}`)
+  const knowledge = liveKnowledge(config, table)
+  try {
+    const answer = await run(steps, liveFacts(knowledge), (need, fact) => {
+      io.out(`asked      ${describeNeed(need)}: ${describeFact(need, fact)}`)
+    })
+    showAnswer(answer, io)
+  } finally {
+    await knowledge.close()
+  }
   return 0
+}
+
+function showRoute(route: Exclude<Route, { kind: 'refused' }>, table: Table, io: Io): void {
+  const { target } = route
+  io.out(`path       ${target.path}${target.query === '' ? '' : ` (query "${target.query}")`}`)
+  for (const rule of table.rules) {
+    if (route.kind === 'release' && route.resolution.rule === rule) break
+    io.out(`skipped    ${rule.name}: ${tryRule(rule, target.path, { releases: '', fallback: '' }) as string}`)
+  }
+  if (route.kind === 'release') {
+    const { rule, captures, release, asset, location } = route.resolution
+    io.out(`rule       ${rule.name}  ${rule.pathTemplate}`)
+    const shown = Object.entries(captures).map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+    io.out(`captures   ${shown.join(' ')}`)
+    io.out(`release    ${release}`)
+    io.out(`asset      ${asset}`)
+    io.out(`cache      ${rule.cache}`)
+    io.out(`location   ${location}`)
+    if (route.newest !== null) {
+      io.out(
+        `newest     ${route.newest.form.pathTemplate}: read as a stream if GitHub has no ${asset}`,
+      )
+    }
+    io.out('layer      table')
+    return
+  }
+  if (route.kind === 'fallback') {
+    io.out('rule       none matched: the fallback takes it, path and query kept')
+    io.out(`location   ${route.resolution.location}`)
+    io.out('layer      fallback')
+    return
+  }
+  io.out('rule       none matched')
+  if (route.kind === 'directory') {
+    const which = route.extension === null ? 'the listing' : `extension ${route.extension}`
+    io.out(`layer      directory  ${route.form.pathTemplate}: ${which}`)
+  } else {
+    io.out(`layer      newest  ${route.name.form.pathTemplate}: ${route.name.file}`)
+  }
+}
+
+function showAnswer(answer: Answer, io: Io): void {
+  io.out(`answer     ${answer.status} ${STATUS_CODES[answer.status] as string}`)
+  const lines: [string, string | undefined][] = [
+    ['location', answer.location],
+    ['cache-control', answer.cacheControl],
+    ['retry-after', answer.retryAfter],
+    ['body', answer.body === '' ? undefined : answer.body],
+    ['page', answer.page?.kind],
+    ['answered by', answer.rule === null ? answer.layer : `${answer.layer} (${answer.rule})`],
+    ['upstream', answer.upstream ?? undefined],
+  ]
+  for (const [name, value] of lines) if (value !== undefined) io.out(`  ${name.padEnd(14)} ${value}`)
+}
+
+function describeFact(need: Need, fact: Fact): string {
+  if (need.kind === 'check') return fact as string
+  const catalog = fact as Exclude<Fact, string>
+  if (!catalog.ok) return `unavailable (${catalog.reason})`
+  const stale = catalog.stale ? ' (from a stale copy)' : ''
+  if (catalog.value === undefined) return `nothing${stale}`
+  if (Array.isArray(catalog.value)) return `${catalog.value.length} extensions${stale}`
+  const value = catalog.value as { name?: string; extension?: { name: string }; stream?: string }
+  if (value.name !== undefined) return `found${stale}`
+  const stream = value.stream === undefined ? 'the newest' : `stream ${value.stream}`
+  return `extension ${value.extension?.name as string}, ${stream}${stale}`
+}
+
+/** The checks and the index as the service builds them, for one explain --live. */
+function liveKnowledge(config: Config, table: Table): Knowledge & { close(): Promise<void> } {
+  const log = { warn: () => undefined }
+  const agent = createUpstreamAgent(config.upstream)
+  const checks = config.upstream.enabled
+    ? new UpstreamChecks({
+        config: config.upstream,
+        dispatcher: agent,
+        clock: performance,
+        events: noUpstreamEvents,
+        log,
+      })
+    : null
+  const index = config.index.enabled
+    ? createIndex(config, { dispatcher: agent, clock: performance, manifests: table.manifests, log })
+    : null
+  return { checks, index, close: () => agent.destroy() }
 }

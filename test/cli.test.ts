@@ -85,6 +85,10 @@ t.test('explain shows the rule, its captures and the Location', async (t) => {
       'asset      docker-compose-2.34.0-x86-64.raw',
       'cache      versioned',
       `location   ${REL}/docker-compose-2.34.0/docker-compose-2.34.0-x86-64.raw`,
+      'newest     /extensions/{sub}/{name}.raw: read as a stream if GitHub has no docker-compose-2.34.0-x86-64.raw',
+      'layer      table',
+      `needs      an existence check: HEAD ${REL}/docker-compose-2.34.0/docker-compose-2.34.0-x86-64.raw`,
+      'answer     depends on it: run with --live to ask GitHub',
     ].join('\n'),
   )
 })
@@ -92,6 +96,7 @@ t.test('explain shows the rule, its captures and the Location', async (t) => {
 t.test('explain says why nothing matched', async (t) => {
   const res = await run(['explain', '/extensions/kubernetes-v1.32.2-riscv64.raw'], {
     FALLBACK_URL: 'https://docs.example',
+    MANIFEST_INDEX: 'false',
   })
   t.equal(res.code, 0)
   t.match(res.out, /^path {7}\/extensions\/kubernetes-v1\.32\.2-riscv64\.raw\n/)

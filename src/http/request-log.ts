@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { pino, type Logger } from 'pino'
+import type { Answer } from '../decision/answer.js'
 import type { CheckOutcome } from '../upstream/events.js'
 
 declare module 'fastify' {
@@ -40,6 +41,8 @@ export interface AnsweredRequest {
   readonly userAgent: string | undefined
   /** answerFields() of this request, when the caller keeps it made (the lane). */
   readonly answerFields?: string
+  /** The decision's answer (the lane answers only decided requests). */
+  readonly answer: Answer
 }
 
 export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
@@ -58,7 +61,10 @@ export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
   })
 }
 
-const writers = new WeakMap<FastifyBaseLogger, (answered: AnsweredRequest) => void>()
+/** What the line says: an answered request, the decision's Answer aside. */
+export type LoggedRequest = Omit<AnsweredRequest, 'answer'>
+
+const writers = new WeakMap<FastifyBaseLogger, (answered: LoggedRequest) => void>()
 
 /**
  * Writes the one line for an answered request to the logger's destination,
@@ -68,7 +74,7 @@ const writers = new WeakMap<FastifyBaseLogger, (answered: AnsweredRequest) => vo
  * fifth of the CPU under load, and these fields are always the same few
  * strings and numbers. One writer per logger (the app's pino instance).
  */
-export function requestLineWriter(log: FastifyBaseLogger): (answered: AnsweredRequest) => void {
+export function requestLineWriter(log: FastifyBaseLogger): (answered: LoggedRequest) => void {
   let writer = writers.get(log)
   if (writer === undefined) {
     writer = lineWriter(log as Logger)
@@ -77,7 +83,7 @@ export function requestLineWriter(log: FastifyBaseLogger): (answered: AnsweredRe
   return writer
 }
 
-function lineWriter(log: Logger): (answered: AnsweredRequest) => void {
+function lineWriter(log: Logger): (answered: LoggedRequest) => void {
   // pino.symbols are pino's documented way in for integrations.
   const internals = log as unknown as Record<symbol, unknown>
   const stream = internals[pino.symbols.streamSym] as { write(line: string): unknown }

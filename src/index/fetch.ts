@@ -25,6 +25,8 @@ export interface FetchOptions {
   readonly releases: string
   readonly timeoutMs: number
   readonly maxBytes: number
+  /** The manifest's asset name in a release; default SHA256SUMS. */
+  readonly assetOf?: (release: string) => string
 }
 
 export const MANIFEST_NAME = 'SHA256SUMS'
@@ -34,7 +36,8 @@ export type ManifestFetcher = (release: string, validators?: Validators) => Prom
 
 export function manifestFetcher(options: FetchOptions): ManifestFetcher {
   return async (release, validators) => {
-    const url = `${options.releases}/${encodePath(release)}/${MANIFEST_NAME}`
+    const asset = options.assetOf?.(release) ?? MANIFEST_NAME
+    const url = `${options.releases}/${encodePath(release)}/${encodePath(asset)}`
     // One deadline for both hops and the body.
     const signal = AbortSignal.timeout(options.timeoutMs)
     try {

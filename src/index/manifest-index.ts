@@ -1,17 +1,21 @@
 import { RedirectorError } from '../errors.js'
+import { DEFAULT_MANIFESTS, type Manifests } from '../table/layers.js'
+import { renderOutput } from '../table/template.js'
 import { candidateNames, imagesOf, type Extension } from './catalog.js'
 import type { ManifestEntry } from './manifest.js'
 import type { CatalogSource } from './newest.js'
 import type { ManifestStore, Snapshot } from './store.js'
 
-/** The release holding the bakery's global SHA256SUMS. */
-export const GLOBAL_RELEASE = 'SHA256SUMS'
+/** The release holding the Flatcar bakery's global SHA256SUMS. */
+export const GLOBAL_RELEASE = DEFAULT_MANIFESTS.global.release
 
 export interface IndexLimits {
   /** The most extension names taken from the global manifest. */
   readonly maxExtensions: number
   /** Manifests fetched at once when the whole catalog is wanted. */
   readonly concurrency: number
+  /** Where the manifests live (the table's `manifests`); default the Flatcar layout. */
+  readonly manifests?: Manifests
 }
 
 export interface IndexLog {
@@ -30,6 +34,8 @@ export class ManifestIndex implements CatalogSource {
   readonly #store: ManifestStore
   readonly #limits: IndexLimits
   readonly #log: IndexLog
+  readonly #globalRelease: string
+  readonly #releaseOf: (extension: string) => string
   // Derived data, recomputed only when a manifest's content changes.
   readonly #candidates = new WeakMap<readonly ManifestEntry[], ReadonlySet<string>>()
   readonly #extensions = new WeakMap<readonly ManifestEntry[], Extension | null>()
@@ -38,6 +44,9 @@ export class ManifestIndex implements CatalogSource {
     this.#store = store
     this.#limits = limits
     this.#log = log
+    const manifests = limits.manifests ?? DEFAULT_MANIFESTS
+    this.#globalRelease = manifests.global.release
+    this.#releaseOf = (ext) => renderOutput(manifests.extension.release, { ext })
   }
 
   candidates(): Promise<ReadonlySet<string>> {
@@ -47,7 +56,8 @@ export class ManifestIndex implements CatalogSource {
   async extension(name: string): Promise<Extension | undefined> {
     const candidates = await this.#candidateSet()
     if (!candidates.has(name)) return undefined
-    const entries = entriesOf(await this.#store.get(name), name)
+    const release = this.#releaseOf(name)
+    const entries = entriesOf(await this.#store.get(release), release)
     if (entries === null) return undefined
     let extension = this.#extensions.get(entries)
     if (extension === undefined) {
@@ -74,28 +84,36 @@ export class ManifestIndex implements CatalogSource {
     return found.filter((extension) => extension !== undefined)
   }
 
+  /** Whether the global list, or a manifest of these extensions, is a copy past its refresh. */
+  stale(extensions: readonly string[]): boolean {
+    return [this.#globalRelease, ...extensions.map((name) => this.#releaseOf(name))].some(
+      (release) => this.#store.isStale(release),
+    )
+  }
+
   /**
    * After a release event for `tag`: the next read asks GitHub again for the
    * global manifest, the tag's own and those of the extensions the tag could
    * belong to (`kubernetes` for `kubernetes-v1.33.0`). Returns what it dropped.
    */
   invalidate(tag: string): string[] {
-    const releases = new Set([GLOBAL_RELEASE, tag])
+    const releases = new Set([this.#globalRelease, tag])
     for (let dash = tag.indexOf('-'); dash > 0; dash = tag.indexOf('-', dash + 1)) {
-      releases.add(tag.slice(0, dash))
+      releases.add(this.#releaseOf(tag.slice(0, dash)))
     }
     return [...releases].filter((release) => this.#store.invalidate(release))
   }
 
   async #candidateSet(): Promise<ReadonlySet<string>> {
-    const entries = entriesOf(await this.#store.get(GLOBAL_RELEASE), GLOBAL_RELEASE)
+    const global = this.#globalRelease
+    const entries = entriesOf(await this.#store.get(global), global)
     if (entries === null) return new Set()
     let candidates = this.#candidates.get(entries)
     if (candidates === undefined) {
       candidates = this.#limit(candidateNames(entries))
       this.#candidates.set(entries, candidates)
-      const kept = candidates
-      this.#store.retain((release) => release === GLOBAL_RELEASE || kept.has(release))
+      const kept = new Set([global, ...[...candidates].map(this.#releaseOf)])
+      this.#store.retain((release) => kept.has(release))
     }
     return candidates
   }

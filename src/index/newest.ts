@@ -96,17 +96,27 @@ export async function interpret(
   file: string,
   source: CatalogSource,
 ): Promise<Interpretation | undefined> {
-  const candidates = await source.candidates()
+  for (const { name, arch, stream } of readingsFor(file, await source.candidates())) {
+    const extension = await source.extension(name)
+    if (extension !== undefined) return { extension, arch, stream }
+  }
+  return undefined
+}
+
+/**
+ * The ways a file name reads against candidate extension names, in order of
+ * preference: an explicit architecture first, the longest name first. Pure.
+ */
+export function* readingsFor(
+  file: string,
+  candidates: ReadonlySet<string>,
+): Generator<{ name: string; arch: Arch; stream: string | undefined }> {
   for (const { rest, arch, explicitArch } of readingsOf(file)) {
     const names = explicitArch ? namesFitting(rest, candidates) : candidates.has(rest) ? [rest] : []
     for (const name of names) {
-      const extension = await source.extension(name)
-      if (extension === undefined) continue
-      const stream = name === rest ? undefined : rest.slice(name.length + 1)
-      return { extension, arch, stream }
+      yield { name, arch, stream: name === rest ? undefined : rest.slice(name.length + 1) }
     }
   }
-  return undefined
 }
 
 export async function resolveNewest(file: string, source: CatalogSource): Promise<NewestAnswer> {

@@ -1,13 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import { Agent, type Dispatcher } from 'undici'
 import { originsOf, type Config } from '../config.js'
-import { registerDirectory } from '../directory/routes.js'
-import { registerGithubHook } from '../hooks/github.js'
+import type { Manifests } from '../table/layers.js'
 import type { Clock } from '../upstream/checks.js'
-import type { RedirectGuard } from '../upstream/guard.js'
+import { registerGithubHook } from '../webhooks/github.js'
 import { manifestFetcher } from './fetch.js'
-import { ManifestIndex } from './manifest-index.js'
-import { newestHook } from './redirect-hook.js'
+import { ManifestIndex, type IndexLog } from './manifest-index.js'
 import { ManifestStore } from './store.js'
 
 declare module 'fastify' {
@@ -22,22 +20,24 @@ export interface IndexDeps {
   readonly dispatcher?: Dispatcher | undefined
   /** Default performance (monotonic milliseconds). */
   readonly clock?: Clock | undefined
+  /** Where the bakery's manifests live (the table's `manifests`). */
+  readonly manifests: Manifests
 }
 
 // Manifests fetched at once when the whole catalog is wanted (the directory).
 const CONCURRENCY = 8
 
 /**
- * Sets up the manifest index, the directory and the webhook; returns what the
- * redirect route runs first for newest-version names (undefined when off).
+ * Sets up the manifest index and the webhook that invalidates it; returns
+ * the index (null when it is off), which the decision reads.
  */
 export function registerIndex(
   app: FastifyInstance,
   config: Config,
   deps: IndexDeps,
-): RedirectGuard | undefined {
+): ManifestIndex | null {
   const settings = config.index
-  const index = settings.enabled ? createIndex(app, config, deps) : null
+  const index = settings.enabled ? appIndex(app, config, deps) : null
   app.decorate('manifestIndex', index)
   const { secret, maxBytes } = settings.webhook
   if (secret !== undefined) {
@@ -50,40 +50,43 @@ export function registerIndex(
       }),
     })
   }
-  if (index === null) return undefined
-  const retryAfter = Math.max(1, Math.ceil(settings.retryMs / 1000))
-  const maxAge = config.redirectMaxAge.mutable
-  registerDirectory(app, { index, maxAge, retryAfter })
-  return newestHook({
-    index,
-    releases: originsOf(config).releases,
-    maxAge,
-    notFoundMaxAge: Math.floor(config.upstream.ttlMs.missing / 1000),
-    retryAfter,
-    checks: () => app.upstreamChecks,
-  })
+  return index
 }
 
-function createIndex(app: FastifyInstance, config: Config, deps: IndexDeps): ManifestIndex {
-  const settings = config.index
+function appIndex(app: FastifyInstance, config: Config, deps: IndexDeps): ManifestIndex {
   let dispatcher = deps.dispatcher
   if (dispatcher === undefined) {
-    const agent = new Agent({ connect: { timeout: settings.fetchTimeoutMs } })
+    const agent = new Agent({ connect: { timeout: config.index.fetchTimeoutMs } })
     // Destroy, not close: a fetch in flight must not hold up shutdown.
     app.addHook('onClose', async () => agent.destroy())
     dispatcher = agent
   }
-  const log = app.log.child({ module: 'index' })
-  const fetch = manifestFetcher({
+  return createIndex(config, {
     dispatcher,
+    clock: deps.clock ?? performance,
+    manifests: deps.manifests,
+    log: app.log.child({ module: 'index' }),
+  })
+}
+
+/** The manifest index over GitHub's release downloads (the app's, or explain's). */
+export function createIndex(
+  config: Config,
+  deps: { dispatcher: Dispatcher; clock: Clock; manifests: Manifests; log: IndexLog },
+): ManifestIndex {
+  const settings = config.index
+  const { global, extension } = deps.manifests
+  const fetch = manifestFetcher({
+    dispatcher: deps.dispatcher,
     releases: originsOf(config).releases,
     timeoutMs: settings.fetchTimeoutMs,
     maxBytes: settings.maxBytes,
+    assetOf: (release) => (release === global.release ? global.asset : extension.asset),
   })
-  const store = new ManifestStore(fetch, deps.clock ?? performance, settings, log)
+  const store = new ManifestStore(fetch, deps.clock, settings, deps.log)
   return new ManifestIndex(
     store,
-    { maxExtensions: settings.maxExtensions, concurrency: CONCURRENCY },
-    log,
+    { maxExtensions: settings.maxExtensions, concurrency: CONCURRENCY, manifests: deps.manifests },
+    deps.log,
   )
 }

@@ -104,6 +104,12 @@ export class ManifestStore {
     return true
   }
 
+  /** Whether reads of this release are served a copy whose last refresh failed. */
+  isStale(release: string): boolean {
+    const entry = this.#entries.get(release)
+    return entry !== undefined && entry.last === 'failed' && entry.good !== undefined
+  }
+
   has(release: string): boolean {
     return this.#entries.has(release)
   }

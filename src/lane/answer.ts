@@ -1,33 +1,27 @@
-import type { Config } from '../config.js'
-import { cacheControlFor, ruleOf } from '../http/redirect.js'
+import type { Answer } from '../decision/answer.js'
+import type { Decider } from '../decision/decider.js'
 import { answerFields, type AnsweredRequest } from '../http/request-log.js'
-import { newestFileOf } from '../index/newest.js'
 import { flyClientAddress } from '../protection/client-ip.js'
 import type { ProtectionConfig } from '../protection/config.js'
 import type { LaneLimiter } from '../protection/rate-limit.js'
-import type { Origins, ReleaseTarget } from '../table/resolve.js'
-import { rawResolver, remembered, type Resolved } from '../table/memo.js'
-import type { Table } from '../table/table.js'
-import type { CheckTarget, UpstreamChecks } from '../upstream/checks.js'
+import { remembered } from '../table/memo.js'
+import type { UpstreamChecks } from '../upstream/checks.js'
 import type { RequestHead } from './request-head.js'
 
 /**
- * The redirect lane's decisions: which requests it may answer itself, and
- * the bytes of the answer. It answers exactly the requests the Fastify route
- * would answer with a 302 from memory, with the same headers, log line and
- * counts; for everything else it returns null and the request goes to
- * Fastify, which then does all the work (see src/lane/connections.ts).
+ * The redirect lane's renderer: it asks the decision (src/decision/) for the
+ * answer from memory alone and, when that answer is a redirect, writes the
+ * bytes Node and Fastify would write for it, with the same log line and
+ * counts. It decides nothing: whatever the decision cannot answer from
+ * memory, and every answer that is not a plain redirect, goes to Fastify,
+ * which then does all the work (see src/lane/connections.ts).
  */
 export interface LaneOptions {
-  readonly table: Table
-  readonly origins: Origins
-  readonly maxAge: Config['redirectMaxAge']
-  /** Whether Fastify routes this raw target to the redirect route (not /healthz, a listing…). */
-  readonly routedToRedirects: (rawTarget: string) => boolean
+  readonly decider: Decider
+  /** Whether Fastify routes this raw target to the answer route (not /healthz…). */
+  readonly routedToAnswers: (rawTarget: string) => boolean
   /** The upstream checks; null with UPSTREAM_CHECKS=false. */
   readonly checks: UpstreamChecks | null
-  /** Whether the manifest index (newest-version names) is on. */
-  readonly newestNames: boolean
   readonly trustProxy: ProtectionConfig['trustProxy']
   readonly limiter: LaneLimiter
   /** Fastify's keep-alive timeout, milliseconds: said in each answer, as Node says it. */
@@ -40,116 +34,90 @@ export interface LaneOptions {
   readonly now?: () => number
 }
 
-/** A raw target the lane may answer: everything about it that does not change. */
-interface LaneRoute {
-  readonly rule: string
-  readonly location: string
-  /** Null for the fallback, or when checks are off: the redirect goes unchecked. */
-  readonly check: CheckTarget | null
-  /** The response up to the Date header's value, and from after it. */
+/** A redirect's bytes, made once per Answer (the decision hands back the same object). */
+interface Rendered {
+  /** The response up to the Date header's value. */
   readonly before: string
-  readonly after: string
-  /** The request line's fields from method to location, by method. */
+  /** From after the Date value: a kept connection, or the last answer on it. */
+  readonly keep: string
+  readonly close: string
+  /** The request line's fields from method to location, by method, for this target. */
+  readonly url: string
   readonly logged: Readonly<Record<RequestHead['method'], string>>
 }
 
 /** Answers `head` (a string of response bytes), or null to leave it to Fastify. */
-export type LaneAnswerer = (head: RequestHead, peer: string | undefined) => string | null
+export type LaneAnswerer = (head: RequestHead, peer: string | undefined, last: boolean) => string | null
 
 export function laneAnswerer(options: LaneOptions): LaneAnswerer {
-  const routeOf = remembered(laneRouteFinder(options))
+  const routed = remembered(options.routedToAnswers)
   const now = options.now ?? (() => performance.now())
+  const rendered = new WeakMap<Answer, Rendered>()
+  const keepAlive = `Keep-Alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}`
   const clientOf =
     options.trustProxy === 'fly'
       ? (head: RequestHead, peer: string | undefined) => flyClientAddress(head.address, peer)
       : (_head: RequestHead, peer: string | undefined) => peer
-  return (head, peer) => {
+  return (head, peer, last) => {
     const started = now()
-    const route = routeOf(head.target)
-    if (route === null) return null
-    const { check } = route
-    // Asked before the limiter counts anything, so a request handed on is
-    // counted once, by Fastify; after the limiter, the lookup itself is
-    // made (and counted) exactly as the route would make it.
-    if (check !== null && !(options.checks as UpstreamChecks).existsNow(check)) return null
+    if (!routed(head.target)) return null
+    // From memory, changing nothing: a request handed on is counted once, by Fastify.
+    const made = options.decider.fromMemory(head.target)
+    if (made === null || !isPlainRedirect(made.answer)) return null
+    const { answer } = made
     const client = clientOf(head, peer)
     if (!options.limiter(client)) return null
-    if (check !== null) (options.checks as UpstreamChecks).lookupNow(check)
-    const response = route.before + httpDate() + route.after
+    // Now the lookups are made (and counted) exactly as the route makes them.
+    for (const target of made.checked) (options.checks as UpstreamChecks).lookupNow(target)
+    let bytes = rendered.get(answer)
+    if (bytes?.url !== head.target) {
+      bytes = render(answer, head.target, keepAlive)
+      rendered.set(answer, bytes)
+    }
     options.answered({
       reqId: options.nextId(),
       method: head.method,
       url: head.target,
-      rule: route.rule,
-      upstream: check === null ? 'unchecked' : 'exists',
-      status: 302,
-      location: route.location,
+      rule: answer.rule,
+      upstream: answer.upstream,
+      status: answer.status,
+      location: answer.location,
       durationMs: now() - started,
       client,
       userAgent: head.userAgent,
-      answerFields: route.logged[head.method],
+      answerFields: bytes.logged[head.method],
+      answer,
     })
-    return response
+    return bytes.before + httpDate() + (last ? bytes.close : bytes.keep)
   }
+}
+
+/** The answers the lane writes: a redirect with nothing to log besides the request line. */
+function isPlainRedirect(answer: Answer): boolean {
+  return answer.status === 302 && answer.warning === undefined && answer.retryAfter === undefined
 }
 
 /**
- * What the lane may answer for a raw target, worked out once per target.
- * The Location is safe to write as it is: the target's bytes are visible
- * ASCII (request-head.ts), Locations are built from its normalised,
- * re-encoded path and the configured origins, which are URL-normalised.
+ * A redirect as Node writes what the answer route (src/http/answer-route.ts)
+ * sets. The Location is safe to write as it is: the decision builds it from
+ * the normalised, re-encoded path and the configured origins.
  */
-function laneRouteFinder(options: LaneOptions): (rawTarget: string) => LaneRoute | null {
-  // Called only when the lane's own memo misses: no second memo inside.
-  const resolveTarget = rawResolver(options.table, options.origins)
-  const cacheControl = cacheControlFor(options.maxAge)
-  const keepAlive = `Keep-Alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}`
-  return (rawTarget) => {
-    if (!options.routedToRedirects(rawTarget)) return null
-    let resolved: Resolved
-    try {
-      resolved = resolveTarget(rawTarget)
-    } catch {
-      return null // the route answers it with a 4xx naming the problem
-    }
-    const { resolution } = resolved
-    const check =
-      resolution.kind === 'release' && options.checks !== null ? checkTargetOf(resolution) : null
-    // A newest-version name waits on the index, unless a cached "exists"
-    // settles it for the table's exact answer (src/index/redirect-hook.ts).
-    if (options.newestNames && newestFileOf(resolved.target.path) !== null && check === null) {
-      return null
-    }
-    const rule = ruleOf(resolution)
-    const { location } = resolution
-    const logged = (method: RequestHead['method']): string =>
-      answerFields({
-        method,
-        url: rawTarget,
-        rule,
-        upstream: check === null ? 'unchecked' : 'exists',
-        status: 302,
-        location,
-      })
-    return {
-      rule,
-      location,
-      check,
-      before:
-        'HTTP/1.1 302 Found\r\n' +
-        'x-content-type-options: nosniff\r\n' +
-        `location: ${resolution.location}\r\n` +
-        `cache-control: ${cacheControl(resolution)}\r\n` +
-        'content-length: 0\r\n' +
-        'Date: ',
-      after: `\r\nConnection: keep-alive\r\n${keepAlive}\r\n\r\n`,
-      logged: { GET: logged('GET'), HEAD: logged('HEAD') },
-    }
+function render(answer: Answer, url: string, keepAlive: string): Rendered {
+  const logged = (method: RequestHead['method']): string =>
+    answerFields({ ...answer, method, url })
+  return {
+    before:
+      'HTTP/1.1 302 Found\r\n' +
+      'x-content-type-options: nosniff\r\n' +
+      `location: ${answer.location as string}\r\n` +
+      `cache-control: ${answer.cacheControl}\r\n` +
+      'content-length: 0\r\n' +
+      'Date: ',
+    keep: `\r\nConnection: keep-alive\r\n${keepAlive}\r\n\r\n`,
+    close: '\r\nConnection: close\r\n\r\n',
+    url,
+    logged: { GET: logged('GET'), HEAD: logged('HEAD') },
   }
-}
-
-function checkTargetOf({ release, asset, location, rule }: ReleaseTarget): CheckTarget {
-  return { release, asset, location, cache: rule.cache }
 }
 
 let dateSecond = -1

@@ -1,5 +1,7 @@
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
+import { countOn, servedOn, MAX_REQUESTS_PER_CONNECTION } from '../http/connection-cap.js'
+import { clientErrorHandler } from '../protection/server-limits.js'
 import type { LaneAnswerer } from './answer.js'
 import { parseRequestHead, type HeadOptions } from './request-head.js'
 
@@ -23,6 +25,9 @@ export interface LaneConnectionOptions extends HeadOptions {
   /** Node's keepAliveTimeout: how long a connection may idle between requests. */
   readonly keepAliveTimeoutMs: number
 }
+
+// What Node's server reports for a head that took too long (answered 408).
+const TIMEOUT = 'ERR_HTTP_REQUEST_TIMEOUT'
 
 export interface LaneConnections {
   /** Connections the lane holds now. */
@@ -86,11 +91,14 @@ function serve(socket: Socket, options: LaneConnectionOptions, control: SocketCo
     const text = chunk.toString('latin1')
     let offset = 0
     let out = ''
-    while (offset < text.length) {
+    let ended = false
+    while (offset < text.length && !ended) {
       const head = parseRequestHead(text, offset, options)
       if (typeof head === 'string') break
-      const response = options.answer(head, socket.remoteAddress)
+      const last = servedOn(socket) + 1 >= MAX_REQUESTS_PER_CONNECTION
+      const response = options.answer(head, socket.remoteAddress, last)
       if (response === null) break
+      ended = countOn(socket)
       out += response
       offset = head.end
     }
@@ -106,6 +114,14 @@ function serve(socket: Socket, options: LaneConnectionOptions, control: SocketCo
         socket.once('drain', onDrain)
       }
     }
+    if (ended) {
+      // The connection's last answer (src/http/connection-cap.ts): what was
+      // pipelined behind it is not read, as Node does after Connection: close.
+      stop()
+      control.forget()
+      socket.destroySoon()
+      return
+    }
     if (offset < text.length) {
       stop()
       control.release(offset === 0 ? chunk : chunk.subarray(offset))
@@ -115,7 +131,10 @@ function serve(socket: Socket, options: LaneConnectionOptions, control: SocketCo
     socket.resume()
   }
   const onTimeout = (): void => {
-    socket.destroy()
+    // Between requests a keep-alive connection just closes; a connection
+    // that never finished a head gets the 408 Node's parser would give it.
+    if (answered) socket.destroy()
+    else clientErrorHandler(Object.assign(new Error('headers timeout'), { code: TIMEOUT }), socket)
   }
   // Node's server lets a client half-close; with nothing pending, close too.
   const onEnd = (): void => {

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify'
-import { originsOf, type Config } from '../config.js'
+import type { Config } from '../config.js'
+import type { Decider } from '../decision/decider.js'
 import type { AnsweredRequest } from '../http/request-log.js'
 import { FLY_CLIENT_IP } from '../protection/client-ip.js'
 import type { LaneLimiter } from '../protection/rate-limit.js'
 import { HEADERS_TIMEOUT_MS, MAX_HEADER_BYTES } from '../protection/server-limits.js'
-import type { Table } from '../table/table.js'
 import { laneAnswerer } from './answer.js'
 import { installLane, type LaneConnections } from './connections.js'
 
@@ -15,18 +15,15 @@ declare module 'fastify' {
   }
 }
 
-/** Only the redirect route is a wildcard: a path it takes has a '*' param. */
-function isRedirectRoute(app: FastifyInstance, url: string): boolean {
+/** Only the answer route is a wildcard: a path it takes has a '*' param. */
+function isAnswerRoute(app: FastifyInstance, url: string): boolean {
   const route = app.findRoute({ method: 'GET', url })
   /* c8 ignore next -- '*' takes every GET path Fastify routes at all, so a route is always found */
   return route !== null && '*' in route.params
 }
 
-/** Requests Node serves on a connection before asking the client to reconnect. */
-export const HANDED_OVER_REQUESTS = 100
-
 export interface LaneDeps {
-  readonly table: Table
+  readonly decider: Decider
   /** The rate limit over the counts Fastify's hook uses; null: the lane stays off. */
   readonly limiter: LaneLimiter | null
   readonly nextId: () => string
@@ -46,12 +43,9 @@ export function registerLane(app: FastifyInstance, config: Config, deps: LaneDep
   }
   const { server } = app
   const answer = laneAnswerer({
-    table: deps.table,
-    origins: originsOf(config),
-    maxAge: config.redirectMaxAge,
-    routedToRedirects: (url) => isRedirectRoute(app, url),
+    decider: deps.decider,
+    routedToAnswers: (url) => isAnswerRoute(app, url),
     checks: app.upstreamChecks,
-    newestNames: config.index.enabled,
     trustProxy: config.protection.trustProxy,
     limiter: deps.limiter,
     keepAliveTimeoutMs: server.keepAliveTimeout,
@@ -65,12 +59,6 @@ export function registerLane(app: FastifyInstance, config: Config, deps: LaneDep
     headersTimeoutMs: HEADERS_TIMEOUT_MS,
     keepAliveTimeoutMs: server.keepAliveTimeout,
   })
-  // A connection handed to Node stays Node's, and a proxy that pools
-  // connections (Fly's) would in time send everything the slow way. So Node
-  // ends each connection after this many requests of its own (it says
-  // Connection: close on the last), and the client's next connection meets
-  // the lane again. Connections the lane keeps are not counted.
-  server.maxRequestsPerSocket = HANDED_OVER_REQUESTS
   app.decorate('redirectLane', lane)
   app.addHook('preClose', (done) => {
     lane.close()

@@ -2,7 +2,7 @@ import { Counter, Histogram, Registry } from 'prom-client'
 import type { RateLimitEvents } from '../protection/rate-limit.js'
 import type { CheckOutcome, UpstreamEvents } from '../upstream/events.js'
 import { CounterTally, type Tally } from './counter-tally.js'
-import type { ImageLabels } from './downloads.js'
+import type { ImageLabels } from '../decision/answer.js'
 import { TalliedHistogram, type HistogramSeries } from './tallied-histogram.js'
 
 const PREFIX = 'sysext_redirector_'

@@ -1,4 +1,12 @@
 import { RedirectorError } from '../errors.js'
+import {
+  compileDirectories,
+  compileManifests,
+  compileNewest,
+  type DirectoryForm,
+  type Manifests,
+  type NewestLayer,
+} from './layers.js'
 import { compileMatcher, type Matcher } from './matcher.js'
 import {
   checkOutputTemplate,
@@ -34,9 +42,16 @@ export interface Rule {
 
 export interface Table {
   readonly rules: readonly Rule[]
-  /** Paths no rule may take: they must reach the fallback. */
+  /** Paths no layer may take: they must reach the fallback. */
   readonly unmatched: readonly Example[]
+  /** Newest-version names the manifest index answers; null: none. */
+  readonly newest: NewestLayer | null
+  /** Directory pages the manifest index answers. */
+  readonly directories: readonly DirectoryForm[]
+  readonly manifests: Manifests
 }
+
+const TOP_KEYS = new Set(['rules', 'unmatched', 'newest', 'directories', 'manifests'])
 
 type Doc = Record<string, unknown>
 
@@ -47,7 +62,7 @@ const RULE_NAME = /^[a-z0-9][a-z0-9-]*$/
 export function compileTable(doc: unknown): Table {
   if (!isObject(doc)) throw invalid('the table must be a mapping with a "rules" list')
   for (const key of Object.keys(doc)) {
-    if (key !== 'rules' && key !== 'unmatched') throw invalid(`unknown top-level key "${key}"`)
+    if (!TOP_KEYS.has(key)) throw invalid(`unknown top-level key "${key}"`)
   }
   if (!Array.isArray(doc.rules) || doc.rules.length === 0) {
     throw invalid('"rules" must be a non-empty list')
@@ -59,7 +74,13 @@ export function compileTable(doc: unknown): Table {
     names.add(rule.name)
     return rule
   })
-  return { rules, unmatched: readExamples(doc.unmatched, 'unmatched') }
+  return {
+    rules,
+    unmatched: readExamples(doc.unmatched, 'unmatched'),
+    newest: compileNewest(doc.newest),
+    directories: compileDirectories(doc.directories),
+    manifests: compileManifests(doc.manifests),
+  }
 }
 
 function compileRule(entry: unknown, index: number): Rule {

@@ -115,13 +115,18 @@ export class UpstreamChecks {
   }
 
   /**
-   * Whether lookupNow would answer "exists" at once, from the cache (fresh
-   * or stale). Changes, counts and starts nothing: the redirect lane
-   * (src/lane/) asks first, and only then looks up, so the lookup is
-   * counted once whichever path answers.
+   * What lookupNow would answer at once, from the cache, or undefined when
+   * it would wait for GitHub. Changes, counts and starts nothing: the
+   * redirect lane (src/lane/) asks first, and looks up only when it answers,
+   * so each lookup is counted once whichever path answers.
    */
-  existsNow(target: CheckTarget): boolean {
-    return this.#store.peek(target.location, { allowStale: true })?.answer === 'exists'
+  answerNow(target: CheckTarget): CheckOutcome | undefined {
+    const key = target.location
+    const entry = this.#store.peek(key, { allowStale: true })
+    if (entry === undefined) return undefined
+    // An expired "exists" is served while it is refreshed; nothing else is.
+    if (entry.answer === 'exists' || this.#store.getRemainingTTL(key) > 0) return entry.answer
+    return undefined
   }
 
   /**

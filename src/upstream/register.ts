@@ -3,7 +3,6 @@ import type { Dispatcher } from 'undici'
 import { UpstreamChecks, type Clock } from './checks.js'
 import type { UpstreamConfig } from './config.js'
 import { noUpstreamEvents, type UpstreamEvents } from './events.js'
-import { checkingGuard, uncheckedGuard, type RedirectGuard } from './guard.js'
 import { createUpstreamAgent } from './head.js'
 
 declare module 'fastify' {
@@ -21,15 +20,15 @@ export interface UpstreamDeps {
   readonly events?: UpstreamEvents | undefined
 }
 
-/** Sets up the checks (if enabled) and returns what the redirect route runs first. */
+/** Sets up the checks; returns them, or null when they are off. */
 export function registerUpstreamChecks(
   app: FastifyInstance,
   config: UpstreamConfig,
   deps: UpstreamDeps,
-): RedirectGuard {
+): UpstreamChecks | null {
   if (!config.enabled) {
     app.decorate('upstreamChecks', null)
-    return uncheckedGuard
+    return null
   }
   let dispatcher = deps.dispatcher
   if (dispatcher === undefined) {
@@ -46,5 +45,5 @@ export function registerUpstreamChecks(
     log: app.log.child({ module: 'upstream' }),
   })
   app.decorate('upstreamChecks', checks)
-  return checkingGuard(checks, config)
+  return checks
 }

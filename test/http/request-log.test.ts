@@ -5,7 +5,7 @@ import t from 'tap'
 import {
   answerFields,
   requestLineWriter,
-  type AnsweredRequest,
+  type LoggedRequest,
 } from '../../src/http/request-log.js'
 
 /**
@@ -25,7 +25,7 @@ function capture(options: pino.LoggerOptions = {}): { log: Logger; lines: string
 }
 
 /** What pino writes for the same request, as the route logged it before. */
-function viaPino(log: Logger, answered: AnsweredRequest): void {
+function viaPino(log: Logger, answered: LoggedRequest): void {
   const long = answered.url.length > 1024
   log.info(
     {
@@ -44,7 +44,7 @@ function viaPino(log: Logger, answered: AnsweredRequest): void {
   )
 }
 
-const sample: AnsweredRequest = {
+const sample: LoggedRequest = {
   reqId: 'req-1',
   method: 'GET',
   url: '/extensions/kubernetes-v1.32.2-x86-64.raw?x=1',
@@ -58,12 +58,12 @@ const sample: AnsweredRequest = {
 }
 
 t.test('the line is the one pino writes, field for field and byte for byte', async (t) => {
-  const cases: AnsweredRequest[] = [
+  const cases: LoggedRequest[] = [
     sample,
     { ...sample, location: undefined, client: undefined, userAgent: undefined },
     { ...sample, rule: null, upstream: null, status: 405, durationMs: 12 },
     // Set by no hook: a request the router refused before any ran.
-    { ...sample, rule: undefined, upstream: undefined } as unknown as AnsweredRequest,
+    { ...sample, rule: undefined, upstream: undefined } as unknown as LoggedRequest,
     { ...sample, url: `/${'a'.repeat(2000)}`, userAgent: 'quote " backslash \\ tab \t é 🙂' },
     { ...sample, url: '/\u0001\u007f\u00ff' },
   ]
@@ -96,11 +96,11 @@ t.test('any strings and numbers: still pino’s line', async (t) => {
       (answered) => {
         const ours = capture()
         const theirs = capture()
-        requestLineWriter(ours.log)(answered as AnsweredRequest)
+        requestLineWriter(ours.log)(answered as LoggedRequest)
         // As the lane writes it: the answer's fields made beforehand.
-        const made = { ...answered, answerFields: answerFields(answered as AnsweredRequest) }
-        requestLineWriter(ours.log)(made as AnsweredRequest)
-        viaPino(theirs.log, answered as AnsweredRequest)
+        const made = { ...answered, answerFields: answerFields(answered as LoggedRequest) }
+        requestLineWriter(ours.log)(made as LoggedRequest)
+        viaPino(theirs.log, answered as LoggedRequest)
         return ours.lines[0] === theirs.lines[0] && ours.lines[1] === theirs.lines[0]
       },
     ),

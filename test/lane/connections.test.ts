@@ -2,9 +2,10 @@ import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import t, { type Test } from 'tap'
+import { MAX_REQUESTS_PER_CONNECTION } from '../../src/http/connection-cap.js'
 import { installLane, type LaneConnections } from '../../src/lane/connections.js'
 import type { RequestHead } from '../../src/lane/request-head.js'
-import { httpLimits } from '../../src/protection/server-limits.js'
+import { clientErrorHandler, httpLimits } from '../../src/protection/server-limits.js'
 import { openSocket } from '../helpers/raw-http.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -171,8 +172,11 @@ t.test('a client that does not read is not read from either', async (t) => {
 t.test('a flood of pipelined requests split anywhere is answered in full', async (t) => {
   const { port } = await setup(t, {})
   const socket = await openSocket(port)
-  const count = 20_000
-  socket.write(get('/lane/x').repeat(count))
+  // Within one connection's life (src/http/connection-cap.ts), with heads long
+  // enough that the reads split some of them.
+  const count = MAX_REQUESTS_PER_CONNECTION - 1
+  const padded = `GET /lane/x HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(400)}\r\n\r\n`
+  socket.write(padded.repeat(count))
   // Answered by the lane up to the first head a read splits, then by Node.
   const status = 'HTTP/1.1 200 OK\r\n'
   let answers = 0
@@ -187,12 +191,22 @@ t.test('a flood of pipelined requests split anywhere is answered in full', async
   socket.destroy()
 })
 
-t.test('a silent connection is closed after the headers timeout', async (t) => {
+t.test('a silent connection gets the 408 Node gives it, then the close', async (t) => {
   const { port, lane } = await setup(t, { headersTimeoutMs: 100, keepAliveTimeoutMs: 60_000 })
   const socket = await openSocket(port)
   const read = reader(socket)
   await read.closed
-  t.equal(read.text(), '', 'closed without a word')
+  // Node's own server with the same limits and our clientError handler, for comparison.
+  const node = createServer(httpLimits(100, 1_000))
+  node.on('clientError', clientErrorHandler)
+  node.listen(0, '127.0.0.1')
+  await once(node, 'listening')
+  t.teardown(() => node.close())
+  const plain = await openSocket((node.address() as AddressInfo).port)
+  const nodeRead = reader(plain)
+  await nodeRead.closed
+  t.match(read.text(), /^HTTP\/1\.1 408 Request Timeout\r\n/)
+  t.equal(read.text(), nodeRead.text(), 'the same bytes as Node')
   await waitUntil(() => lane.size === 0, 10)
   t.equal(lane.size, 0, 'and forgotten')
 })

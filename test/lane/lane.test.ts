@@ -2,7 +2,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { originsOf, parseConfig } from '../../src/config.js'
-import { HANDED_OVER_REQUESTS } from '../../src/lane/register.js'
+import { MAX_REQUESTS_PER_CONNECTION } from '../../src/http/connection-cap.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
 import { testApp, type TestApp } from '../helpers/app.js'
 import { startFakeGitHub } from '../helpers/fake-github.js'
@@ -235,26 +235,34 @@ t.test('with rate-limit counts in Redis the lane stays off', async (t) => {
   t.equal(app.redirectLane, null, 'counts in Redis cannot be read synchronously')
 })
 
-t.test('a connection handed to Node goes back to the lane after 100 requests', async (t) => {
-  const { app, port } = await served(t)
-  const socket: Socket = await openSocket(port)
-  socket.on('error', () => undefined)
-  const statuses: number[] = []
-  let last: RawResponse | undefined
-  // The first request is one the lane leaves to Fastify: from then on, Node's.
-  socket.write(request('/extensions/kubernetes.conf', 'OPTIONS'))
-  for (let i = 1; i <= HANDED_OVER_REQUESTS; i++) {
-    last = await readResponse(socket)
-    statuses.push(last.status)
-    t.equal(app.redirectLane?.size, 0)
-    if (i < HANDED_OVER_REQUESTS) {
-      t.equal(last.headers.connection, 'keep-alive')
-      socket.write(request('/extensions/kubernetes.conf'))
-    }
+t.test('every connection ends after the same number of requests, whoever answered', async (t) => {
+  const lane = await served(t)
+  const plain = await served(t, { REDIRECT_LANE: 'false' })
+  const max = MAX_REQUESTS_PER_CONNECTION
+  const redirect = request('/extensions/kubernetes.conf')
+  // All the lane's; handed to Node by its first request; Node's throughout.
+  const runs = [
+    { port: lane.port, first: redirect },
+    { port: lane.port, first: request('/healthz') },
+    { port: plain.port, first: redirect },
+  ]
+  const seen: string[][] = []
+  for (const { port, first } of runs) {
+    const socket: Socket = await openSocket(port)
+    socket.on('error', () => undefined)
+    let got = ''
+    socket.on('data', (chunk: Buffer) => (got += chunk.toString('latin1')))
+    const closed = new Promise((resolve) => socket.once('close', resolve))
+    socket.write(first + redirect.repeat(max + 9))
+    await closed
+    const heads = got.split('HTTP/1.1 ').slice(1)
+    t.equal(heads.length, max, 'answered up to the cap, the rest left unread')
+    t.match(heads.at(-1), /\r\nConnection: close\r\n\r\n$/, 'the last one says so')
+    t.notMatch(heads.at(-2), /Connection: close/)
+    seen.push(heads.slice(1).map((head) => head.replace(/^Date: .*\r\n/m, '')))
   }
-  t.same(statuses, [405, ...Array<number>(HANDED_OVER_REQUESTS - 1).fill(302)])
-  t.equal(last?.headers.connection, 'close', 'the last one asks the client to reconnect')
-  socket.destroy()
-  const { lane } = await (await served(t)).ask(request('/extensions/kubernetes.conf'))
-  t.ok(lane, 'and a new connection meets the lane')
+  t.same(seen[0], seen[2], 'the lane and Node write the same bytes')
+  t.same(seen[1], seen[2])
+  const { lane: again } = await lane.ask(redirect)
+  t.ok(again, 'and a new connection meets the lane')
 })

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert'
 import fc from 'fast-check'
 import { Counter, Histogram, Registry } from 'prom-client'
 import t from 'tap'
-import type { ImageLabels } from '../../src/metrics/downloads.js'
+import type { ImageLabels } from '../../src/decision/answer.js'
 import { createMetrics, LATENCY_BUCKETS, type Metrics } from '../../src/metrics/metrics.js'
 
 /**

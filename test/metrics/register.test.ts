@@ -1,5 +1,6 @@
 import fastify from 'fastify'
 import t, { type Test } from 'tap'
+import { imageLabels, type Answer } from '../../src/decision/answer.js'
 import type { AnsweredRequest } from '../../src/http/request-log.js'
 import { createMetrics } from '../../src/metrics/metrics.js'
 import { registerMetrics } from '../../src/metrics/register.js'
@@ -7,27 +8,30 @@ import { registerMetrics } from '../../src/metrics/register.js'
 const RELEASES = 'https://github.com/flatcar/sysext-bakery/releases/download'
 const IMAGE = `${RELEASES}/kubernetes-v1.32.2/kubernetes-v1.32.2-x86-64.raw`
 
-/** A request the redirect lane answered, as it reports it. */
-function answered(extra: Partial<AnsweredRequest> = {}): AnsweredRequest {
-  return {
+/** A request the redirect lane answered, as it reports it, with the decision's answer. */
+function answered(extra: Partial<Omit<AnsweredRequest, 'answer'>> = {}): AnsweredRequest {
+  const request = {
     reqId: 'req-1',
     method: 'GET',
     url: '/extensions/kubernetes-v1.32.2-x86-64.raw',
     rule: 'raw',
-    upstream: 'exists',
+    upstream: 'exists' as AnsweredRequest['upstream'],
     status: 302,
-    location: IMAGE,
+    location: IMAGE as string | undefined,
     durationMs: 0.4,
     client: '127.0.0.1',
     userAgent: 'curl/8',
     ...extra,
   }
+  // The decision names the image of a redirect to one (src/decision/answer.ts).
+  const image = imageLabels('kubernetes-v1.32.2', request.location?.split('/').at(-1) ?? '')
+  return { ...request, answer: { upstream: request.upstream, image } as Answer }
 }
 
 async function counted(t: Test) {
   const app = fastify()
   const metrics = createMetrics()
-  const count = registerMetrics(app, metrics, RELEASES)
+  const count = registerMetrics(app, metrics)
   await app.ready()
   t.teardown(() => app.close())
   return { count, text: () => metrics.registry.metrics() }

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import t from 'tap'
-import { readReleaseEvent } from '../../src/hooks/event.js'
-import { sign, signatureIsValid } from '../../src/hooks/signature.js'
+import { readReleaseEvent } from '../../src/webhooks/event.js'
+import { sign, signatureIsValid } from '../../src/webhooks/signature.js'
 
 t.test("signatures: GitHub's documented example", async (t) => {
   // https://docs.github.com/webhooks/using-webhooks/validating-webhook-deliveries#testing-the-webhook-payload-validation

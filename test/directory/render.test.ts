@@ -142,7 +142,7 @@ t.test('an index that cannot be read: 503, with Retry-After', async (t) => {
   }
 })
 
-t.test('only the two directory forms changed', async (t) => {
+t.test('only the two directory forms of the table changed', async (t) => {
   const { app } = await startBakery(t)
   const fallback = 'https://flatcar.github.io/sysext-bakery'
   const doubled = await app.inject('/extensions//?format=json')
@@ -151,9 +151,10 @@ t.test('only the two directory forms changed', async (t) => {
     NAMES,
     '/extensions// is /extensions/',
   )
+  const cleaned = await app.inject('/extensions//kubernetes/?format=json')
+  t.equal(cleaned.statusCode, 200, '/extensions//kubernetes/ is cleaned like every path')
   for (const url of [
     '/extensions',
-    '/extensions//kubernetes/',
     '/extensions/kubernetes',
     '/extensions/kubernetes/v1.32/',
     '/docs/extensions/',

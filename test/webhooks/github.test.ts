@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
-import { sign } from '../../src/hooks/signature.js'
+import { sign } from '../../src/webhooks/signature.js'
 import { releasesBase } from '../../src/table/resolve.js'
 import { BAKERY, publish, startBakery } from '../helpers/bakery.js'
 import { requestLine } from '../helpers/upstream.js'

@@ -1,0 +1,120 @@
+import type { Extension } from '../index/catalog.js'
+import type { Captures } from '../table/matcher.js'
+import type { CheckOutcome } from '../upstream/events.js'
+
+/**
+ * What the service answers to one request, decided once (decide.ts) and only
+ * rendered by the transports: the Fastify route, the redirect lane, the
+ * request log, the metrics and `explain`.
+ */
+export interface Answer {
+  readonly status: number
+  /** The redirect target, for a 302. */
+  readonly location: string | undefined
+  readonly cacheControl: string
+  /** Seconds, for a 503 the client should retry. */
+  readonly retryAfter: string | undefined
+  /** The one-line text body, without its newline; '' for a redirect or a page. */
+  readonly body: string
+  /** The layer that answered. */
+  readonly layer: Layer
+  /** What logs and metrics name: a table rule, 'fallback', 'newest', 'directory'; null for a refused path. */
+  readonly rule: string | null
+  /** The answering rule's or form's captures. */
+  readonly captures: Captures
+  /** The image a redirect leads to, named as the bakery names it; null for any other file. */
+  readonly image: ImageLabels | null
+  /** What GitHub said of the target; 'unchecked' when nobody asked; null when there is no target. */
+  readonly upstream: CheckOutcome | 'unchecked' | null
+  /** A directory page, rendered as HTML or JSON by what the client accepts. */
+  readonly page: DirectoryPage | undefined
+  /** Logged once when the answer is sent (a redirect GitHub could not confirm). */
+  readonly warning: Warning | undefined
+}
+
+export type Layer = 'path' | 'table' | 'newest' | 'directory' | 'fallback'
+
+/** An extension image: `<ext>-<version>-<arch>.raw` in release `<ext>-<version>`. */
+export interface ImageLabels {
+  readonly extension: string
+  readonly version: string
+  readonly arch: string
+}
+
+export type DirectoryPage =
+  | { readonly kind: 'listing'; readonly extensions: readonly Extension[] }
+  | { readonly kind: 'extension'; readonly extension: Extension }
+  | { readonly kind: 'unknown'; readonly name: string; readonly choices: readonly string[] }
+
+export interface Warning {
+  readonly details: object
+  readonly message: string
+}
+
+type Meta = Pick<Answer, 'layer' | 'rule' | 'upstream'> & Partial<Pick<Answer, 'captures' | 'image' | 'warning'>>
+
+const NONE: Captures = Object.freeze({})
+
+export function redirect(location: string, cacheControl: string, meta: Meta): Answer {
+  return answer(302, '', cacheControl, meta, { location })
+}
+
+/** A one-line text answer; `line` is what the client reads. */
+export function text(
+  status: number,
+  line: string,
+  cacheControl: string,
+  meta: Meta,
+  retryAfter?: string,
+): Answer {
+  return answer(status, line, cacheControl, meta, { retryAfter })
+}
+
+export function page(status: number, directory: DirectoryPage, cacheControl: string): Answer {
+  const meta: Meta = { layer: 'directory', rule: 'directory', upstream: null }
+  return answer(status, '', cacheControl, meta, { page: directory })
+}
+
+function answer(
+  status: number,
+  body: string,
+  cacheControl: string,
+  meta: Meta,
+  extra: { location?: string; retryAfter?: string | undefined; page?: DirectoryPage },
+): Answer {
+  return {
+    status,
+    location: extra.location,
+    cacheControl,
+    retryAfter: extra.retryAfter,
+    body,
+    layer: meta.layer,
+    rule: meta.rule,
+    captures: meta.captures ?? NONE,
+    image: meta.image ?? null,
+    upstream: meta.upstream,
+    page: extra.page,
+    warning: meta.warning,
+  }
+}
+
+// A version starts with a digit, or `v` and a digit: `kubernetes-v1.32.2`,
+// `docker-compose-2.34.0`, `crio-v1.30.0-rc1`, `k3s-v1.32.2+k3s1`.
+const VERSION_START = /-(?=v?\d)/
+
+/**
+ * The image a release asset is, as the bakery names images: asset
+ * `<release>-<arch>.raw` in release `<ext>-<version>`; null for any other
+ * asset (an index, a transfer file). Worked out once per route, not per request.
+ */
+export function imageLabels(release: string, asset: string): ImageLabels | null {
+  if (!asset.startsWith(`${release}-`) || !asset.endsWith('.raw')) return null
+  const arch = asset.slice(release.length + 1, -'.raw'.length)
+  const split = VERSION_START.exec(release)
+  if (arch === '' || split === null || split.index === 0) return null
+  return {
+    extension: release.slice(0, split.index),
+    version: release.slice(split.index + 1),
+    arch,
+  }
+}

@@ -1,0 +1,234 @@
+import type { RedirectorError } from '../errors.js'
+import { answerFor, isPublishedVersion, listOf, type NewestAnswer } from '../index/newest.js'
+import type { Origins, ReleaseTarget } from '../table/resolve.js'
+import { renderOutput, type Token } from '../table/template.js'
+import type { FailMode } from '../upstream/config.js'
+import type { CheckOutcome } from '../upstream/events.js'
+import { imageLabels, page, redirect, text, type Answer, type ImageLabels } from './answer.js'
+import { byClass, NO_STORE, type Lifetimes } from './lifetimes.js'
+import { ask, type Catalog, type Decision } from './needs.js'
+import { refusal } from './refused.js'
+import type { NewestName, Route } from './route.js'
+
+/** What the decision is told once, at start: the configuration it applies. */
+export interface Policy {
+  readonly origins: Origins
+  readonly lifetimes: Lifetimes
+  /** UPSTREAM_CHECKS: whether release targets are checked with GitHub. */
+  readonly checking: boolean
+  readonly failMode: FailMode
+  /** Seconds before asking again when GitHub could not say (fail closed). */
+  readonly checkRetryAfter: string
+  /** Seconds before asking again when the manifest index cannot be read. */
+  readonly indexRetryAfter: string
+  /** The release of an image, from `{ext}` and `{version}` (the table's newest layer). */
+  readonly newestRelease: readonly Token[]
+}
+
+/**
+ * The decision for one request, as steps: it yields what it needs to know
+ * (an existence check, a reading of the manifest index) and returns the
+ * Answer. Which layer answers, and with what, is decided here and nowhere
+ * else; drivers.ts runs it live, from memory, or for `explain`.
+ */
+export function* decision(route: Route, policy: Policy): Decision<Answer> {
+  switch (route.kind) {
+    case 'refused':
+      return refusedAnswer(route.error)
+    case 'fallback':
+      return fixed(route, () =>
+        redirect(route.resolution.location, policy.lifetimes.fallback, {
+          layer: 'fallback',
+          rule: 'fallback',
+          upstream: 'unchecked',
+        }),
+      )
+    case 'directory':
+      return yield* directory(route.extension, policy)
+    case 'newest':
+      return yield* newest(route.name, policy)
+    case 'release':
+      return yield* release(route, policy)
+  }
+}
+
+/** A table rule's target: checked with GitHub, then maybe read as a stream. */
+function* release(route: Extract<Route, { kind: 'release' }>, policy: Policy): Decision<Answer> {
+  const { resolution } = route
+  let outcome: CheckOutcome | 'unchecked' = 'unchecked'
+  if (policy.checking) {
+    const { release, asset, location } = resolution
+    outcome = yield* ask({
+      kind: 'check',
+      target: { release, asset, location, cache: resolution.rule.cache },
+    })
+  }
+  // Only a name GitHub does not have (or nobody asked about) may be a stream.
+  if (route.newest === null || outcome === 'exists' || outcome === 'unknown') {
+    return tableAnswer(route, outcome, policy)
+  }
+  const reading = yield* ask({ kind: 'reading', file: route.newest.file })
+  // An index that cannot answer changes nothing; nor does an exact version.
+  if (!reading.ok || reading.value === undefined || isPublishedVersion(reading.value)) {
+    return tableAnswer(route, outcome, policy)
+  }
+  const found = answerFor(reading.value)
+  if (found.kind === 'not-found') {
+    // No stream either: say first what the table's answer said, then the choices.
+    const said = missingAsset(resolution.release, resolution.asset)
+    return notFound(`${said}; ${found.message}`, policy)
+  }
+  return yield* newestImage(found, reading.stale, policy)
+}
+
+/** The table's own answer for its target, once GitHub (or nobody) has spoken. */
+function tableAnswer(
+  route: Extract<Route, { kind: 'release' }>,
+  outcome: CheckOutcome | 'unchecked',
+  policy: Policy,
+): Answer {
+  return fixed(route, () => {
+    const { rule, release, asset, location, captures } = route.resolution
+    const meta = { layer: 'table', rule: rule.name, upstream: outcome, captures } as const
+    const { lifetimes } = policy
+    if (outcome === 'missing') {
+      return text(404, `Not Found: ${missingAsset(release, asset)}`, lifetimes.missing, meta)
+    }
+    const image = imageLabels(release, asset)
+    if (outcome !== 'unknown') {
+      return redirect(location, byClass(lifetimes, rule.cache), { ...meta, image })
+    }
+    if (policy.failMode === 'closed') return cannotConfirm(release, asset, meta, policy)
+    return redirect(location, lifetimes.unconfirmed, { ...meta, image, warning: unconfirmed(location) })
+  }, outcome)
+}
+
+/** A name no rule takes, read by the manifest index: the newest image, or a 404 naming the choices. */
+function* newest(name: NewestName, policy: Policy): Decision<Answer> {
+  const reading = yield* ask({ kind: 'reading', file: name.file })
+  if (!reading.ok) return indexUnavailable(reading.reason, 'the list of published versions', policy)
+  if (reading.value !== undefined) {
+    const found = answerFor(reading.value)
+    if (found.kind === 'not-found') return notFound(found.message, policy)
+    return yield* newestImage(found, reading.stale, policy)
+  }
+  const all = yield* ask({ kind: 'extensions' })
+  if (!all.ok) return indexUnavailable(all.reason, 'the list of published versions', policy)
+  const names = all.value.map((extension) => extension.name)
+  return notFound(`no extension matches ${name.file}; extensions: ${listOf(names, '/extensions/')}`, policy)
+}
+
+/** The image the index chose; GitHub has the last word on whether it is still there. */
+function* newestImage(
+  found: Extract<NewestAnswer, { kind: 'image' }>,
+  stale: boolean,
+  policy: Policy,
+): Decision<Answer> {
+  const { image, extension } = found
+  const release = renderOutput(policy.newestRelease, { ext: extension, version: image.version })
+  const location = `${policy.origins.releases}/${release}/${image.file}`
+  let outcome: CheckOutcome | 'unchecked' = 'unchecked'
+  if (policy.checking) {
+    const target = { release, asset: image.file, location, cache: 'versioned' } as const
+    outcome = yield* ask({ kind: 'check', target })
+  }
+  const labels: ImageLabels = { extension, version: image.version, arch: image.arch }
+  const meta = { layer: 'newest', rule: 'newest', upstream: outcome, image: labels } as const
+  if (outcome === 'missing') {
+    const line = `Not Found: the index lists ${image.file}, but release ${release} does not have it`
+    return text(404, line, policy.lifetimes.missing, meta)
+  }
+  if (outcome === 'unknown') {
+    if (policy.failMode === 'closed') return cannotConfirm(release, image.file, meta, policy)
+    return redirect(location, policy.lifetimes.unconfirmed, { ...meta, warning: unconfirmed(location) })
+  }
+  const cacheControl = stale ? policy.lifetimes.unconfirmed : policy.lifetimes.moving
+  return redirect(location, cacheControl, meta)
+}
+
+/** `/extensions/` (extension null) or `/extensions/<ext>/`. */
+function* directory(extension: string | null, policy: Policy): Decision<Answer> {
+  const lifetime = (catalog: { stale: boolean }): string =>
+    catalog.stale ? policy.lifetimes.unconfirmed : policy.lifetimes.moving
+  if (extension !== null) {
+    const one = yield* ask({ kind: 'extension', name: extension })
+    if (!one.ok) return indexUnavailable(one.reason, 'the list of extensions', policy, 'directory')
+    if (one.value !== undefined) {
+      return page(200, { kind: 'extension', extension: one.value }, lifetime(one))
+    }
+  }
+  const all = yield* ask({ kind: 'extensions' })
+  if (!all.ok) return indexUnavailable(all.reason, 'the list of extensions', policy, 'directory')
+  if (extension === null) return page(200, { kind: 'listing', extensions: all.value }, lifetime(all))
+  const choices = all.value.map((one) => one.name).sort()
+  return page(404, { kind: 'unknown', name: extension, choices }, lifetime(all))
+}
+
+/** What a 404 for a missing release asset says. */
+export function missingAsset(release: string, asset: string): string {
+  return `release ${release} has no asset ${asset}`
+}
+
+function notFound(message: string, policy: Policy): Answer {
+  const meta = { layer: 'newest', rule: 'newest', upstream: 'unchecked' } as const
+  return text(404, `Not Found: ${message}`, policy.lifetimes.missing, meta)
+}
+
+function cannotConfirm(
+  release: string,
+  asset: string,
+  meta: Parameters<typeof text>[3],
+  policy: Policy,
+): Answer {
+  const line = `Service Unavailable: cannot confirm with GitHub that release ${release} has asset ${asset}; try again shortly`
+  return text(503, line, NO_STORE, meta, policy.checkRetryAfter)
+}
+
+/** The index cannot be read yet (GitHub unreachable, no good copy): a 503, never a 4xx Ignition would take as final. */
+function indexUnavailable(
+  reason: string,
+  what: string,
+  policy: Policy,
+  rule: 'newest' | 'directory' = 'newest',
+): Answer {
+  const meta = {
+    layer: rule,
+    rule,
+    upstream: null,
+    warning: { details: { reason }, message: 'manifest index unavailable' },
+  } as const
+  const line = `Service Unavailable: ${what} cannot be read from GitHub yet; try again shortly`
+  return text(503, line, NO_STORE, meta, policy.indexRetryAfter)
+}
+
+function unconfirmed(location: string): { details: object; message: string } {
+  return { details: { location }, message: 'upstream check failed; redirecting unconfirmed' }
+}
+
+function refusedAnswer(error: RedirectorError): Answer {
+  const { status, line } = refusal(error)
+  return text(status, line, NO_STORE, { layer: 'path', rule: null, upstream: null })
+}
+
+/**
+ * Answers that depend only on the route (and the check's outcome) are made
+ * once per route: the same object comes back for every request with this
+ * target, so renderers can keep what they made of it (the lane's bytes).
+ */
+const made = new WeakMap<object, Map<string, Answer>>()
+
+function fixed(route: object, make: () => Answer, key = ''): Answer {
+  let answers = made.get(route)
+  if (answers === undefined) {
+    answers = new Map()
+    made.set(route, answers)
+  }
+  let answer = answers.get(key)
+  if (answer === undefined) {
+    answer = make()
+    answers.set(key, answer)
+  }
+  return answer
+}
+
+export type { Catalog }

@@ -1,0 +1,37 @@
+import { remembered } from '../table/memo.js'
+import type { Origins } from '../table/resolve.js'
+import type { Table } from '../table/table.js'
+import type { Answer } from './answer.js'
+import { decision, type Policy } from './decide.js'
+import { fromMemory, liveFacts, run, type FromMemory, type Knowledge } from './drivers.js'
+import { routeFinder, type Route } from './route.js'
+
+/** The one decision, bound to the app's table, policy and caches. */
+export interface Decider {
+  /** The answer to a raw request target: at once when memory holds all it needs. */
+  decide(rawTarget: string): Answer | Promise<Answer>
+  /** decide() from memory alone, changing nothing; null when it would wait (the lane). */
+  fromMemory(rawTarget: string): FromMemory | null
+  /** The first, pure half of the decision (remembered per target). */
+  route(rawTarget: string): Route
+}
+
+export interface DeciderOptions {
+  readonly table: Table
+  readonly origins: Origins
+  readonly policy: Policy
+  readonly knowledge: Knowledge
+}
+
+export function createDecider(options: DeciderOptions): Decider {
+  const { policy, knowledge } = options
+  const route = remembered(
+    routeFinder({ table: options.table, origins: options.origins, index: knowledge.index !== null }),
+  )
+  const facts = liveFacts(knowledge)
+  return {
+    decide: (rawTarget) => run(decision(route(rawTarget), policy), facts),
+    fromMemory: (rawTarget) => fromMemory(decision(route(rawTarget), policy), knowledge.checks),
+    route,
+  }
+}

@@ -1,0 +1,121 @@
+import { isRedirectorError } from '../errors.js'
+import { interpret, type CatalogSource } from '../index/newest.js'
+import type { CheckTarget, UpstreamChecks } from '../upstream/checks.js'
+import type { Answer } from './answer.js'
+import type { Catalog, Decision, Fact, Need } from './needs.js'
+
+/**
+ * Where a decision's facts come from. The decision itself (decide.ts) is the
+ * same for every driver; a driver only answers its needs.
+ */
+export interface Knowledge {
+  /** The existence checks; null with UPSTREAM_CHECKS=false (never asked then). */
+  readonly checks: UpstreamChecks | null
+  /** The manifest index; null with MANIFEST_INDEX=false (never asked then). */
+  readonly index: IndexSource | null
+}
+
+/** The manifest index as the decision reads it. */
+export interface IndexSource extends CatalogSource {
+  /** Whether a copy behind these extensions (and the global list) is past its refresh. */
+  stale(extensions: readonly string[]): boolean
+}
+
+export type FactSource = (need: Need) => Fact | Promise<Fact>
+
+/**
+ * Runs a decision to its answer, synchronously while every fact is at hand,
+ * with a promise from the first fact that is not. `seen` is told each need
+ * and its fact (explain prints them).
+ */
+export function run(
+  steps: Decision<Answer>,
+  factOf: FactSource,
+  seen?: (need: Need, fact: Fact) => void,
+): Answer | Promise<Answer> {
+  let next = steps.next(undefined as unknown as Fact)
+  while (!next.done) {
+    const need = next.value
+    const fact = factOf(need)
+    if (fact instanceof Promise) {
+      return fact.then((value) => {
+        seen?.(need, value)
+        return run(resumed(steps, value), factOf, seen)
+      })
+    }
+    seen?.(need, fact)
+    next = steps.next(fact)
+  }
+  return next.value
+}
+
+/** The same steps, going on from a fact that came late. */
+function* resumed(steps: Decision<Answer>, fact: Fact): Decision<Answer> {
+  let next = steps.next(fact)
+  while (!next.done) next = steps.next(yield next.value)
+  return next.value
+}
+
+/** Facts from the live caches, asking GitHub where they do not know. */
+export function liveFacts(knowledge: Knowledge): FactSource {
+  return (need) => {
+    if (need.kind === 'check') return (knowledge.checks as UpstreamChecks).lookupNow(need.target)
+    const index = knowledge.index as IndexSource
+    if (need.kind === 'reading') {
+      return catalog(interpret(need.file, index), index, (found) =>
+        found === undefined ? [] : [found.extension.name],
+      )
+    }
+    if (need.kind === 'extension') {
+      return catalog(index.extension(need.name), index, (one) => (one === undefined ? [] : [one.name]))
+    }
+    return catalog(index.extensions(), index, (all) => all.map((one) => one.name))
+  }
+}
+
+async function catalog<T>(
+  read: Promise<T>,
+  index: IndexSource,
+  namesOf: (value: T) => readonly string[],
+): Promise<Catalog<T>> {
+  try {
+    const value = await read
+    return { ok: true, value, stale: index.stale(namesOf(value)) }
+  } catch (err) {
+    /* c8 ignore next -- no input makes the index throw anything else */
+    if (!isRedirectorError(err) || err.code !== 'SR_INDEX_UNAVAILABLE') throw err
+    return { ok: false, reason: err.message }
+  }
+}
+
+/** An answer made from memory alone, with the checks it read (to be counted when sent). */
+export interface FromMemory {
+  readonly answer: Answer
+  readonly checked: readonly CheckTarget[]
+}
+
+/**
+ * The decision from memory alone, changing nothing (no lookup counted, no
+ * refresh started); null when it needs anything memory does not hold. What
+ * it returns is what the live driver would return now: checks.answerNow
+ * reads the cache exactly as lookupNow does, without its side effects.
+ */
+export function fromMemory(steps: Decision<Answer>, checks: UpstreamChecks | null): FromMemory | null {
+  const checked: CheckTarget[] = []
+  let next = steps.next(undefined as unknown as Fact)
+  while (!next.done) {
+    const need = next.value
+    if (need.kind !== 'check') return null
+    const outcome = (checks as UpstreamChecks).answerNow(need.target)
+    if (outcome === undefined) return null
+    checked.push(need.target)
+    next = steps.next(outcome)
+  }
+  return { answer: next.value, checked }
+}
+
+/** The decision up to its first need (explain, offline): the answer, or what it would ask. */
+export function firstNeed(steps: Decision<Answer>): { answer: Answer } | { need: Need } {
+  const next = steps.next(undefined as unknown as Fact)
+  return next.done ? { answer: next.value } : { need: next.value }
+}

@@ -1,0 +1,58 @@
+import type { Extension } from '../index/catalog.js'
+import type { Interpretation } from '../index/newest.js'
+import type { CheckTarget } from '../upstream/checks.js'
+import type { CheckOutcome } from '../upstream/events.js'
+
+/**
+ * What a decision may need to know beyond memory, one thing at a time. The
+ * decision (decide.ts) yields a Need and is handed back its Fact; a driver
+ * (drivers.ts) decides where facts come from: the live caches and GitHub
+ * (the route), memory only (the lane), or nowhere (`explain` offline).
+ */
+export type Need =
+  /** Whether GitHub has a release asset. */
+  | { readonly kind: 'check'; readonly target: CheckTarget }
+  /** What a newest-version image name asks for, by the manifest index. */
+  | { readonly kind: 'reading'; readonly file: string }
+  /** One extension, by name (a directory page). */
+  | { readonly kind: 'extension'; readonly name: string }
+  /** Every extension (the listing, and the choices a 404 names). */
+  | { readonly kind: 'extensions' }
+
+/** What the manifest index said: a value (and whether a copy behind it is stale), or why it could not. */
+export type Catalog<T> =
+  | { readonly ok: true; readonly value: T; readonly stale: boolean }
+  | { readonly ok: false; readonly reason: string }
+
+export interface Facts {
+  check: CheckOutcome
+  reading: Catalog<Interpretation | undefined>
+  extension: Catalog<Extension | undefined>
+  extensions: Catalog<readonly Extension[]>
+}
+
+export type Fact = Facts[keyof Facts]
+
+/** One step of a decision: yields needs, receives their facts, returns the answer. */
+export type Decision<T> = Generator<Need, T, Fact>
+
+/** Asks for one fact, typed by the need's kind. */
+export function* ask<K extends keyof Facts>(
+  need: Extract<Need, { kind: K }>,
+): Generator<Need, Facts[K], Fact> {
+  return (yield need) as Facts[K]
+}
+
+/** How a need is said to a person (explain). */
+export function describeNeed(need: Need): string {
+  switch (need.kind) {
+    case 'check':
+      return `an existence check: HEAD ${need.target.location}`
+    case 'reading':
+      return `the manifest index, to read ${need.file} (the newest image, or a stream)`
+    case 'extension':
+      return `the manifest index, for extension ${need.name}`
+    case 'extensions':
+      return 'the manifest index, for every extension'
+  }
+}

@@ -1,0 +1,26 @@
+import { originsOf, type Config } from '../config.js'
+import { parseTemplate } from '../table/template.js'
+import type { Table } from '../table/table.js'
+import type { Policy } from './decide.js'
+import { lifetimesOf } from './lifetimes.js'
+
+// The Flatcar bakery's release of an image, for a table without a newest layer.
+const DEFAULT_IMAGE_RELEASE = parseTemplate('{ext}-{version}')
+
+/** The decision's policy from the parsed configuration and the table. */
+export function policyOf(config: Config, table: Table): Policy {
+  return {
+    origins: originsOf(config),
+    lifetimes: lifetimesOf(config.redirectMaxAge, config.upstream.ttlMs),
+    checking: config.upstream.enabled,
+    failMode: config.upstream.failMode,
+    checkRetryAfter: retryAfter(config.upstream.ttlMs.unknown),
+    indexRetryAfter: retryAfter(config.index.retryMs),
+    newestRelease: table.newest?.release ?? DEFAULT_IMAGE_RELEASE,
+  }
+}
+
+/** Whole seconds, at least one. */
+function retryAfter(ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)))
+}

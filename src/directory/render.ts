@@ -1,0 +1,50 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { DirectoryPage } from '../decision/answer.js'
+import { sendText } from '../http/text-reply.js'
+import { CONTENT_SECURITY_POLICY, extensionHtml, listingHtml, notFoundHtml } from './html.js'
+import { listingOf, pageOf } from './model.js'
+import { chooseFormat } from './negotiate.js'
+
+/**
+ * Renders a directory page the decision made (`/extensions/` lists the
+ * extensions, `/extensions/<ext>/` shows one) as HTML or JSON, by the
+ * `format` query parameter or the Accept header (see negotiate.ts).
+ */
+export function renderPage(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  page: DirectoryPage,
+  cacheControl: string,
+): FastifyReply {
+  const query = request.query as { format?: unknown }
+  const format = chooseFormat(query.format, request.headers.accept)
+  if (format === null) return sendText(reply, 400, 'Bad Request: format must be html or json')
+  reply
+    .code(status)
+    .header('cache-control', cacheControl)
+    .header('vary', 'accept')
+    .header('x-content-type-options', 'nosniff')
+  if (format === 'json') {
+    return reply
+      .header('content-type', 'application/json; charset=utf-8')
+      .send(JSON.stringify(pageJson(page)))
+  }
+  return reply
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', CONTENT_SECURITY_POLICY)
+    .header('referrer-policy', 'no-referrer')
+    .send(pageHtml(page))
+}
+
+function pageJson(page: DirectoryPage): object {
+  if (page.kind === 'listing') return listingOf(page.extensions)
+  if (page.kind === 'extension') return pageOf(page.extension)
+  return { error: `no extension named ${page.name}`, extensions: page.choices }
+}
+
+function pageHtml(page: DirectoryPage): string {
+  if (page.kind === 'listing') return listingHtml(listingOf(page.extensions))
+  if (page.kind === 'extension') return extensionHtml(pageOf(page.extension))
+  return notFoundHtml(page.name, page.choices)
+}

@@ -40,7 +40,8 @@ export async function runCommand(argv: readonly string[], env: Env, io: Io): Pro
   const [command, ...args] = argv
   try {
     if (command === 'check-table' && args.length <= 1) return await checkTable(args[0], env, io)
-    if (command === 'explain' && args.length === 1) return await explain(args[0] as string, false, env, io)
+    if (command === 'explain' && args.length === 1)
+      return await explain(args[0] as string, false, env, io)
     if (command === 'explain' && args.length === 2 && args[0] === '--live') {
       return await explain(args[1] as string, true, env, io)
     }
@@ -108,12 +109,16 @@ function showRoute(route: Exclude<Route, { kind: 'refused' }>, table: Table, io:
   io.out(`path       ${target.path}${target.query === '' ? '' : ` (query "${target.query}")`}`)
   for (const rule of table.rules) {
     if (route.kind === 'release' && route.resolution.rule === rule) break
-    io.out(`skipped    ${rule.name}: ${tryRule(rule, target.path, { releases: '', fallback: '' }) as string}`)
+    io.out(
+      `skipped    ${rule.name}: ${tryRule(rule, target.path, { releases: '', fallback: '' }) as string}`,
+    )
   }
   if (route.kind === 'release') {
     const { rule, captures, release, asset, location } = route.resolution
     io.out(`rule       ${rule.name}  ${rule.pathTemplate}`)
-    const shown = Object.entries(captures).map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+    const shown = Object.entries(captures).map(
+      ([name, value]) => `${name}=${JSON.stringify(value)}`,
+    )
     io.out(`captures   ${shown.join(' ')}`)
     io.out(`release    ${release}`)
     io.out(`asset      ${asset}`)
@@ -153,7 +158,8 @@ function showAnswer(answer: Answer, io: Io): void {
     ['answered by', answer.rule === null ? answer.layer : `${answer.layer} (${answer.rule})`],
     ['upstream', answer.upstream ?? undefined],
   ]
-  for (const [name, value] of lines) if (value !== undefined) io.out(`  ${name.padEnd(14)} ${value}`)
+  for (const [name, value] of lines)
+    if (value !== undefined) io.out(`  ${name.padEnd(14)} ${value}`)
 }
 
 function describeFact(need: Need, fact: Fact): string {
@@ -183,7 +189,12 @@ function liveKnowledge(config: Config, table: Table): Knowledge & { close(): Pro
       })
     : null
   const index = config.index.enabled
-    ? createIndex(config, { dispatcher: agent, clock: performance, manifests: table.manifests, log })
+    ? createIndex(config, {
+        dispatcher: agent,
+        clock: performance,
+        manifests: table.manifests,
+        log,
+      })
     : null
   return { checks, index, close: () => agent.destroy() }
 }

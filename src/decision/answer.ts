@@ -51,7 +51,8 @@ export interface Warning {
   readonly message: string
 }
 
-type Meta = Pick<Answer, 'layer' | 'rule' | 'upstream'> & Partial<Pick<Answer, 'captures' | 'image' | 'warning'>>
+type Meta = Pick<Answer, 'layer' | 'rule' | 'upstream'> &
+  Partial<Pick<Answer, 'captures' | 'image' | 'warning'>>
 
 const NONE: Captures = Object.freeze({})
 

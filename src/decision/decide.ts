@@ -1,6 +1,6 @@
 import type { RedirectorError } from '../errors.js'
 import { answerFor, isPublishedVersion, listOf, type NewestAnswer } from '../index/newest.js'
-import type { Origins, ReleaseTarget } from '../table/resolve.js'
+import type { Origins } from '../table/resolve.js'
 import { renderOutput, type Token } from '../table/template.js'
 import type { FailMode } from '../upstream/config.js'
 import type { CheckOutcome } from '../upstream/events.js'
@@ -87,20 +87,28 @@ function tableAnswer(
   outcome: CheckOutcome | 'unchecked',
   policy: Policy,
 ): Answer {
-  return fixed(route, () => {
-    const { rule, release, asset, location, captures } = route.resolution
-    const meta = { layer: 'table', rule: rule.name, upstream: outcome, captures } as const
-    const { lifetimes } = policy
-    if (outcome === 'missing') {
-      return text(404, `Not Found: ${missingAsset(release, asset)}`, lifetimes.missing, meta)
-    }
-    const image = imageLabels(release, asset)
-    if (outcome !== 'unknown') {
-      return redirect(location, byClass(lifetimes, rule.cache), { ...meta, image })
-    }
-    if (policy.failMode === 'closed') return cannotConfirm(release, asset, meta, policy)
-    return redirect(location, lifetimes.unconfirmed, { ...meta, image, warning: unconfirmed(location) })
-  }, outcome)
+  return fixed(
+    route,
+    () => {
+      const { rule, release, asset, location, captures } = route.resolution
+      const meta = { layer: 'table', rule: rule.name, upstream: outcome, captures } as const
+      const { lifetimes } = policy
+      if (outcome === 'missing') {
+        return text(404, `Not Found: ${missingAsset(release, asset)}`, lifetimes.missing, meta)
+      }
+      const image = imageLabels(release, asset)
+      if (outcome !== 'unknown') {
+        return redirect(location, byClass(lifetimes, rule.cache), { ...meta, image })
+      }
+      if (policy.failMode === 'closed') return cannotConfirm(release, asset, meta, policy)
+      return redirect(location, lifetimes.unconfirmed, {
+        ...meta,
+        image,
+        warning: unconfirmed(location),
+      })
+    },
+    outcome,
+  )
 }
 
 /** A name no rule takes, read by the manifest index: the newest image, or a 404 naming the choices. */
@@ -115,7 +123,10 @@ function* newest(name: NewestName, policy: Policy): Decision<Answer> {
   const all = yield* ask({ kind: 'extensions' })
   if (!all.ok) return indexUnavailable(all.reason, 'the list of published versions', policy)
   const names = all.value.map((extension) => extension.name)
-  return notFound(`no extension matches ${name.file}; extensions: ${listOf(names, '/extensions/')}`, policy)
+  return notFound(
+    `no extension matches ${name.file}; extensions: ${listOf(names, '/extensions/')}`,
+    policy,
+  )
 }
 
 /** The image the index chose; GitHub has the last word on whether it is still there. */
@@ -140,7 +151,10 @@ function* newestImage(
   }
   if (outcome === 'unknown') {
     if (policy.failMode === 'closed') return cannotConfirm(release, image.file, meta, policy)
-    return redirect(location, policy.lifetimes.unconfirmed, { ...meta, warning: unconfirmed(location) })
+    return redirect(location, policy.lifetimes.unconfirmed, {
+      ...meta,
+      warning: unconfirmed(location),
+    })
   }
   const cacheControl = stale ? policy.lifetimes.unconfirmed : policy.lifetimes.moving
   return redirect(location, cacheControl, meta)
@@ -159,7 +173,8 @@ function* directory(extension: string | null, policy: Policy): Decision<Answer> 
   }
   const all = yield* ask({ kind: 'extensions' })
   if (!all.ok) return indexUnavailable(all.reason, 'the list of extensions', policy, 'directory')
-  if (extension === null) return page(200, { kind: 'listing', extensions: all.value }, lifetime(all))
+  if (extension === null)
+    return page(200, { kind: 'listing', extensions: all.value }, lifetime(all))
   const choices = all.value.map((one) => one.name).sort()
   return page(404, { kind: 'unknown', name: extension, choices }, lifetime(all))
 }
@@ -215,20 +230,16 @@ function refusedAnswer(error: RedirectorError): Answer {
  * once per route: the same object comes back for every request with this
  * target, so renderers can keep what they made of it (the lane's bytes).
  */
-const made = new WeakMap<object, Map<string, Answer>>()
+const made = new WeakMap<object, Record<string, Answer>>()
 
-function fixed(route: object, make: () => Answer, key = ''): Answer {
+function fixed(route: object, make: () => Answer, key = 'answer'): Answer {
   let answers = made.get(route)
   if (answers === undefined) {
-    answers = new Map()
+    // A plain object: a Map's table is several times larger for these few keys.
+    answers = {}
     made.set(route, answers)
   }
-  let answer = answers.get(key)
-  if (answer === undefined) {
-    answer = make()
-    answers.set(key, answer)
-  }
-  return answer
+  return (answers[key] ??= make())
 }
 
 export type { Catalog }

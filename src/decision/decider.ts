@@ -26,7 +26,11 @@ export interface DeciderOptions {
 export function createDecider(options: DeciderOptions): Decider {
   const { policy, knowledge } = options
   const route = remembered(
-    routeFinder({ table: options.table, origins: options.origins, index: knowledge.index !== null }),
+    routeFinder({
+      table: options.table,
+      origins: options.origins,
+      index: knowledge.index !== null,
+    }),
   )
   const facts = liveFacts(knowledge)
   return {

@@ -67,7 +67,9 @@ export function liveFacts(knowledge: Knowledge): FactSource {
       )
     }
     if (need.kind === 'extension') {
-      return catalog(index.extension(need.name), index, (one) => (one === undefined ? [] : [one.name]))
+      return catalog(index.extension(need.name), index, (one) =>
+        one === undefined ? [] : [one.name],
+      )
     }
     return catalog(index.extensions(), index, (all) => all.map((one) => one.name))
   }
@@ -100,7 +102,10 @@ export interface FromMemory {
  * it returns is what the live driver would return now: checks.answerNow
  * reads the cache exactly as lookupNow does, without its side effects.
  */
-export function fromMemory(steps: Decision<Answer>, checks: UpstreamChecks | null): FromMemory | null {
+export function fromMemory(
+  steps: Decision<Answer>,
+  checks: UpstreamChecks | null,
+): FromMemory | null {
   const checked: CheckTarget[] = []
   let next = steps.next(undefined as unknown as Fact)
   while (!next.done) {

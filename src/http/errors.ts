@@ -49,9 +49,12 @@ export function frameworkErrors(
   } else {
     errorHandler(error, request, reply)
   }
-  // No hooks run for a request the router refused: log its line here.
-  logRequest(request, reply)
-  countRequest(request.server.metrics, request, reply)
+  // No hooks run for a request the router refused: log its line here, once
+  // the answer is out, as onResponse would, so lines keep the answers' order.
+  reply.raw.once('close', () => {
+    logRequest(request, reply)
+    countRequest(request.server.metrics, request, reply)
+  })
 }
 
 /** Only GET and HEAD are served; the router sends every other method here. */

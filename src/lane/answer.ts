@@ -4,7 +4,6 @@ import { answerFields, type AnsweredRequest } from '../http/request-log.js'
 import { flyClientAddress } from '../protection/client-ip.js'
 import type { ProtectionConfig } from '../protection/config.js'
 import type { LaneLimiter } from '../protection/rate-limit.js'
-import { remembered } from '../table/memo.js'
 import type { UpstreamChecks } from '../upstream/checks.js'
 import type { RequestHead } from './request-head.js'
 
@@ -47,10 +46,24 @@ interface Rendered {
 }
 
 /** Answers `head` (a string of response bytes), or null to leave it to Fastify. */
-export type LaneAnswerer = (head: RequestHead, peer: string | undefined, last: boolean) => string | null
+export type LaneAnswerer = (
+  head: RequestHead,
+  peer: string | undefined,
+  last: boolean,
+) => string | null
 
 export function laneAnswerer(options: LaneOptions): LaneAnswerer {
-  const routed = remembered(options.routedToAnswers)
+  // Kept with the decision's own memo of each target: no second memo by target.
+  const routedByRoute = new WeakMap<object, boolean>()
+  const routed = (target: string): boolean => {
+    const route = options.decider.route(target)
+    let known = routedByRoute.get(route)
+    if (known === undefined) {
+      known = options.routedToAnswers(target)
+      routedByRoute.set(route, known)
+    }
+    return known
+  }
   const now = options.now ?? (() => performance.now())
   const rendered = new WeakMap<Answer, Rendered>()
   const keepAlive = `Keep-Alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}`
@@ -103,8 +116,7 @@ function isPlainRedirect(answer: Answer): boolean {
  * the normalised, re-encoded path and the configured origins.
  */
 function render(answer: Answer, url: string, keepAlive: string): Rendered {
-  const logged = (method: RequestHead['method']): string =>
-    answerFields({ ...answer, method, url })
+  const logged = (method: RequestHead['method']): string => answerFields({ ...answer, method, url })
   return {
     before:
       'HTTP/1.1 302 Found\r\n' +

@@ -122,11 +122,20 @@ function percentEncode(char: string, latin1: boolean): string {
   return out
 }
 
-/** Percent-encodes a decoded path for a Location header; `+` stays `+`. */
+// Whole strings that need no escaping: the common case, returned as they are.
+const SAFE_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/
+const SAFE_QUERY = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/
+
+/**
+ * Percent-encodes a decoded path for a Location header; `+` stays `+`.
+ * Built with join, not `+=`: these strings are remembered per target, and
+ * a string grown a char at a time stays a chain of one V8 object per char.
+ */
 export function encodePath(path: string): string {
-  let out = ''
-  for (const char of path) out += PATH_SAFE.test(char) ? char : percentEncode(char, false)
-  return out
+  if (SAFE_PATH.test(path)) return path
+  const out: string[] = []
+  for (const char of path) out.push(PATH_SAFE.test(char) ? char : percentEncode(char, false))
+  return out.join('')
 }
 
 /**
@@ -135,17 +144,18 @@ export function encodePath(path: string): string {
  * always plain ASCII. Chars up to 0xFF are bytes off the wire (latin1).
  */
 export function encodeQuery(rawQuery: string): string {
-  let out = ''
+  if (SAFE_QUERY.test(rawQuery)) return rawQuery
+  const out: string[] = []
   let i = 0
   for (const char of rawQuery) {
     if (
       char === '%' ? HEX.test(rawQuery.slice(i + 1, i + 3)) : char === '?' || PATH_SAFE.test(char)
     ) {
-      out += char
+      out.push(char)
     } else {
-      out += percentEncode(char, (char.codePointAt(0) as number) <= 0xff)
+      out.push(percentEncode(char, (char.codePointAt(0) as number) <= 0xff))
     }
     i += char.length
   }
-  return out
+  return out.join('')
 }

@@ -93,7 +93,9 @@ function checkDirectory(table: Table, path: string, name: string): string | null
   const got = resolve(table, target, { releases: '', fallback: '' })
   if (got.kind === 'release') return `example ${path} is taken by rule "${got.rule.name}"`
   const layer = indexLayerOf(table, target.path)
-  return layer === `directory ${name}` ? null : `example ${path} is taken by ${layer ?? 'the fallback'}`
+  return layer === `directory ${name}`
+    ? null
+    : `example ${path} is taken by ${layer ?? 'the fallback'}`
 }
 
 /** Which of the index's layers takes a path no rule takes, as `directory <name>` or `newest <image name>`. */

@@ -57,7 +57,11 @@ t.test('3. a redirect GitHub could not confirm is short-lived in caches', async 
   ]) {
     const res = await app.inject(url)
     t.equal(res.statusCode, 302, `${url}: fail open`)
-    t.equal(res.headers['cache-control'], 'public, max-age=5', `${url}: until GitHub is asked again`)
+    t.equal(
+      res.headers['cache-control'],
+      'public, max-age=5',
+      `${url}: until GitHub is asked again`,
+    )
   }
   github.fault(null)
   const { app: fresh } = await startBakery(t)
@@ -85,7 +89,10 @@ t.test('4. a connection handed to Node answers every pipelined request', async (
     await app.listen({ port: 0, host: '127.0.0.1' })
     t.teardown(() => app.close())
     const { port } = app.server.address() as AddressInfo
-    const got = await statuses(port, get('/healthz') + get('/extensions/kubernetes.conf').repeat(150))
+    const got = await statuses(
+      port,
+      get('/healthz') + get('/extensions/kubernetes.conf').repeat(150),
+    )
     t.same(got, [200, ...Array<number>(150).fill(302)], `REDIRECT_LANE=${lane}`)
   }
 })
@@ -97,7 +104,10 @@ t.test('5. lane and Node differ only where the README says', async (t) => {
     await app.listen({ port: 0, host: '127.0.0.1' })
     t.teardown(() => app.close())
     const { port } = app.server.address() as AddressInfo
-    answers[lane] = await statuses(port, get('/extensions/kubernetes.conf') + 'GET /\x01 HTTP/1.1\r\n\r\n')
+    answers[lane] = await statuses(
+      port,
+      get('/extensions/kubernetes.conf') + 'GET /\x01 HTTP/1.1\r\n\r\n',
+    )
   }
   // README, "The redirect lane": a valid request before a malformed one in the same
   // segment is answered by the lane; Node's parser refuses the whole segment.

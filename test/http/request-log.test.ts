@@ -2,11 +2,7 @@ import { Writable } from 'node:stream'
 import fc from 'fast-check'
 import { pino, type Logger } from 'pino'
 import t from 'tap'
-import {
-  answerFields,
-  requestLineWriter,
-  type LoggedRequest,
-} from '../../src/http/request-log.js'
+import { answerFields, requestLineWriter, type LoggedRequest } from '../../src/http/request-log.js'
 
 /**
  * The request line is made by hand for speed; it must read exactly as pino

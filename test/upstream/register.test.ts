@@ -179,10 +179,9 @@ t.test('registered alone: default clock and no events', async (t) => {
   t.teardown(() => github.close())
   const app = fastify()
   t.teardown(() => app.close())
-  const guard = registerUpstreamChecks(app, parseUpstreamConfig({}), {})
-  t.type(guard, 'function')
-  const checks = app.upstreamChecks
+  const checks = registerUpstreamChecks(app, parseUpstreamConfig({}), {})
   if (checks === null) throw new Error('checks are on by default')
+  t.equal(app.upstreamChecks, checks, 'decorated as app.upstreamChecks')
   const location = `${github.url}${REL}/${MISSING.tag}/${MISSING.name}`
   const target = {
     release: MISSING.tag,

@@ -38,16 +38,6 @@ export type NewestAnswer =
     }
   | { readonly kind: 'not-found'; readonly message: string }
 
-/** The directory our newest-version names live in. */
-export const NEWEST_PREFIX = '/extensions/'
-
-/** The file name of a `/extensions/<name>.raw` path, or null for any other path. */
-export function newestFileOf(path: string): string | null {
-  if (!path.startsWith(NEWEST_PREFIX) || !path.endsWith('.raw')) return null
-  const file = path.slice(NEWEST_PREFIX.length)
-  return file.includes('/') || file === '.raw' ? null : file
-}
-
 export interface Reading {
   /** The name without `.raw` and without the architecture, if one was given. */
   readonly rest: string
@@ -117,13 +107,6 @@ export function* readingsFor(
       yield { name, arch, stream: name === rest ? undefined : rest.slice(name.length + 1) }
     }
   }
-}
-
-export async function resolveNewest(file: string, source: CatalogSource): Promise<NewestAnswer> {
-  const found = await interpret(file, source)
-  if (found !== undefined) return answerFor(found)
-  const names = (await source.extensions()).map((extension) => extension.name)
-  return notFound(`no extension matches ${file}; extensions: ${listOf(names, '/extensions/')}`)
 }
 
 /** True when the stream is no stream but a version the extension publishes. */

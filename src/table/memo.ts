@@ -1,10 +1,8 @@
 import { LRUCache } from 'lru-cache'
-import { normaliseTarget, type Target } from '../path/normalise.js'
-import { resolve, type Origins, type Resolution } from './resolve.js'
-import type { Table } from './table.js'
 
 /**
- * Resolutions remembered, by raw request target. Clients ask for a small set
+ * What the decision works out from a raw request target alone (its route,
+ * src/decision/route.ts), remembered by target. Clients ask for a small set
  * of current files over and over, so most requests skip normalising and
  * matching. Bounded twice, for the million-distinct-paths case: in entries,
  * and by leaving out long targets (real ones are under 200 bytes), so the
@@ -14,27 +12,6 @@ import type { Table } from './table.js'
  */
 export const MEMO_ENTRIES = 1_024
 export const MEMO_MAX_TARGET = 512
-
-export interface Resolved {
-  readonly target: Target
-  readonly resolution: Resolution
-}
-
-/**
- * normaliseTarget then resolve, remembered. A target normaliseTarget refuses
- * is never remembered: it throws again on every request.
- */
-export function memoResolver(table: Table, origins: Origins): (rawTarget: string) => Resolved {
-  return remembered(rawResolver(table, origins))
-}
-
-/** normaliseTarget then resolve, for a caller that remembers the result itself. */
-export function rawResolver(table: Table, origins: Origins): (rawTarget: string) => Resolved {
-  return (rawTarget) => {
-    const target = normaliseTarget(rawTarget)
-    return { target, resolution: resolve(table, target, origins) }
-  }
-}
 
 /**
  * `compute`, remembered per raw request target within the bounds above. A

@@ -88,13 +88,10 @@ export class UpstreamChecks {
     return this.#flights.size
   }
 
-  async lookup(target: CheckTarget): Promise<CheckOutcome> {
-    return this.lookupNow(target)
-  }
-
   /**
-   * lookup() without the promise when the cache can answer at once (a fresh
-   * answer, or an expired "exists"): the common case on the redirect path.
+   * Whether GitHub has the target: at once, without a promise, when the
+   * cache can answer (a fresh answer, or an expired "exists"): the common
+   * case on the redirect path.
    */
   lookupNow(target: CheckTarget): CheckOutcome | Promise<CheckOutcome> {
     const { events } = this.#options

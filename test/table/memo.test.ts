@@ -2,7 +2,7 @@ import t from 'tap'
 import { isRedirectorError } from '../../src/errors.js'
 import { normaliseTarget } from '../../src/path/normalise.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
-import { MEMO_ENTRIES, MEMO_MAX_TARGET, memoResolver } from '../../src/table/memo.js'
+import { MEMO_ENTRIES, MEMO_MAX_TARGET, remembered } from '../../src/table/memo.js'
 import { resolve, type Origins } from '../../src/table/resolve.js'
 
 const origins: Origins = {
@@ -10,13 +10,15 @@ const origins: Origins = {
   fallback: 'https://flatcar.github.io/sysext-bakery',
 }
 const table = await loadTable(DEFAULT_TABLE_FILE, origins)
+// A computation that throws on bad input, as normalising does.
 const direct = (raw: string) => {
   const target = normaliseTarget(raw)
   return { target, resolution: resolve(table, target, origins) }
 }
+const memoResolver = () => remembered(direct)
 
 t.test('answers what normaliseTarget and resolve answer', async (t) => {
-  const memo = memoResolver(table, origins)
+  const memo = memoResolver()
   for (const raw of [
     '/extensions/kubernetes-v1.32.2-x86-64.raw',
     '/extensions/k3s-v1.32.2%2Bk3s1-x86-64.raw',
@@ -29,13 +31,13 @@ t.test('answers what normaliseTarget and resolve answer', async (t) => {
 })
 
 t.test('remembers a target: the second answer is the same object', async (t) => {
-  const memo = memoResolver(table, origins)
+  const memo = memoResolver()
   const raw = '/extensions/kubernetes.conf'
   t.equal(memo(raw), memo(raw))
 })
 
 t.test('refuses bad input every time, never remembering it', async (t) => {
-  const memo = memoResolver(table, origins)
+  const memo = memoResolver()
   for (const raw of ['/extensions/%zz.raw', 'no-slash', `/${'a'.repeat(5000)}`]) {
     for (let i = 0; i < 2; i++) {
       let thrown: unknown
@@ -50,14 +52,14 @@ t.test('refuses bad input every time, never remembering it', async (t) => {
 })
 
 t.test('leaves long targets out, still answering them', async (t) => {
-  const memo = memoResolver(table, origins)
+  const memo = memoResolver()
   const raw = `/docs/${'a'.repeat(MEMO_MAX_TARGET)}`
   t.same(memo(raw), direct(raw))
   t.not(memo(raw), memo(raw), 'recomputed each time')
 })
 
 t.test('is bounded: the least recently used target is forgotten', async (t) => {
-  const memo = memoResolver(table, origins)
+  const memo = memoResolver()
   const first = memo('/docs/0')
   t.equal(memo('/docs/0'), first)
   for (let i = 1; i <= MEMO_ENTRIES; i++) memo(`/docs/${i}`)

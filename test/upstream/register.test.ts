@@ -154,10 +154,10 @@ t.test('the app closes the Agent it made', async (t) => {
     location: `${github.url}${REL}/${IMAGE.tag}/${IMAGE.name}`,
     cache: 'versioned' as const,
   }
-  t.equal(await checks.lookup(target), 'exists')
+  t.equal(await checks.lookupNow(target), 'exists')
   checks.invalidate()
   await app.close()
-  t.equal(await checks.lookup(target), 'unknown', 'its pool is gone')
+  t.equal(await checks.lookupNow(target), 'unknown', 'its pool is gone')
   t.equal(github.count('HEAD'), 1)
 })
 
@@ -189,7 +189,7 @@ t.test('registered alone: default clock and no events', async (t) => {
     location,
     cache: 'versioned' as const,
   }
-  t.equal(await checks.lookup(target), 'missing')
-  t.equal(await checks.lookup(target), 'missing', 'cached under the real clock')
+  t.equal(await checks.lookupNow(target), 'missing')
+  t.equal(await checks.lookupNow(target), 'missing', 'cached under the real clock')
   t.equal(github.count('HEAD'), 1)
 })

@@ -1,0 +1,33 @@
+import t from 'tap'
+import { parseConfig } from '../../src/config.js'
+import { createDecider } from '../../src/decision/decider.js'
+import { policyOf } from '../../src/decision/policy.js'
+import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
+import type { UpstreamChecks } from '../../src/upstream/checks.js'
+import { bakery } from '../helpers/memory-source.js'
+
+const origins = { releases: 'https://github.test/r', fallback: 'https://docs.test' }
+const table = await loadTable(DEFAULT_TABLE_FILE, origins)
+
+t.test('one decision bound to the app: remembered routes, live and from memory', async (t) => {
+  let counted = 0
+  const checks = {
+    lookupNow: () => {
+      counted++
+      return 'exists'
+    },
+    answerNow: () => 'exists',
+  } as unknown as UpstreamChecks
+  const decider = createDecider({
+    table,
+    origins,
+    policy: policyOf(parseConfig({}), table),
+    knowledge: { checks, index: bakery() },
+  })
+  const path = '/extensions/kubernetes.conf'
+  t.equal(decider.route(path), decider.route(path), 'the route is remembered')
+  t.equal(decider.fromMemory(path)?.answer, decider.decide(path), 'the same answer both ways')
+  t.equal(counted, 1, 'only the live decision counted its lookup')
+  t.equal(decider.fromMemory('/extensions/kubernetes.raw'), null, 'the index is not memory')
+  t.match(await decider.decide('/extensions/docker.raw'), { status: 302, rule: 'newest' })
+})

@@ -1,0 +1,95 @@
+import t from 'tap'
+import { text, type Answer } from '../../src/decision/answer.js'
+import { firstNeed, fromMemory, liveFacts, run } from '../../src/decision/drivers.js'
+import { ask, type Decision, type Fact, type Need } from '../../src/decision/needs.js'
+import { RedirectorError } from '../../src/errors.js'
+import type { CheckTarget, UpstreamChecks } from '../../src/upstream/checks.js'
+import type { CheckOutcome } from '../../src/upstream/events.js'
+import { bakery } from '../helpers/memory-source.js'
+
+const target = (asset: string): CheckTarget => ({
+  release: 'r',
+  asset,
+  location: `https://github.test/r/${asset}`,
+  cache: 'versioned',
+})
+
+/** A decision that checks two targets and says what it learnt. */
+function* twoChecks(): Decision<Answer> {
+  const a = yield* ask({ kind: 'check', target: target('a') })
+  const b = yield* ask({ kind: 'check', target: target('b') })
+  return text(200, `${a} ${b}`, 'no-store', { layer: 'table', rule: 'x', upstream: null })
+}
+
+t.test(
+  'run: synchronous while facts are at hand, a promise from the first that is not',
+  async (t) => {
+    const seen: string[] = []
+    const sync = run(
+      twoChecks(),
+      () => 'exists',
+      (need, fact) => seen.push(`${need.kind}=${String(fact)}`),
+    )
+    t.notOk(sync instanceof Promise)
+    t.equal((sync as Answer).body, 'exists exists')
+    t.same(seen, ['check=exists', 'check=exists'])
+    const late = run(twoChecks(), (need) =>
+      need.kind === 'check' && need.target.asset === 'a' ? Promise.resolve('missing') : 'unknown',
+    )
+    t.ok(late instanceof Promise)
+    t.equal((await late).body, 'missing unknown')
+    const both = await run(twoChecks(), () => Promise.resolve<Fact>('exists'))
+    t.equal(both.body, 'exists exists', 'late twice')
+  },
+)
+
+t.test('fromMemory: what the cache says now, or null; nothing counted', async (t) => {
+  const known: Record<string, CheckOutcome | undefined> = { a: 'exists', b: 'missing' }
+  const checks = { answerNow: (t: CheckTarget) => known[t.asset] } as unknown as UpstreamChecks
+  const made = fromMemory(twoChecks(), checks)
+  t.equal(made?.answer.body, 'exists missing')
+  t.same(
+    made?.checked.map((c) => c.asset),
+    ['a', 'b'],
+    'the checks to count when it is sent',
+  )
+  known.b = undefined
+  t.equal(fromMemory(twoChecks(), checks), null, 'one unknown: the route asks')
+  function* reads(): Decision<Answer> {
+    yield* ask({ kind: 'extensions' })
+    return text(200, '', 'no-store', { layer: 'directory', rule: null, upstream: null })
+  }
+  t.equal(fromMemory(reads(), checks), null, 'the index is never read from memory')
+})
+
+t.test('firstNeed: the answer, or the first thing the decision would ask', async (t) => {
+  t.match(firstNeed(twoChecks()), { need: { kind: 'check', target: { asset: 'a' } } })
+  function* none(): Decision<Answer> {
+    return text(404, 'x', 'no-store', { layer: 'path', rule: null, upstream: null })
+  }
+  t.match(firstNeed(none()), { answer: { status: 404 } })
+})
+
+t.test('liveFacts: the index, with staleness; unavailable as a fact, not a throw', async (t) => {
+  const source = bakery()
+  const facts = liveFacts({ checks: null, index: source })
+  const ask = (need: Need) => facts(need) as Promise<Fact>
+  t.match(await ask({ kind: 'reading', file: 'docker.raw' }), {
+    ok: true,
+    stale: false,
+    value: { extension: { name: 'docker' } },
+  })
+  source.staleNames.add('docker')
+  t.match(await ask({ kind: 'extension', name: 'docker' }), { ok: true, stale: true })
+  t.match(await ask({ kind: 'extension', name: 'nosuch' }), { ok: true, value: undefined })
+  t.match(await ask({ kind: 'reading', file: 'nosuch.raw' }), { ok: true, value: undefined })
+  t.match(await ask({ kind: 'extensions' }), { ok: true, stale: true })
+  source.extensions = async () => {
+    throw new RedirectorError('SR_INDEX_UNAVAILABLE', 'down')
+  }
+  t.same(await ask({ kind: 'extensions' }), { ok: false, reason: 'down' })
+  source.extensions = async () => {
+    throw new Error('a bug')
+  }
+  await t.rejects(ask({ kind: 'extensions' }), /a bug/, 'anything else is a bug, thrown on')
+})

@@ -1,0 +1,18 @@
+import t from 'tap'
+import { describeNeed } from '../../src/decision/needs.js'
+
+t.test('every need, said to a person', async (t) => {
+  const target = {
+    release: 'r',
+    asset: 'a',
+    location: 'https://github.test/r/a',
+    cache: 'mutable',
+  } as const
+  t.equal(
+    describeNeed({ kind: 'check', target }),
+    'an existence check: HEAD https://github.test/r/a',
+  )
+  t.match(describeNeed({ kind: 'reading', file: 'k.raw' }), /^the manifest index, to read k\.raw/)
+  t.equal(describeNeed({ kind: 'extension', name: 'k' }), 'the manifest index, for extension k')
+  t.equal(describeNeed({ kind: 'extensions' }), 'the manifest index, for every extension')
+})

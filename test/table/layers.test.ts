@@ -1,0 +1,110 @@
+import t from 'tap'
+import { isRedirectorError } from '../../src/errors.js'
+import {
+  DEFAULT_MANIFESTS,
+  compileDirectories,
+  compileManifests,
+  compileNewest,
+} from '../../src/table/layers.js'
+import { renderOutput } from '../../src/table/template.js'
+
+/** The message a bad layer stops the start with (SR_TABLE_INVALID). */
+function refused(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    if (isRedirectorError(err) && err.code === 'SR_TABLE_INVALID') return err.message
+    throw err
+  }
+  throw new Error('accepted')
+}
+
+const newest = { paths: ['/extensions/{name}.raw'], release: '{ext}-{version}' }
+
+t.test(
+  'newest: forms capturing {name}, a release from {ext} and {version}, examples',
+  async (t) => {
+    t.equal(compileNewest(undefined), null, 'no layer')
+    const layer = compileNewest({
+      ...newest,
+      paths: ['/extensions/{name}.raw', '/extensions/{sub}/{name}.raw', '/x/{more*}/{name}.raw'],
+      examples: [{ path: '/extensions/k.raw', extension: 'k', arch: 'x86-64' }],
+    })
+    t.equal(layer?.forms.length, 3)
+    t.equal(renderOutput(layer?.release ?? [], { ext: 'k', version: '1' }), 'k-1')
+    t.same(layer?.examples, [
+      { path: '/extensions/k.raw', extension: 'k', arch: 'x86-64', stream: undefined },
+    ])
+    const bad: [unknown, RegExp][] = [
+      ['x', /^newest must be a mapping$/],
+      [{ ...newest, extra: 1 }, /unknown key "extra"/],
+      [{ ...newest, paths: [] }, /"paths" must be a non-empty list/],
+      [{ ...newest, paths: [''] }, /paths #1: must be a path template/],
+      [{ ...newest, paths: ['/{name'] }, /paths #1 unclosed/],
+      [{ ...newest, paths: ['extensions/{name}.raw'] }, /must start with/],
+      [{ ...newest, paths: ['/extensions/{file}.raw'] }, /must capture \{name\}/],
+      [{ ...newest, paths: ['/{x}-{name}.raw'] }, /captures \{x\}, which this layer does not use/],
+      [{ ...newest, release: '' }, /"release" must be text/],
+      [{ ...newest, release: '{ext}-{arch}' }, /uses \{arch\}/],
+      [{ ...newest, release: '{ext' }, /unclosed/],
+      [{ ...newest, examples: {} }, /examples must be a list/],
+      [
+        { ...newest, examples: [{ path: '/x', extension: 'k', arch: 'a', stream: 1 }] },
+        /"stream" must be text/,
+      ],
+      [{ ...newest, examples: [{ path: '/x', arch: 'a' }] }, /"extension" must be text/],
+    ]
+    for (const [doc, message] of bad)
+      t.match(
+        refused(() => compileNewest(doc)),
+        message,
+      )
+  },
+)
+
+t.test('directories: a listing, or pages capturing {ext}', async (t) => {
+  t.same(compileDirectories(undefined), [])
+  const [listing, page] = compileDirectories([
+    { name: 'listing', path: '/extensions/', examples: ['/extensions/'] },
+    { name: 'extension', path: '/extensions/{ext}/' },
+  ])
+  t.match(listing, { name: 'listing', examples: ['/extensions/'] })
+  t.match(page, { name: 'extension', pathTemplate: '/extensions/{ext}/', examples: [] })
+  const bad: [unknown, RegExp][] = [
+    [{}, /directories must be a list/],
+    [[{ path: '/x/' }], /directories #1: "name" must be text/],
+    [[{ name: 'x', path: '/a-{name}.html' }], /captures \{name\}, which this layer does not use/],
+    [[{ name: 'x', path: '/x/', examples: [1] }], /examples #1 must be a path/],
+  ]
+  for (const [doc, message] of bad)
+    t.match(
+      refused(() => compileDirectories(doc)),
+      message,
+    )
+})
+
+t.test('manifests: the Flatcar layout unless the table says its own', async (t) => {
+  t.equal(compileManifests(undefined), DEFAULT_MANIFESTS)
+  const own = compileManifests({
+    global: { release: 'index', asset: 'SHA256SUMS' },
+    extension: { release: 'sums-{ext}', asset: 'SHA256SUMS.txt' },
+  })
+  t.same(own.global, { release: 'index', asset: 'SHA256SUMS' })
+  t.equal(renderOutput(own.extension.release, { ext: 'k' }), 'sums-k')
+  const bad: [unknown, RegExp][] = [
+    [{ global: { release: 'a', asset: 'b' } }, /manifests: extension must be a mapping/],
+    [
+      { global: { release: 'a/b', asset: 'b' }, extension: { release: '{ext}', asset: 'c' } },
+      /"release" must be a file name/,
+    ],
+    [
+      { global: { release: 'a', asset: 'b' }, extension: { release: '{name}', asset: 'c' } },
+      /uses \{name\}/,
+    ],
+  ]
+  for (const [doc, message] of bad)
+    t.match(
+      refused(() => compileManifests(doc)),
+      message,
+    )
+})

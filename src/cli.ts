@@ -40,8 +40,9 @@ export async function runCommand(argv: readonly string[], env: Env, io: Io): Pro
   const [command, ...args] = argv
   try {
     if (command === 'check-table' && args.length <= 1) return await checkTable(args[0], env, io)
-    if (command === 'explain' && args.length === 1)
+    if (command === 'explain' && args.length === 1 && args[0] !== '--live') {
       return await explain(args[0] as string, false, env, io)
+    }
     if (command === 'explain' && args.length === 2 && args[0] === '--live') {
       return await explain(args[1] as string, true, env, io)
     }

@@ -114,3 +114,15 @@ t.test('explain follows the environment and rejects bad paths', async (t) => {
   const bad = await run(['explain', '/extensions/%zz'])
   t.same(bad, { code: 1, out: '', err: 'sysext-redirector: path has an invalid percent-encoding' })
 })
+
+t.test('explain --live with checks and the index off asks nobody', async (t) => {
+  const res = await run(['explain', '--live', '/extensions/kubernetes-v1.32.2-x86-64.raw'], {
+    UPSTREAM_CHECKS: 'false',
+    MANIFEST_INDEX: 'false',
+  })
+  t.equal(res.code, 0)
+  t.notMatch(res.out, /^asked/m)
+  t.match(res.out, /^answer {5}302 Found\n {2}location {7}https:\/\/github\.com\//m)
+  t.match(res.out, /^ {2}upstream {7}unchecked$/m)
+  t.equal((await run(['explain', '--live'])).code, 2, 'a path is needed')
+})

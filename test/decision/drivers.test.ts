@@ -64,6 +64,7 @@ t.test('fromMemory: what the cache says now, or null; nothing counted', async (t
 
 t.test('firstNeed: the answer, or the first thing the decision would ask', async (t) => {
   t.match(firstNeed(twoChecks()), { need: { kind: 'check', target: { asset: 'a' } } })
+  // eslint-disable-next-line require-yield -- a decision that needs nothing
   function* none(): Decision<Answer> {
     return text(404, 'x', 'no-store', { layer: 'path', rule: null, upstream: null })
   }

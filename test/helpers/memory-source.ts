@@ -58,4 +58,3 @@ export const bakery = (): MemorySource =>
     x86: ['x86-1.0-arm64.raw'],
     wasmtime: ['wasmtime-24.0.0-arm64.raw'],
   })
-

@@ -1,11 +1,5 @@
 import t from 'tap'
-import {
-  answerFor,
-  interpret,
-  listOf,
-  namesFitting,
-  readingsOf,
-} from '../../src/index/newest.js'
+import { answerFor, interpret, listOf, namesFitting, readingsOf } from '../../src/index/newest.js'
 
 import type { Extension } from '../../src/index/catalog.js'
 import { bakery } from '../helpers/memory-source.js'
@@ -84,6 +78,11 @@ t.test('answerFor: streams offered are those with the architecture', async (t) =
     kind: 'not-found',
     message:
       'kubernetes has no arm64 image whose version starts with v1.32.1.; streams: v1.32, v1.31',
+  })
+  // A table without the versioned rule leaves exact names to this layer.
+  t.same(answerFor({ extension: kubernetes, arch: 'arm64', stream: 'v1.32.10' }), {
+    kind: 'not-found',
+    message: 'kubernetes v1.32.10 has no arm64 image; it has x86-64',
   })
 })
 

@@ -261,6 +261,24 @@ t.test('every connection ends after the same number of requests, whoever answere
     t.notMatch(heads.at(-2), /Connection: close/)
     seen.push(heads.slice(1).map((head) => head.replace(/^Date: .*\r\n/m, '')))
   }
+  // The lane's own count to the cap: batches small enough that no head is split.
+  const socket: Socket = await openSocket(lane.port)
+  socket.on('error', () => undefined)
+  let got = ''
+  socket.on('data', (chunk: Buffer) => (got += chunk.toString('latin1')))
+  const closed = new Promise((resolve) => socket.once('close', resolve))
+  for (let sent = 0; sent < max + 10; sent += 50) {
+    socket.write(redirect.repeat(50))
+    await waitUntil(
+      () => got.split('HTTP/1.1 ').length - 1 >= Math.min(sent + 50, max) || socket.destroyed,
+    )
+  }
+  await closed
+  const own = got.split('HTTP/1.1 ').slice(1)
+  t.equal(own.length, max)
+  t.equal(lane.app.redirectLane?.size, 0)
+  seen.push(own.slice(1).map((head) => head.replace(/^Date: .*\r\n/m, '')))
+  t.same(seen[3], seen[2], 'the lane alone, to the cap: the same bytes as Node')
   t.same(seen[0], seen[2], 'the lane and Node write the same bytes')
   t.same(seen[1], seen[2])
   const { lane: again } = await lane.ask(redirect)

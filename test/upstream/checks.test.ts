@@ -251,3 +251,26 @@ t.test(
     t.equal(github.count('HEAD'), 2)
   },
 )
+
+t.test('answerNow: what lookupNow would answer at once, changing nothing', async (t) => {
+  const { github, checks, clock, events } = await setup(t, { CHECK_TTL_MISSING: '30s' })
+  const targetOf = (asset: typeof IMAGE) => ({
+    release: asset.tag,
+    asset: asset.name,
+    location: `${github.url}/flatcar/sysext-bakery/releases/download/${asset.tag}/${asset.name}`,
+    cache: 'versioned' as const,
+  })
+  const image = targetOf(IMAGE)
+  const missing = targetOf(MISSING)
+  t.equal(checks.answerNow(image), undefined, 'nothing known: it would wait')
+  await checks.lookupNow(image)
+  await checks.lookupNow(missing)
+  const counted = events.caches.length
+  t.equal(checks.answerNow(image), 'exists')
+  t.equal(checks.answerNow(missing), 'missing')
+  clock.advance(31_000)
+  t.equal(checks.answerNow(missing), undefined, 'an expired "missing" waits for GitHub')
+  clock.advance(48 * HOUR)
+  t.equal(checks.answerNow(image), 'exists', 'an expired "exists" is served while refreshed')
+  t.equal(events.caches.length, counted, 'nothing counted')
+})

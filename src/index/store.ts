@@ -1,5 +1,5 @@
-import type { Clock } from '../upstream/checks.js'
-import type { FetchOutcome, ManifestFetcher, Validators } from './fetch.js'
+import { RefreshingCache, type Clock, type Refreshed } from '../cache/refreshing.js'
+import type { ManifestFetcher, Validators } from './fetch.js'
 import { parseManifest, type ManifestEntry } from './manifest.js'
 
 /**
@@ -16,6 +16,9 @@ import { parseManifest, type ManifestEntry } from './manifest.js'
  *   assets are briefly absent while they are re-uploaded;
  * - invalidate() makes the next read wait for a fresh answer (webhooks);
  * - one refresh per release at a time: readers meanwhile share it.
+ *
+ * The holding, sharing and expiring is src/cache/refreshing.ts, as for the
+ * existence checks; this module says what a fetch outcome means.
  */
 export interface StoreSettings {
   readonly ttlMs: number
@@ -36,123 +39,89 @@ interface Good {
   readonly entries: readonly ManifestEntry[]
   readonly validators: Validators
   /** When GitHub last confirmed this copy (a 200 or a 304). */
-  confirmedAt: number
+  readonly confirmedAt: number
 }
 
-interface Entry {
-  good: Good | undefined
+/** What the store holds for a release. */
+interface State {
+  readonly good: Good | undefined
   /** What the last refresh found, when it found no good copy. */
-  last: 'ok' | 'missing' | 'failed'
-  reason: string
-  /** When a read must refresh first; -Infinity until the first fetch. */
-  nextCheck: number
-  /** Set by invalidate, cleared by a refresh that started after it. */
-  dirty: boolean
-  generation: number
-  flight: Promise<void> | undefined
+  readonly last: 'ok' | 'missing' | 'failed'
+  readonly reason: string
 }
+
+// Releases held at most: far more than a bakery has extensions.
+const MAX_RELEASES = 10_000
 
 export class ManifestStore {
   readonly #fetch: ManifestFetcher
   readonly #clock: Clock
   readonly #settings: StoreSettings
   readonly #log: StoreLog
-  readonly #entries = new Map<string, Entry>()
+  readonly #cache: RefreshingCache<State>
 
   constructor(fetch: ManifestFetcher, clock: Clock, settings: StoreSettings, log: StoreLog) {
     this.#fetch = fetch
     this.#clock = clock
     this.#settings = settings
     this.#log = log
+    this.#cache = new RefreshingCache<State>({
+      clock,
+      max: MAX_RELEASES,
+      refresh: (release, last) => this.#refresh(release, last),
+      // An invalidated refresh may have read the old bytes: read again.
+      rereadAfterInvalidation: true,
+    })
   }
 
   /** Releases tracked. */
   get size(): number {
-    return this.#entries.size
+    return this.#cache.size
   }
 
   async get(release: string): Promise<Snapshot> {
-    let entry = this.#entries.get(release)
-    if (entry === undefined) {
-      entry = {
-        good: undefined,
-        last: 'failed',
-        reason: 'not fetched yet',
-        nextCheck: -Infinity,
-        dirty: false,
-        generation: 0,
-        flight: undefined,
-      }
-      this.#entries.set(release, entry)
-    }
-    // An invalidation during a refresh leaves the entry dirty: refresh again.
-    while (entry.dirty || this.#clock.now() >= entry.nextCheck) {
-      entry.flight ??= this.#refresh(release, entry).finally(() => {
-        ;(entry as Entry).flight = undefined
-      })
-      await entry.flight
-    }
-    return this.#snapshot(entry)
+    return this.#snapshot(await this.#cache.get(release))
   }
 
   /** The next read of this release waits for GitHub. True if it was tracked. */
   invalidate(release: string): boolean {
-    const entry = this.#entries.get(release)
-    if (entry === undefined) return false
-    entry.dirty = true
-    entry.generation++
-    return true
+    return this.#cache.invalidate((key) => key === release, 'expire').length > 0
   }
 
   /** Whether reads of this release are served a copy whose last refresh failed. */
   isStale(release: string): boolean {
-    const entry = this.#entries.get(release)
-    return entry !== undefined && entry.last === 'failed' && entry.good !== undefined
+    const state = this.#cache.peek(release)
+    return state !== undefined && state.last === 'failed' && state.good !== undefined
   }
 
   has(release: string): boolean {
-    return this.#entries.has(release)
+    return this.#cache.has(release)
   }
 
   /** Forgets every release not kept (extensions gone from the global list). */
   retain(keep: (release: string) => boolean): void {
-    for (const release of this.#entries.keys()) {
-      if (!keep(release)) this.#entries.delete(release)
-    }
+    this.#cache.retain(keep)
   }
 
-  async #refresh(release: string, entry: Entry): Promise<void> {
-    const generation = entry.generation
-    const outcome = await this.#fetch(release, entry.good?.validators)
-    this.#apply(release, entry, outcome)
-    if (entry.generation === generation) entry.dirty = false
-  }
-
-  #apply(release: string, entry: Entry, outcome: FetchOutcome): void {
+  async #refresh(release: string, last: State | undefined): Promise<Refreshed<State>> {
+    const good = last?.good
+    const outcome = await this.#fetch(release, good?.validators)
     const now = this.#clock.now()
     const { ttlMs, retryMs } = this.#settings
     if (outcome.kind === 'body') {
       const parsed = parseManifest(outcome.bytes)
       if (parsed.ok) {
-        entry.good = { entries: parsed.entries, validators: outcome.validators, confirmedAt: now }
-        entry.last = 'ok'
-        entry.nextCheck = now + ttlMs
-        return
+        const fresh = { entries: parsed.entries, validators: outcome.validators, confirmedAt: now }
+        return { value: { good: fresh, last: 'ok', reason: '' }, ttlMs }
       }
-      return this.#fail(release, entry, `refused: ${parsed.reason}`, now + retryMs)
+      return this.#fail(release, good, `refused: ${parsed.reason}`, retryMs)
     }
-    if (outcome.kind === 'not-modified' && entry.good !== undefined) {
-      entry.good.confirmedAt = now
-      entry.last = 'ok'
-      entry.nextCheck = now + ttlMs
-      return
+    if (outcome.kind === 'not-modified' && good !== undefined) {
+      return { value: { good: { ...good, confirmedAt: now }, last: 'ok', reason: '' }, ttlMs }
     }
-    if (outcome.kind === 'missing' && !this.#usable(entry.good, now)) {
+    if (outcome.kind === 'missing' && !this.#usable(good, now)) {
       // Gone for longer than a re-upload takes: it is missing.
-      entry.good = undefined
-      entry.last = 'missing'
-      entry.nextCheck = now + ttlMs
-      return
+      return { value: { good: undefined, last: 'missing', reason: '' }, ttlMs }
     }
     const reason =
       outcome.kind === 'failed'
@@ -160,26 +129,30 @@ export class ManifestStore {
         : outcome.kind === 'missing'
           ? 'GitHub answered 404'
           : '304 for a copy we do not hold'
-    this.#fail(release, entry, reason, now + retryMs)
+    return this.#fail(release, good, reason, retryMs)
   }
 
-  #fail(release: string, entry: Entry, reason: string, nextCheck: number): void {
-    const keeping = entry.good !== undefined ? 'keeping the last good copy' : 'no good copy'
+  /** The last good copy stays (stale if error); GitHub is asked again after `retryMs`. */
+  #fail(
+    release: string,
+    good: Good | undefined,
+    reason: string,
+    retryMs: number,
+  ): Refreshed<State> {
+    const keeping = good !== undefined ? 'keeping the last good copy' : 'no good copy'
     this.#log.warn({ release, reason }, `manifest refresh failed; ${keeping}`)
-    entry.last = 'failed'
-    entry.reason = reason
-    entry.nextCheck = nextCheck
+    return { value: { good, last: 'failed', reason }, ttlMs: retryMs }
   }
 
   #usable(good: Good | undefined, now: number): good is Good {
     return good !== undefined && now - good.confirmedAt <= this.#settings.staleMaxMs
   }
 
-  #snapshot(entry: Entry): Snapshot {
-    if (this.#usable(entry.good, this.#clock.now())) {
-      return { state: 'ok', entries: entry.good.entries }
+  #snapshot(state: State): Snapshot {
+    if (this.#usable(state.good, this.#clock.now())) {
+      return { state: 'ok', entries: state.good.entries }
     }
-    if (entry.last === 'missing') return { state: 'missing' }
-    return { state: 'unavailable', reason: entry.reason }
+    if (state.last === 'missing') return { state: 'missing' }
+    return { state: 'unavailable', reason: state.reason }
   }
 }

@@ -1,14 +1,12 @@
-import { LRUCache } from 'lru-cache'
+import { RefreshingCache, type Refreshed } from '../cache/refreshing.js'
 import type { Dispatcher } from 'undici'
+import type { Clock } from '../cache/refreshing.js'
 import type { CacheClass } from '../table/table.js'
 import type { UpstreamConfig } from './config.js'
 import type { CheckOutcome, UpstreamEvents } from './events.js'
 import { headCheck } from './head.js'
 
-/** Milliseconds from any fixed point; tests move it to expire entries. Must be above zero. */
-export interface Clock {
-  now(): number
-}
+export type { Clock } from '../cache/refreshing.js'
 
 /** One redirect target: a release asset and the github.com URL that serves it. */
 export interface CheckTarget {
@@ -21,20 +19,6 @@ export interface CheckTarget {
 
 /** Picks cache entries by release tag and asset name (see invalidate). */
 export type TargetFilter = (release: string, asset: string) => boolean
-
-interface Entry {
-  readonly release: string
-  readonly asset: string
-  readonly answer: CheckOutcome
-}
-
-interface Flight {
-  readonly release: string
-  readonly asset: string
-  /** Set by invalidate: the answer still goes to those waiting, not into the cache. */
-  discarded: boolean
-  readonly answer: Promise<CheckOutcome>
-}
 
 export interface UpstreamChecksOptions {
   readonly config: Pick<
@@ -49,7 +33,8 @@ export interface UpstreamChecksOptions {
 }
 
 /**
- * Whether redirect targets exist on GitHub, remembered in a bounded cache.
+ * Whether redirect targets exist on GitHub, remembered in a bounded cache
+ * (src/cache/refreshing.ts), keyed by the github.com URL.
  *
  * - A fresh answer is served from the cache.
  * - An expired "exists" is served at once while one refresh runs in the
@@ -62,30 +47,30 @@ export interface UpstreamChecksOptions {
  */
 export class UpstreamChecks {
   readonly #options: UpstreamChecksOptions
-  readonly #store: LRUCache<string, Entry>
-  readonly #flights = new Map<string, Flight>()
+  readonly #cache: RefreshingCache<Entry>
+  /** The target being looked up: the cache calls #check with its key only, synchronously. */
+  #asked: CheckTarget | undefined
+  /** Targets with a check in flight, for invalidate (bounded by what is in flight). */
+  readonly #flying = new Map<string, CheckTarget>()
 
   constructor(options: UpstreamChecksOptions) {
     this.#options = options
-    this.#store = new LRUCache<string, Entry>({
+    this.#cache = new RefreshingCache<Entry>({
+      clock: options.clock,
       max: options.config.cacheMax,
-      perf: options.clock,
-      // Read the clock on every lookup: lru-cache would otherwise reuse a
-      // reading for 1 ms of real time, which an injected clock does not follow.
-      ttlResolution: 0,
-      allowStale: true,
-      noDeleteOnStaleGet: true,
+      refresh: (key, last) => this.#check(key, last),
+      serveExpired: (entry) => entry.answer === 'exists',
     })
   }
 
   /** Targets remembered, fresh or stale. */
   get size(): number {
-    return this.#store.size
+    return this.#cache.size
   }
 
   /** Checks in flight upstream. */
   get inFlight(): number {
-    return this.#flights.size
+    return this.#cache.inFlight
   }
 
   /**
@@ -95,20 +80,9 @@ export class UpstreamChecks {
    */
   lookupNow(target: CheckTarget): CheckOutcome | Promise<CheckOutcome> {
     const { events } = this.#options
-    const key = target.location
-    const status: LRUCache.Status<string, Entry> = {}
-    const entry = this.#store.get(key, { status })
-    if (entry !== undefined && status.get === 'hit') {
-      events.cache('hit')
-      return entry.answer
-    }
-    if (entry?.answer === 'exists') {
-      events.cache('stale')
-      void this.#refresh(key, target, entry.answer)
-      return entry.answer
-    }
-    events.cache('miss')
-    return this.#refresh(key, target, entry?.answer)
+    this.#asked = target
+    const entry = this.#cache.get(target.location, (result) => events.cache(result))
+    return entry instanceof Promise ? entry.then((found) => found.answer) : entry.answer
   }
 
   /**
@@ -118,12 +92,7 @@ export class UpstreamChecks {
    * so each lookup is counted once whichever path answers.
    */
   answerNow(target: CheckTarget): CheckOutcome | undefined {
-    const key = target.location
-    const entry = this.#store.peek(key, { allowStale: true })
-    if (entry === undefined) return undefined
-    // An expired "exists" is served while it is refreshed; nothing else is.
-    if (entry.answer === 'exists' || this.#store.getRemainingTTL(key) > 0) return entry.answer
-    return undefined
+    return this.#cache.now(target.location)?.answer
   }
 
   /**
@@ -139,49 +108,21 @@ export class UpstreamChecks {
         : typeof which === 'string'
           ? (release) => release === which
           : which
-    for (const [key, flight] of this.#flights) {
-      if (picks(flight.release, flight.asset)) {
-        flight.discarded = true
-        this.#flights.delete(key)
-      }
+    const pick = (key: string, entry: Entry | undefined): boolean => {
+      const target = entry ?? (this.#flying.get(key) as CheckTarget)
+      return picks(target.release, target.asset)
     }
-    const keys = [...this.#store.entries()]
-      .filter(([, entry]) => picks(entry.release, entry.asset))
-      .map(([key]) => key)
-    for (const key of keys) this.#store.delete(key)
-    return keys.length
+    return this.#cache.invalidate(pick, 'drop').length
   }
 
-  /** One HEAD per target at a time; everyone asking meanwhile shares it. */
-  #refresh(
-    key: string,
-    target: CheckTarget,
-    last: CheckOutcome | undefined,
-  ): Promise<CheckOutcome> {
-    const running = this.#flights.get(key)
-    if (running !== undefined) return running.answer
-    const flight: Flight = {
-      release: target.release,
-      asset: target.asset,
-      discarded: false,
-      answer: this.#check(target).then((outcome) => {
-        if (this.#flights.get(key) === flight) this.#flights.delete(key)
-        const answer = outcome === 'unknown' && last !== undefined ? last : outcome
-        if (!flight.discarded) {
-          const entry = { release: target.release, asset: target.asset, answer }
-          this.#store.set(key, entry, { ttl: this.#ttl(outcome, target) })
-        }
-        return answer
-      }),
-    }
-    this.#flights.set(key, flight)
-    return flight.answer
-  }
-
-  async #check(target: CheckTarget): Promise<CheckOutcome> {
+  /** Asks GitHub; when it cannot say, the last known answer stays for the `unknown` lifetime. */
+  async #check(key: string, last: Entry | undefined): Promise<Refreshed<Entry>> {
     const { config, dispatcher, events, log } = this.#options
+    const target = this.#asked as CheckTarget
+    this.#flying.set(key, target)
     const started = performance.now()
     const result = await headCheck(dispatcher, target.location, config)
+    this.#flying.delete(key)
     events.check(result.outcome, (performance.now() - started) / 1000)
     if (result.outcome === 'unknown') {
       log.warn(
@@ -189,7 +130,9 @@ export class UpstreamChecks {
         'upstream check got no answer',
       )
     }
-    return result.outcome
+    const answer = result.outcome === 'unknown' && last !== undefined ? last.answer : result.outcome
+    const { release, asset } = target
+    return { value: { answer, release, asset }, ttlMs: this.#ttl(result.outcome, target) }
   }
 
   /** How long an answer is fresh; after "unknown", how long until GitHub is asked again. */
@@ -198,4 +141,11 @@ export class UpstreamChecks {
     if (outcome !== 'exists') return ttlMs[outcome]
     return target.cache === 'versioned' ? ttlMs.versioned : ttlMs.mutable
   }
+}
+
+/** What the cache holds for a target. */
+interface Entry {
+  readonly answer: CheckOutcome
+  readonly release: string
+  readonly asset: string
 }

@@ -47,9 +47,10 @@ t.test(
     }
     t.same([heads(IMAGE), heads(INDEX)], [1, 1])
 
-    clock.advance(60_000)
+    // Fresh while younger than the lifetime (RFC 9111): stale at exactly it.
+    clock.advance(60_000 - 1)
     for (const target of [IMAGE, INDEX]) await app.inject({ url: target.path })
-    t.same([heads(IMAGE), heads(INDEX)], [1, 1], 'both still fresh at exactly their lifetime')
+    t.same([heads(IMAGE), heads(INDEX)], [1, 1], 'both still fresh just before their lifetime')
 
     clock.advance(1)
     // The refresh hangs: the stale answer must still come at once.
@@ -67,9 +68,9 @@ t.test(
     await app.inject({ url: INDEX.path })
     t.same(events.caches, ['hit'], 'the refresh is fresh again')
 
-    clock.advance(2 * HOUR - 60_000)
+    clock.advance(2 * HOUR - 60_000 - 1)
     await app.inject({ url: IMAGE.path })
-    t.equal(heads(IMAGE), 1, 'versioned: fresh at exactly its lifetime')
+    t.equal(heads(IMAGE), 1, 'versioned: fresh just before its lifetime')
     clock.advance(1)
     t.equal((await app.inject({ url: IMAGE.path })).statusCode, 302)
     await settle(checks)
@@ -82,8 +83,8 @@ t.test('a newly published asset is served once the negative lifetime has passed'
   const status = async (): Promise<number> => (await app.inject({ url: MISSING.path })).statusCode
   t.equal(await status(), 404)
   github.addAsset(MISSING.tag, MISSING.name, 'new image')
-  clock.advance(20_000)
-  t.equal(await status(), 404, 'still the cached answer at exactly the lifetime')
+  clock.advance(20_000 - 1)
+  t.equal(await status(), 404, 'still the cached answer just before the lifetime')
   t.equal(github.count('HEAD'), 1)
   clock.advance(1)
   t.equal(await status(), 302, 'the first request after it waits for GitHub and is redirected')

@@ -1,0 +1,181 @@
+import { LRUCache } from 'lru-cache'
+
+/** Milliseconds from any fixed point; tests move it to expire entries. */
+export interface Clock {
+  now(): number
+}
+
+/** What a refresh found: the value to hold, and for how long it is fresh. */
+export interface Refreshed<V> {
+  readonly value: V
+  readonly ttlMs: number
+}
+
+export interface RefreshingOptions<V> {
+  readonly clock: Clock
+  /** The most keys held; the least recently used is forgotten first. */
+  readonly max: number
+  /**
+   * Asks the source about a key. `last` is the value held, fresh or not, so
+   * that a refresh can revalidate it (a 304) or keep it when the source
+   * cannot answer (stale if error): that policy is the caller's. Must not
+   * reject: a failure is a value too.
+   */
+  readonly refresh: (key: string, last: V | undefined) => Promise<Refreshed<V>>
+  /** Whether an expired value is served at once while it is refreshed (stale while revalidate); default never. */
+  readonly serveExpired?: (value: V) => boolean
+  /**
+   * After an invalidation, whether readers already waiting on the refresh
+   * it discarded wait for a new one (its answer may predate the change), or
+   * take its answer; default take it.
+   */
+  readonly rereadAfterInvalidation?: boolean
+}
+
+/** How a read was answered: fresh, expired but served while refreshed, or after waiting. */
+export type ReadResult = 'hit' | 'stale' | 'miss'
+
+interface Held<V> {
+  readonly value: V
+  freshUntil: number
+}
+
+interface Flight<V> {
+  /** Set by invalidate: the answer goes to those waiting, not into the cache. */
+  discarded: boolean
+  readonly answer: Promise<V>
+}
+
+/**
+ * Values kept fresh from a slow source (GitHub), one mechanism for the
+ * existence checks (src/upstream/checks.ts) and the manifest store
+ * (src/index/store.ts):
+ *
+ * - a fresh value is read synchronously, with no promise;
+ * - one refresh per key at a time, shared by everyone asking meanwhile;
+ * - an expired value is served while it is refreshed, where serveExpired
+ *   says so; otherwise readers wait for the refresh;
+ * - the refresh sees the last value, to revalidate it or keep it on failure;
+ * - invalidate drops or expires values and discards refreshes in flight.
+ *
+ * Synchronous reads are why this is not lru-cache's fetch(), which always
+ * returns a promise: the redirect lane answers from memory or not at all.
+ */
+export class RefreshingCache<V> {
+  readonly #options: RefreshingOptions<V>
+  readonly #held: LRUCache<string, Held<V>>
+  readonly #flights = new Map<string, Flight<V>>()
+
+  constructor(options: RefreshingOptions<V>) {
+    this.#options = options
+    this.#held = new LRUCache<string, Held<V>>({ max: options.max })
+  }
+
+  /** Keys held, fresh or expired. */
+  get size(): number {
+    return this.#held.size
+  }
+
+  /** Refreshes under way. */
+  get inFlight(): number {
+    return this.#flights.size
+  }
+
+  has(key: string): boolean {
+    return this.#held.has(key)
+  }
+
+  /** The value held, fresh or expired; changes nothing. */
+  peek(key: string): V | undefined {
+    return this.#held.peek(key)?.value
+  }
+
+  /** What get() would answer at once, or undefined when it would wait; changes nothing. */
+  now(key: string): V | undefined {
+    const held = this.#held.peek(key)
+    if (held === undefined) return undefined
+    if (this.#fresh(held) || this.#servesExpired(held)) return held.value
+    return undefined
+  }
+
+  /** The value: at once when fresh or served expired, else once the shared refresh answers. */
+  get(key: string, told?: (result: ReadResult) => void): V | Promise<V> {
+    const held = this.#held.get(key)
+    if (held !== undefined && this.#fresh(held)) {
+      told?.('hit')
+      return held.value
+    }
+    if (held !== undefined && this.#servesExpired(held)) {
+      told?.('stale')
+      void this.#refresh(key).answer
+      return held.value
+    }
+    told?.('miss')
+    return this.#wait(key)
+  }
+
+  /**
+   * Drops (the next read waits for the source, with nothing to fall back
+   * on) or expires (the next read waits, but the refresh still sees the
+   * value) what `pick` chooses, and discards refreshes in flight for those
+   * keys. Returns the keys of the values dropped or expired.
+   */
+  invalidate(
+    pick: (key: string, value: V | undefined) => boolean,
+    how: 'drop' | 'expire',
+  ): string[] {
+    for (const [key, flight] of this.#flights) {
+      if (pick(key, this.#held.peek(key)?.value)) {
+        flight.discarded = true
+        this.#flights.delete(key)
+      }
+    }
+    const picked = [...this.#held.entries()]
+      .filter(([key, held]) => pick(key, held.value))
+      .map(([key]) => key)
+    for (const key of picked) {
+      if (how === 'drop') this.#held.delete(key)
+      else (this.#held.peek(key) as Held<V>).freshUntil = -Infinity
+    }
+    return picked
+  }
+
+  /** Forgets every key not kept. */
+  retain(keep: (key: string) => boolean): void {
+    for (const key of [...this.#held.keys()]) if (!keep(key)) this.#held.delete(key)
+  }
+
+  async #wait(key: string): Promise<V> {
+    for (;;) {
+      const flight = this.#refresh(key)
+      const value = await flight.answer
+      if (!flight.discarded || this.#options.rereadAfterInvalidation !== true) return value
+      const held = this.#held.peek(key)
+      if (held !== undefined && this.#fresh(held)) return held.value
+    }
+  }
+
+  #refresh(key: string): Flight<V> {
+    const running = this.#flights.get(key)
+    if (running !== undefined) return running
+    const { refresh, clock } = this.#options
+    const flight: Flight<V> = {
+      discarded: false,
+      answer: refresh(key, this.#held.peek(key)?.value).then(({ value, ttlMs }) => {
+        if (this.#flights.get(key) === flight) this.#flights.delete(key)
+        if (!flight.discarded) this.#held.set(key, { value, freshUntil: clock.now() + ttlMs })
+        return value
+      }),
+    }
+    this.#flights.set(key, flight)
+    return flight
+  }
+
+  #fresh(held: Held<V>): boolean {
+    return this.#options.clock.now() < held.freshUntil
+  }
+
+  #servesExpired(held: Held<V>): boolean {
+    return this.#options.serveExpired?.(held.value) ?? false
+  }
+}

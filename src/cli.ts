@@ -150,30 +150,32 @@ function showRoute(route: Exclude<Route, { kind: 'refused' }>, table: Table, io:
 
 function showAnswer(answer: Answer, io: Io): void {
   io.out(`answer     ${answer.status} ${STATUS_CODES[answer.status] as string}`)
-  const lines: [string, string | undefined][] = [
+  const lines: [string, string | null | undefined][] = [
     ['location', answer.location],
     ['cache-control', answer.cacheControl],
     ['retry-after', answer.retryAfter],
     ['body', answer.body === '' ? undefined : answer.body],
     ['page', answer.page?.kind],
-    ['answered by', answer.rule === null ? answer.layer : `${answer.layer} (${answer.rule})`],
-    ['upstream', answer.upstream ?? undefined],
+    ['layer', answer.layer],
+    ['rule', answer.rule],
+    ['upstream', answer.upstream],
   ]
-  for (const [name, value] of lines)
-    if (value !== undefined) io.out(`  ${name.padEnd(14)} ${value}`)
+  for (const [name, value] of lines) {
+    if (value !== undefined && value !== null) io.out(`  ${name.padEnd(14)} ${value}`)
+  }
 }
 
 function describeFact(need: Need, fact: Fact): string {
   if (need.kind === 'check') return fact as string
   const catalog = fact as Exclude<Fact, string>
+  // An explain run starts with nothing cached: no copy it reads is stale.
   if (!catalog.ok) return `unavailable (${catalog.reason})`
-  const stale = catalog.stale ? ' (from a stale copy)' : ''
-  if (catalog.value === undefined) return `nothing${stale}`
-  if (Array.isArray(catalog.value)) return `${catalog.value.length} extensions${stale}`
+  if (catalog.value === undefined) return 'nothing'
+  if (Array.isArray(catalog.value)) return `${catalog.value.length} extensions`
   const value = catalog.value as { name?: string; extension?: { name: string }; stream?: string }
-  if (value.name !== undefined) return `found${stale}`
+  if (value.name !== undefined) return 'found'
   const stream = value.stream === undefined ? 'the newest' : `stream ${value.stream}`
-  return `extension ${value.extension?.name as string}, ${stream}${stale}`
+  return `extension ${value.extension?.name as string}, ${stream}`
 }
 
 /** The checks and the index as the service builds them, for one explain --live. */

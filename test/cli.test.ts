@@ -126,3 +126,14 @@ t.test('explain --live with checks and the index off asks nobody', async (t) => 
   t.match(res.out, /^ {2}upstream {7}unchecked$/m)
   t.equal((await run(['explain', '--live'])).code, 2, 'a path is needed')
 })
+
+t.test('check-table counts the examples of a table with rules only', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'table-'))
+  const file = join(dir, 'rules-only.yaml')
+  await writeFile(
+    file,
+    'rules:\n  - name: all\n    path: /{name}.raw\n    release: "{name}"\n    asset: "{name}.raw"\n    examples:\n      - path: /a.raw\n        location: "{releases}/a/a.raw"\n',
+  )
+  const res = await run(['check-table', file])
+  t.equal(res.out, `${file}: 1 rules, 1 examples, all pass`)
+})

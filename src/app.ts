@@ -21,6 +21,7 @@ import type { Table } from './table/table.js'
 import type { Clock } from './upstream/checks.js'
 import type { UpstreamEvents } from './upstream/events.js'
 import { registerUpstreamChecks } from './upstream/register.js'
+import { registerGithubHook } from './webhooks/github.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -74,6 +75,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     events: options.upstreamEvents ?? metrics.upstreamEvents,
   })
   const index = registerIndex(app, config, { ...deps, manifests: table.manifests })
+  const { secret, maxBytes } = config.index.webhook
+  if (secret !== undefined) {
+    // A release event drops what the service knows of that release.
+    registerGithubHook(app, {
+      secret,
+      maxBytes,
+      invalidate: (tag) => ({
+        manifests: index?.invalidate(tag) ?? [],
+        checks: checks?.invalidate(tag) ?? 0,
+      }),
+    })
+  }
   const decider = createDecider({
     table,
     origins: originsOf(config),

@@ -3,7 +3,6 @@ import { Agent, type Dispatcher } from 'undici'
 import { originsOf, type Config } from '../config.js'
 import type { Manifests } from '../table/layers.js'
 import type { Clock } from '../upstream/checks.js'
-import { registerGithubHook } from '../webhooks/github.js'
 import { manifestFetcher } from './fetch.js'
 import { ManifestIndex, type IndexLog } from './manifest-index.js'
 import { ManifestStore } from './store.js'
@@ -27,29 +26,14 @@ export interface IndexDeps {
 // Manifests fetched at once when the whole catalog is wanted (the directory).
 const CONCURRENCY = 8
 
-/**
- * Sets up the manifest index and the webhook that invalidates it; returns
- * the index (null when it is off), which the decision reads.
- */
+/** Sets up the manifest index; returns it (null when it is off), which the decision reads. */
 export function registerIndex(
   app: FastifyInstance,
   config: Config,
   deps: IndexDeps,
 ): ManifestIndex | null {
-  const settings = config.index
-  const index = settings.enabled ? appIndex(app, config, deps) : null
+  const index = config.index.enabled ? appIndex(app, config, deps) : null
   app.decorate('manifestIndex', index)
-  const { secret, maxBytes } = settings.webhook
-  if (secret !== undefined) {
-    registerGithubHook(app, {
-      secret,
-      maxBytes,
-      invalidate: (tag) => ({
-        manifests: index?.invalidate(tag) ?? [],
-        checks: app.upstreamChecks?.invalidate(tag) ?? 0,
-      }),
-    })
-  }
   return index
 }
 

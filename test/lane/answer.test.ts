@@ -1,5 +1,4 @@
 import type { AddressInfo, Socket } from 'node:net'
-import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { originsOf, parseConfig } from '../../src/config.js'
 import { MAX_REQUESTS_PER_CONNECTION } from '../../src/http/connection-cap.js'
@@ -215,24 +214,6 @@ t.test('behind Fly, the lane logs and counts the address Fly saw', async (t) => 
   await lastRequestLine(logs)
   await ask(request('/extensions/kubernetes.conf', 'GET', 'Fly-Client-IP: not-an-address\r\n'))
   t.equal((await lastRequestLine(logs)).client, '127.0.0.1', 'no address: the peer')
-})
-
-t.test('closing the app closes the lane’s idle connections', async (t) => {
-  const { app, port } = await served(t)
-  const socket: Socket = await openSocket(port)
-  socket.write(request('/extensions/kubernetes.conf'))
-  await readResponse(socket)
-  t.equal((app as FastifyInstance).redirectLane?.size, 1)
-  const closed = new Promise((resolve) => socket.on('close', resolve))
-  await app.close()
-  await closed
-  t.pass('app.close() finished with a keep-alive connection open, and closed it')
-})
-
-t.test('with rate-limit counts in Redis the lane stays off', async (t) => {
-  const { app } = await testApp({ REDIS_URL: 'redis://127.0.0.1:9', LOG_LEVEL: 'silent' })
-  t.teardown(() => app.close())
-  t.equal(app.redirectLane, null, 'counts in Redis cannot be read synchronously')
 })
 
 t.test('every connection ends after the same number of requests, whoever answered', async (t) => {

@@ -1,0 +1,67 @@
+import t from 'tap'
+import {
+  readBaseUrl,
+  readBoolean,
+  readChoice,
+  readDuration,
+  readOptional,
+  readPositiveDuration,
+} from '../../src/config/env.js'
+import { isRedirectorError } from '../../src/errors.js'
+
+/** The message a bad value stops the start with. */
+function refused(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    if (isRedirectorError(err) && err.code === 'SR_CONFIG_INVALID') return err.message
+    throw err
+  }
+  throw new Error('accepted')
+}
+
+t.test('durations: units, bounds, and a message naming the variable', async (t) => {
+  t.equal(readDuration({ D: '500ms' }, 'D', 1), 500)
+  t.equal(readDuration({ D: '7d' }, 'D', 1), 7 * 86_400_000)
+  t.equal(readDuration({}, 'D', 42), 42, 'unset: the default')
+  t.match(
+    refused(() => readDuration({ D: '5 minutes' }, 'D', 1)),
+    /^D=.*5 minutes.*expected a duration/,
+  )
+  t.match(
+    refused(() => readDuration({ D: '2m' }, 'D', 1, 60_000)),
+    /expected a duration/,
+  )
+  t.match(
+    refused(() => readPositiveDuration({ D: '0s' }, 'D', 1)),
+    /above zero/,
+  )
+})
+
+t.test('booleans, choices, URLs, optional values', async (t) => {
+  t.same(
+    ['ON', 'off', '1', 'no'].map((v) => readBoolean({ B: v }, 'B', false)),
+    [true, false, true, false],
+  )
+  t.match(
+    refused(() => readBoolean({ B: 'maybe' }, 'B', true)),
+    /expected true or false/,
+  )
+  t.equal(readChoice({ C: 'b' }, 'C', 'a', ['a', 'b']), 'b')
+  t.match(
+    refused(() => readChoice({ C: 'z' }, 'C', 'a', ['a', 'b'])),
+    /expected one of a, b/,
+  )
+  t.equal(
+    readBaseUrl({ U: 'https://docs.example/bakery//' }, 'U', ''),
+    'https://docs.example/bakery',
+  )
+  for (const bad of ['ftp://x', 'https://x/?q', 'https://u:p@x', 'not a url']) {
+    t.match(
+      refused(() => readBaseUrl({ U: bad }, 'U', '')),
+      /expected an http/,
+      bad,
+    )
+  }
+  t.equal(readOptional({}, 'O'), undefined)
+})

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto'
+import t from 'tap'
+import {
+  CONTENT_SECURITY_POLICY,
+  escapeHtml,
+  extensionHtml,
+  listingHtml,
+  notFoundHtml,
+  STYLE_HASH,
+} from '../../src/directory/html.js'
+import { listingOf, pageOf } from '../../src/directory/model.js'
+import { imagesOf, type Extension } from '../../src/index/catalog.js'
+
+const extension = (name: string, ...files: string[]): Extension => ({
+  name,
+  images: imagesOf(
+    name,
+    files.map((file, i) => ({ sha256: String(i).repeat(64).slice(0, 64), name: file })),
+  ),
+})
+
+const kubernetes = extension(
+  'kubernetes',
+  'kubernetes-v1.32.2-x86-64.raw',
+  'kubernetes-v1.32.2-arm64.raw',
+  'kubernetes-v1.32.10-x86-64.raw',
+  'kubernetes-v1.31.4-x86-64.raw',
+)
+const wasm = extension('wasmtime', 'wasmtime-24.0.0-arm64.raw')
+
+t.test('HTML: self-contained, escaped, with the CSP that fits it', async (t) => {
+  t.equal(
+    escapeHtml(`<a href="x">'&'</a>`),
+    '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;',
+  )
+  const css = /<style>([^<]*)<\/style>/.exec(listingHtml(listingOf([kubernetes])))?.[1] as string
+  t.equal(
+    `sha256-${createHash('sha256').update(css).digest('base64')}`,
+    STYLE_HASH,
+    'the hash is of the inline style',
+  )
+  t.equal(
+    CONTENT_SECURITY_POLICY,
+    `default-src 'none'; style-src '${STYLE_HASH}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+  )
+  // A name with every character HTML cares about that a file name may hold.
+  const odd = extension("a&b'c", "a&b'c-1-x86-64.raw")
+  const pages = [
+    listingHtml(listingOf([odd, kubernetes])),
+    extensionHtml(pageOf(odd)),
+    extensionHtml(pageOf(kubernetes)),
+    notFoundHtml('<script>', ["a&b'c"]),
+  ]
+  for (const html of pages) {
+    t.match(html, /^<!doctype html>\n<html lang="en">/)
+    t.notMatch(html, /<script|src=|@import|url\(|https?:\/\//i, 'no script, no external resource')
+    t.notMatch(html, /a&b'c/, 'raw text never reaches the page')
+  }
+  t.match(pages[0], /<a href="\/extensions\/a&amp;b&#39;c\/">a&amp;b&#39;c<\/a>/)
+  t.match(pages[3], /No extension “&lt;script&gt;”/)
+  t.match(pages[2], /<caption>|<th scope="col">/)
+  t.match(
+    pages[2],
+    /<span class="vh">not published<\/span>/,
+    'an empty cell says so to screen readers',
+  )
+  t.match(pages[2], /aria-current="page">kubernetes</)
+  t.match(pages[1], /1 version for x86-64/)
+  t.notMatch(pages[1], /id="streams"/, 'no streams section without streams')
+  t.match(listingHtml(listingOf([kubernetes])), /1 extension\./)
+  t.match(listingHtml(listingOf([odd, kubernetes])), /2 extensions\./)
+  t.match(
+    listingHtml(listingOf([wasm])),
+    '<td class="none">—<span class="vh">not published</span></td><td><a href="/extensions/wasmtime-arm64.raw" aria-label="newest wasmtime for arm64: 24.0.0">24.0.0</a></td>',
+    'an arm64-only extension: no x86-64 link, its newest arm64',
+  )
+})

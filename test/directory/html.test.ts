@@ -9,24 +9,7 @@ import {
   STYLE_HASH,
 } from '../../src/directory/html.js'
 import { listingOf, pageOf } from '../../src/directory/model.js'
-import { imagesOf, type Extension } from '../../src/index/catalog.js'
-
-const extension = (name: string, ...files: string[]): Extension => ({
-  name,
-  images: imagesOf(
-    name,
-    files.map((file, i) => ({ sha256: String(i).repeat(64).slice(0, 64), name: file })),
-  ),
-})
-
-const kubernetes = extension(
-  'kubernetes',
-  'kubernetes-v1.32.2-x86-64.raw',
-  'kubernetes-v1.32.2-arm64.raw',
-  'kubernetes-v1.32.10-x86-64.raw',
-  'kubernetes-v1.31.4-x86-64.raw',
-)
-const wasm = extension('wasmtime', 'wasmtime-24.0.0-arm64.raw')
+import { extension, kubernetes, wasm } from '../helpers/directory.js'
 
 t.test('HTML: self-contained, escaped, with the CSP that fits it', async (t) => {
   t.equal(

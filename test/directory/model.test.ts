@@ -1,23 +1,6 @@
 import t from 'tap'
 import { listingOf, newestUrl, pageOf } from '../../src/directory/model.js'
-import { imagesOf, type Extension } from '../../src/index/catalog.js'
-
-const extension = (name: string, ...files: string[]): Extension => ({
-  name,
-  images: imagesOf(
-    name,
-    files.map((file, i) => ({ sha256: String(i).repeat(64).slice(0, 64), name: file })),
-  ),
-})
-
-const kubernetes = extension(
-  'kubernetes',
-  'kubernetes-v1.32.2-x86-64.raw',
-  'kubernetes-v1.32.2-arm64.raw',
-  'kubernetes-v1.32.10-x86-64.raw',
-  'kubernetes-v1.31.4-x86-64.raw',
-)
-const wasm = extension('wasmtime', 'wasmtime-24.0.0-arm64.raw')
+import { kubernetes, wasm } from '../helpers/directory.js'
 
 t.test('the model: URLs through this service, newest and streams per arch', async (t) => {
   t.equal(newestUrl('k', 'x86-64'), '/extensions/k.raw')

@@ -1,11 +1,11 @@
-import type { AddressInfo, Socket } from 'node:net'
-import t, { type Test } from 'tap'
+import type { Socket } from 'node:net'
+import t from 'tap'
 import { originsOf, parseConfig } from '../../src/config.js'
 import { MAX_REQUESTS_PER_CONNECTION } from '../../src/http/connection-cap.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
-import { testApp, type TestApp } from '../helpers/app.js'
 import { startFakeGitHub } from '../helpers/fake-github.js'
-import { openSocket, readResponse, type RawResponse } from '../helpers/raw-http.js'
+import { openSocket, type RawResponse } from '../helpers/raw-http.js'
+import { request, served } from '../helpers/lane.js'
 import { waitUntil } from '../helpers/wait.js'
 
 /**
@@ -15,33 +15,6 @@ import { waitUntil } from '../helpers/wait.js'
  * answered is told by app.redirectLane.size: a connection the lane answered
  * stays the lane's; one it handed over is Node's.
  */
-
-interface Served extends TestApp {
-  readonly port: number
-  /** Sends one request on a new connection; says whether the lane kept it. */
-  ask(request: string): Promise<{ response: RawResponse; lane: boolean }>
-}
-
-async function served(t: Test, env: Record<string, string> = {}): Promise<Served> {
-  const { app, logs } = await testApp(env)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  const { port } = app.server.address() as AddressInfo
-  const ask = async (request: string): Promise<{ response: RawResponse; lane: boolean }> => {
-    const socket = await openSocket(port)
-    socket.on('error', () => undefined)
-    socket.write(request)
-    const response = await readResponse(socket, request.startsWith('HEAD '))
-    const lane = app.redirectLane !== null && app.redirectLane.size > 0
-    socket.destroy()
-    await waitUntil(() => app.redirectLane === null || app.redirectLane.size === 0)
-    return { response, lane }
-  }
-  return { app, logs, port, ask }
-}
-
-const request = (target: string, method = 'GET', extra = ''): string =>
-  `${method} ${target} HTTP/1.1\r\nHost: redirector.test\r\nUser-Agent: lane-test/1\r\n${extra}\r\n`
 
 /** A response without its Date line, which changes by the second. */
 const undated = (response: RawResponse): string => response.raw.replace(/^Date: .*\r\n/m, '')

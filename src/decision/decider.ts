@@ -35,7 +35,7 @@ export function createDecider(options: DeciderOptions): Decider {
   const facts = liveFacts(knowledge)
   return {
     decide: (rawTarget) => run(decision(route(rawTarget), policy), facts),
-    fromMemory: (rawTarget) => fromMemory(decision(route(rawTarget), policy), knowledge.checks),
+    fromMemory: (rawTarget) => fromMemory(decision(route(rawTarget), policy), knowledge),
     route,
   }
 }

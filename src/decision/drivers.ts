@@ -1,5 +1,6 @@
 import { isRedirectorError } from '../errors.js'
-import { interpret, type CatalogSource } from '../index/newest.js'
+import type { Extension } from '../index/catalog.js'
+import { interpret, type CatalogSource, type Interpretation } from '../index/newest.js'
 import type { CheckTarget, UpstreamChecks } from '../upstream/checks.js'
 import type { Answer } from './answer.js'
 import type { Catalog, Decision, Fact, Need } from './needs.js'
@@ -19,6 +20,10 @@ export interface Knowledge {
 export interface IndexSource extends CatalogSource {
   /** Whether a copy behind these extensions (and the global list) is past its refresh. */
   stale(extensions: readonly string[]): boolean
+  /** Reads from fresh manifests in memory, or undefined when they must wait; throw as reads do. */
+  readingNow?(file: string): { found: Interpretation | undefined } | undefined
+  extensionNow?(name: string): { found: Extension | undefined } | undefined
+  extensionsNow?(): { found: readonly Extension[] } | undefined
 }
 
 export type FactSource = (need: Need) => Fact | Promise<Fact>
@@ -61,18 +66,58 @@ export function liveFacts(knowledge: Knowledge): FactSource {
   return (need) => {
     if (need.kind === 'check') return (knowledge.checks as UpstreamChecks).lookupNow(need.target)
     const index = knowledge.index as IndexSource
+    // From memory when the manifests are fresh there, else the reads that wait.
     if (need.kind === 'reading') {
-      return catalog(interpret(need.file, index), index, (found) =>
-        found === undefined ? [] : [found.extension.name],
+      return (
+        readingNow(index, need.file) ?? catalog(interpret(need.file, index), index, namesOfReading)
       )
     }
     if (need.kind === 'extension') {
-      return catalog(index.extension(need.name), index, (one) =>
-        one === undefined ? [] : [one.name],
+      return (
+        fromIndex(index, () => index.extensionNow?.(need.name), namesOfOne) ??
+        catalog(index.extension(need.name), index, namesOfOne)
       )
     }
-    return catalog(index.extensions(), index, (all) => all.map((one) => one.name))
+    return (
+      fromIndex(index, () => index.extensionsNow?.(), namesOfAll) ??
+      catalog(index.extensions(), index, namesOfAll)
+    )
   }
+}
+
+const namesOfReading = (found: Interpretation | undefined): string[] =>
+  found === undefined ? [] : [found.extension.name]
+const namesOfOne = (one: Extension | undefined): string[] => (one === undefined ? [] : [one.name])
+const namesOfAll = (all: readonly Extension[]): string[] => all.map((one) => one.name)
+
+/** A reading from memory alone, as a fact; undefined when the index must be waited for. */
+function readingNow(
+  index: IndexSource,
+  file: string,
+): Catalog<Interpretation | undefined> | undefined {
+  return fromIndex(index, () => index.readingNow?.(file), namesOfReading)
+}
+
+/** A read of the index from memory alone, as a fact; undefined when it must wait. */
+function fromIndex<T>(
+  index: IndexSource,
+  read: () => { found: T } | undefined,
+  namesOf: (value: T) => readonly string[],
+): Catalog<T> | undefined {
+  try {
+    const now = read()
+    if (now === undefined) return undefined
+    return { ok: true, value: now.found, stale: index.stale(namesOf(now.found)) }
+  } catch (err) {
+    return unavailable(err)
+  }
+}
+
+/** The manifests cannot be read (GitHub unreachable, no good copy): a fact, not a throw. */
+function unavailable(err: unknown): Catalog<never> {
+  /* c8 ignore next -- no input makes the index throw anything else */
+  if (!isRedirectorError(err) || err.code !== 'SR_INDEX_UNAVAILABLE') throw err
+  return { ok: false, reason: err.message }
 }
 
 async function catalog<T>(
@@ -84,9 +129,7 @@ async function catalog<T>(
     const value = await read
     return { ok: true, value, stale: index.stale(namesOf(value)) }
   } catch (err) {
-    /* c8 ignore next -- no input makes the index throw anything else */
-    if (!isRedirectorError(err) || err.code !== 'SR_INDEX_UNAVAILABLE') throw err
-    return { ok: false, reason: err.message }
+    return unavailable(err)
   }
 }
 
@@ -102,19 +145,21 @@ export interface FromMemory {
  * it returns is what the live driver would return now: checks.answerNow
  * reads the cache exactly as lookupNow does, without its side effects.
  */
-export function fromMemory(
-  steps: Decision<Answer>,
-  checks: UpstreamChecks | null,
-): FromMemory | null {
+export function fromMemory(steps: Decision<Answer>, knowledge: Knowledge): FromMemory | null {
   const checked: CheckTarget[] = []
   let next = steps.next(undefined as unknown as Fact)
   while (!next.done) {
     const need = next.value
-    if (need.kind !== 'check') return null
-    const outcome = (checks as UpstreamChecks).answerNow(need.target)
-    if (outcome === undefined) return null
-    checked.push(need.target)
-    next = steps.next(outcome)
+    let fact: Fact | undefined
+    if (need.kind === 'check') {
+      fact = (knowledge.checks as UpstreamChecks).answerNow(need.target)
+      checked.push(need.target)
+    } else if (need.kind === 'reading') {
+      fact = readingNow(knowledge.index as IndexSource, need.file)
+    }
+    // The directory's reads are never from memory: its pages are Fastify's to render.
+    if (fact === undefined) return null
+    next = steps.next(fact)
   }
   return { answer: next.value, checked }
 }

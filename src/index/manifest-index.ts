@@ -3,7 +3,7 @@ import { DEFAULT_MANIFESTS, type Manifests } from '../table/layers.js'
 import { renderOutput } from '../table/template.js'
 import { candidateNames, imagesOf, type Extension } from './catalog.js'
 import type { ManifestEntry } from './manifest.js'
-import type { CatalogSource } from './newest.js'
+import { readingsFor, type CatalogSource, type Interpretation } from './newest.js'
 import type { ManifestStore, Snapshot } from './store.js'
 
 /** The release holding the Flatcar bakery's global SHA256SUMS. */
@@ -57,7 +57,52 @@ export class ManifestIndex implements CatalogSource {
     const candidates = await this.#candidateSet()
     if (!candidates.has(name)) return undefined
     const release = this.#releaseOf(name)
-    const entries = entriesOf(await this.#store.get(release), release)
+    return this.#extensionOf(name, await this.#store.get(release))
+  }
+
+  /**
+   * What a newest-version image name asks for, when every manifest it needs
+   * is fresh in memory: `{ found }` at once, else undefined (read it with
+   * interpret(), which waits). Throws as the reads do when GitHub cannot say.
+   */
+  readingNow(file: string): { found: Interpretation | undefined } | undefined {
+    const global = this.#store.now(this.#globalRelease)
+    if (global === undefined) return undefined
+    const candidates = this.#candidatesOf(global)
+    for (const { name, arch, stream } of readingsFor(file, candidates)) {
+      const snapshot = this.#store.now(this.#releaseOf(name))
+      if (snapshot === undefined) return undefined
+      const extension = this.#extensionOf(name, snapshot)
+      if (extension !== undefined) return { found: { extension, arch, stream } }
+    }
+    return { found: undefined }
+  }
+
+  /** extension() when the manifests it needs are fresh in memory: `{ found }` at once, else undefined. */
+  extensionNow(name: string): { found: Extension | undefined } | undefined {
+    const global = this.#store.now(this.#globalRelease)
+    if (global === undefined) return undefined
+    if (!this.#candidatesOf(global).has(name)) return { found: undefined }
+    const snapshot = this.#store.now(this.#releaseOf(name))
+    return snapshot === undefined ? undefined : { found: this.#extensionOf(name, snapshot) }
+  }
+
+  /** extensions() when every manifest is fresh in memory: `{ found }` at once, else undefined. */
+  extensionsNow(): { found: readonly Extension[] } | undefined {
+    const global = this.#store.now(this.#globalRelease)
+    if (global === undefined) return undefined
+    const found: Extension[] = []
+    for (const name of this.#candidatesOf(global)) {
+      const one = this.extensionNow(name)
+      if (one === undefined) return undefined
+      if (one.found !== undefined) found.push(one.found)
+    }
+    return { found }
+  }
+
+  /** An extension from its manifest; undefined when missing or naming no image of it. */
+  #extensionOf(name: string, snapshot: Snapshot): Extension | undefined {
+    const entries = entriesOf(snapshot, this.#releaseOf(name))
     if (entries === null) return undefined
     let extension = this.#extensions.get(entries)
     if (extension === undefined) {
@@ -105,8 +150,13 @@ export class ManifestIndex implements CatalogSource {
   }
 
   async #candidateSet(): Promise<ReadonlySet<string>> {
+    return this.#candidatesOf(await this.#store.get(this.#globalRelease))
+  }
+
+  /** The candidate names the global manifest gives, worked out once per copy of it. */
+  #candidatesOf(snapshot: Snapshot): ReadonlySet<string> {
     const global = this.#globalRelease
-    const entries = entriesOf(await this.#store.get(global), global)
+    const entries = entriesOf(snapshot, global)
     if (entries === null) return new Set()
     let candidates = this.#candidates.get(entries)
     if (candidates === undefined) {

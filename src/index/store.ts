@@ -83,6 +83,12 @@ export class ManifestStore {
     return this.#snapshot(await this.#cache.get(release))
   }
 
+  /** What get() would answer at once, when the copy held is fresh; else undefined. */
+  now(release: string): Snapshot | undefined {
+    const state = this.#cache.now(release)
+    return state === undefined ? undefined : this.#snapshot(state)
+  }
+
   /** The next read of this release waits for GitHub. True if it was tracked. */
   invalidate(release: string): boolean {
     return this.#cache.invalidate((key) => key === release, 'expire').length > 0

@@ -46,7 +46,7 @@ t.test(
 t.test('fromMemory: what the cache says now, or null; nothing counted', async (t) => {
   const known: Record<string, CheckOutcome | undefined> = { a: 'exists', b: 'missing' }
   const checks = { answerNow: (t: CheckTarget) => known[t.asset] } as unknown as UpstreamChecks
-  const made = fromMemory(twoChecks(), checks)
+  const made = fromMemory(twoChecks(), { checks, index: null })
   t.equal(made?.answer.body, 'exists missing')
   t.same(
     made?.checked.map((c) => c.asset),
@@ -54,12 +54,12 @@ t.test('fromMemory: what the cache says now, or null; nothing counted', async (t
     'the checks to count when it is sent',
   )
   known.b = undefined
-  t.equal(fromMemory(twoChecks(), checks), null, 'one unknown: the route asks')
+  t.equal(fromMemory(twoChecks(), { checks, index: null }), null, 'one unknown: the route asks')
   function* reads(): Decision<Answer> {
     yield* ask({ kind: 'extensions' })
     return text(200, '', 'no-store', { layer: 'directory', rule: null, upstream: null })
   }
-  t.equal(fromMemory(reads(), checks), null, 'the index is never read from memory')
+  t.equal(fromMemory(reads(), { checks, index: null }), null, 'the index is never read from memory')
 })
 
 t.test('firstNeed: the answer, or the first thing the decision would ask', async (t) => {
@@ -93,4 +93,44 @@ t.test('liveFacts: the index, with staleness; unavailable as a fact, not a throw
     throw new Error('a bug')
   }
   await t.rejects(ask({ kind: 'extensions' }), /a bug/, 'anything else is a bug, thrown on')
+})
+
+t.test('readings from memory: at once when the index holds them fresh', async (t) => {
+  function* reading(): Decision<Answer> {
+    const read = yield* ask({ kind: 'reading', file: 'docker.raw' })
+    const said = read.ok ? (read.value?.extension.name ?? 'nothing') : `down: ${read.reason}`
+    return text(200, said, 'no-store', { layer: 'newest', rule: 'newest', upstream: null })
+  }
+  const source = bakery()
+  const docker = await source.extension('docker')
+  const held = Object.assign(source, {
+    held: true as boolean,
+    readingNow(this: { held: boolean }, file: string) {
+      if (!this.held) return undefined
+      if (file === 'down.raw') throw new RedirectorError('SR_INDEX_UNAVAILABLE', 'GitHub is down')
+      return {
+        found:
+          docker === undefined
+            ? undefined
+            : { extension: docker, arch: 'x86-64' as const, stream: undefined },
+      }
+    },
+  })
+  const knowledge = { checks: null, index: held }
+  t.equal(fromMemory(reading(), knowledge)?.answer.body, 'docker')
+  const live = run(reading(), liveFacts(knowledge))
+  t.notOk(live instanceof Promise, 'the live decision is synchronous too')
+  held.held = false
+  t.equal(fromMemory(reading(), knowledge), null, 'not held: the route waits for it')
+  t.equal((await run(reading(), liveFacts(knowledge))).body, 'docker', 'and reads it')
+  held.held = true
+  function* down(): Decision<Answer> {
+    const read = yield* ask({ kind: 'reading', file: 'down.raw' })
+    return text(503, read.ok ? 'up' : read.reason, 'no-store', {
+      layer: 'newest',
+      rule: 'newest',
+      upstream: null,
+    })
+  }
+  t.equal(fromMemory(down(), knowledge)?.answer.body, 'GitHub is down')
 })

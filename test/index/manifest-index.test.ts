@@ -171,3 +171,51 @@ t.test("an extension's unreadable manifest makes it unavailable, not absent", as
   })
   await t.rejects(index.extensions(), { code: 'SR_INDEX_UNAVAILABLE' })
 })
+
+t.test('reads from memory: at once while every manifest they need is fresh', async (t) => {
+  const { github, index, store, clock } = await rig(t)
+  t.equal(index.readingNow('docker.raw'), undefined, 'nothing held yet')
+  t.equal(index.extensionNow('docker'), undefined)
+  t.equal(index.extensionsNow(), undefined)
+  t.equal(store.now(GLOBAL_RELEASE), undefined)
+  await index.candidates()
+  t.equal(index.readingNow('docker.raw'), undefined, 'the extension’s manifest is not held yet')
+  t.same(index.extensionNow('nosuch'), { found: undefined }, 'no such candidate: known at once')
+  await index.extensions()
+  const before = github.requests.length
+  t.match(index.readingNow('docker-compose-arm64.raw'), {
+    found: { extension: { name: 'docker-compose' }, arch: 'arm64', stream: undefined },
+  })
+  t.same(index.readingNow('nosuch.raw'), { found: undefined })
+  t.match(index.extensionNow('docker'), { found: { name: 'docker' } })
+  t.same(
+    index.extensionNow('crio-v1.30.0'),
+    { found: undefined },
+    'a candidate that is no extension',
+  )
+  t.same(
+    index.extensionsNow()?.found.map((one) => one.name),
+    (await index.extensions()).map((one) => one.name),
+    'the same as the reads that wait',
+  )
+  t.equal(github.requests.length, before, 'nothing asked of GitHub')
+  clock.advance(60_000)
+  t.equal(index.readingNow('docker.raw'), undefined, 'expired: the reads that wait refresh it')
+  t.equal(index.extensionsNow(), undefined)
+  github.fault({ kind: 'status', status: 500 })
+  store.invalidate(GLOBAL_RELEASE)
+  await index.candidates()
+  t.match(
+    store.now(GLOBAL_RELEASE),
+    { state: 'ok' },
+    'a failed refresh keeps the good copy, fresh for the retry wait',
+  )
+})
+
+t.test('reads from memory throw as the others do when GitHub cannot say', async (t) => {
+  const { github, index } = await rig(t)
+  github.fault({ kind: 'status', status: 500 })
+  await t.rejects(index.candidates(), RedirectorError)
+  t.throws(() => index.readingNow('docker.raw'), { code: 'SR_INDEX_UNAVAILABLE' })
+  t.throws(() => index.extensionsNow(), { code: 'SR_INDEX_UNAVAILABLE' })
+})

@@ -3,6 +3,7 @@ import t from 'tap'
 import { originsOf, parseConfig } from '../../src/config.js'
 import { MAX_REQUESTS_PER_CONNECTION } from '../../src/http/connection-cap.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
+import { bakeryAssets, ONLINE } from '../helpers/bakery.js'
 import { startFakeGitHub } from '../helpers/fake-github.js'
 import { openSocket, type RawResponse } from '../helpers/raw-http.js'
 import { request, served } from '../helpers/lane.js'
@@ -104,21 +105,40 @@ t.test('what the lane leaves to Fastify, with the same answer either way', async
   }
 })
 
-t.test('newest-version names wait for the index unless checks settle them', async (t) => {
-  // The index is on and GitHub unreachable, so a name only the index knows
-  // cannot be answered from memory.
-  const lane = await served(t, { MANIFEST_INDEX: 'true', GITHUB_URL: 'http://127.0.0.1:9' })
-  for (const path of [
-    '/extensions/kubernetes.raw',
-    '/extensions/kubernetes-v1.32.2-x86-64.raw',
-    '/extensions/',
-    '/extensions/kubernetes/',
-  ]) {
-    const { lane: taken } = await lane.ask(request(path))
-    t.notOk(taken, `${path}: Fastify's`)
+t.test(
+  'newest-version names: the lane answers them once memory holds what they need',
+  async (t) => {
+    // The index is on and GitHub unreachable: nothing to read from memory at first.
+    const lane = await served(t, { MANIFEST_INDEX: 'true', GITHUB_URL: 'http://127.0.0.1:9' })
+    const first = await lane.ask(request('/extensions/kubernetes.raw'))
+    t.same([first.lane, first.response.status], [false, 503], 'Fastify waits for the index: 503')
+    // The failure is remembered for INDEX_RETRY: now memory can say that the
+    // exact name is the table's (an index that cannot answer changes nothing).
+    const exact = await lane.ask(request('/extensions/kubernetes-v1.32.2-x86-64.raw'))
+    t.same([exact.lane, exact.response.status], [true, 302])
+    const again = await lane.ask(request('/extensions/kubernetes.raw'))
+    t.same([again.lane, again.response.status], [false, 503], 'a 503 is never the lane’s')
+    for (const path of ['/extensions/', '/extensions/kubernetes/']) {
+      t.notOk((await lane.ask(request(path))).lane, `${path}: directory pages are Fastify's`)
+    }
+    const { lane: taken } = await lane.ask(request('/extensions/kubernetes/SHA256SUMS'))
+    t.ok(taken, 'other paths are the lane’s')
+  },
+)
+
+t.test('newest-version names from fresh manifests and a confirmed image: the lane’s', async (t) => {
+  const github = await startFakeGitHub({ assets: bakeryAssets() })
+  t.teardown(() => github.close())
+  const lane = await served(t, { ...ONLINE, GITHUB_URL: github.url })
+  const plain = await served(t, { ...ONLINE, GITHUB_URL: github.url, REDIRECT_LANE: 'false' })
+  for (const path of ['/extensions/kubernetes-v1.32-arm64.raw', '/extensions/docker.raw']) {
+    const cold = await lane.ask(request(path))
+    t.notOk(cold.lane, `${path}: cold, Fastify's`)
+    const warm = await lane.ask(request(path))
+    t.ok(warm.lane, `${path}: warm, the lane's`)
+    const slow = await plain.ask(request(path))
+    t.equal(undated(warm.response), undated(slow.response), `${path}: the same bytes`)
   }
-  const { lane: taken } = await lane.ask(request('/extensions/kubernetes/SHA256SUMS'))
-  t.ok(taken, 'other paths are still the lane’s')
 })
 
 t.test('with upstream checks: the lane answers only what the cache knows exists', async (t) => {

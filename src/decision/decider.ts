@@ -11,7 +11,7 @@ export interface Decider {
   /** The answer to a raw request target: at once when memory holds all it needs. */
   decide(rawTarget: string): Answer | Promise<Answer>
   /** decide() from memory alone, changing nothing; null when it would wait (the lane). */
-  fromMemory(rawTarget: string): FromMemory | null
+  fromMemory(route: Route): FromMemory | null
   /** The first, pure half of the decision (remembered per target). */
   route(rawTarget: string): Route
 }
@@ -35,7 +35,7 @@ export function createDecider(options: DeciderOptions): Decider {
   const facts = liveFacts(knowledge)
   return {
     decide: (rawTarget) => run(decision(route(rawTarget), policy), facts),
-    fromMemory: (rawTarget) => fromMemory(decision(route(rawTarget), policy), knowledge),
+    fromMemory: (found) => fromMemory(decision(found, policy), knowledge),
     route,
   }
 }

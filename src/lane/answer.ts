@@ -1,5 +1,6 @@
 import type { Answer } from '../decision/answer.js'
 import type { Decider } from '../decision/decider.js'
+import type { Route } from '../decision/route.js'
 import { answerFields, type AnsweredRequest } from '../http/request-log.js'
 import { flyClientAddress } from '../protection/client-ip.js'
 import type { ProtectionConfig } from '../protection/config.js'
@@ -55,8 +56,7 @@ export type LaneAnswerer = (
 export function laneAnswerer(options: LaneOptions): LaneAnswerer {
   // Kept with the decision's own memo of each target: no second memo by target.
   const routedByRoute = new WeakMap<object, boolean>()
-  const routed = (target: string): boolean => {
-    const route = options.decider.route(target)
+  const routed = (target: string, route: Route): boolean => {
     let known = routedByRoute.get(route)
     if (known === undefined) {
       known = options.routedToAnswers(target)
@@ -73,9 +73,10 @@ export function laneAnswerer(options: LaneOptions): LaneAnswerer {
       : (_head: RequestHead, peer: string | undefined) => peer
   return (head, peer, last) => {
     const started = now()
-    if (!routed(head.target)) return null
+    const route = options.decider.route(head.target)
+    if (!routed(head.target, route)) return null
     // From memory, changing nothing: a request handed on is counted once, by Fastify.
-    const made = options.decider.fromMemory(head.target)
+    const made = options.decider.fromMemory(route)
     if (made === null || !isPlainRedirect(made.answer)) return null
     const { answer } = made
     const client = clientOf(head, peer)

@@ -1,4 +1,4 @@
-import { RefreshingCache, type Refreshed } from '../cache/refreshing.js'
+import { RefreshingCache, type ReadResult, type Refreshed } from '../cache/refreshing.js'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../cache/refreshing.js'
 import type { CacheClass } from '../table/table.js'
@@ -52,9 +52,12 @@ export class UpstreamChecks {
   #asked: CheckTarget | undefined
   /** Targets with a check in flight, for invalidate (bounded by what is in flight). */
   readonly #flying = new Map<string, CheckTarget>()
+  /** Each lookup counted as the cache answered it; made once, not a closure per lookup. */
+  readonly #counted: (result: ReadResult) => void
 
   constructor(options: UpstreamChecksOptions) {
     this.#options = options
+    this.#counted = (result) => options.events.cache(result)
     this.#cache = new RefreshingCache<Entry>({
       clock: options.clock,
       max: options.config.cacheMax,
@@ -79,9 +82,8 @@ export class UpstreamChecks {
    * case on the redirect path.
    */
   lookupNow(target: CheckTarget): CheckOutcome | Promise<CheckOutcome> {
-    const { events } = this.#options
     this.#asked = target
-    const entry = this.#cache.get(target.location, (result) => events.cache(result))
+    const entry = this.#cache.get(target.location, this.#counted)
     return entry instanceof Promise ? entry.then((found) => found.answer) : entry.answer
   }
 

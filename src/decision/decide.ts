@@ -1,14 +1,15 @@
 import type { RedirectorError } from '../errors.js'
 import { answerFor, isPublishedVersion, listOf, type NewestAnswer } from '../index/newest.js'
+import type { NewestName } from '../table/layers.js'
 import type { Origins } from '../table/resolve.js'
 import { renderOutput, type Token } from '../table/template.js'
 import type { FailMode } from '../upstream/config.js'
 import type { CheckOutcome } from '../upstream/events.js'
 import { imageLabels, page, redirect, text, type Answer, type ImageLabels } from './answer.js'
 import { byClass, NO_STORE, type Lifetimes } from './lifetimes.js'
-import { ask, type Catalog, type Decision } from './needs.js'
+import { ask, type Decision } from './needs.js'
 import { refusal } from './refused.js'
-import type { NewestName, Route } from './route.js'
+import type { Route } from './route.js'
 
 /** What the decision is told once, at start: the configuration it applies. */
 export interface Policy {
@@ -241,5 +242,3 @@ function fixed(route: object, make: () => Answer, key = 'answer'): Answer {
   }
   return (answers[key] ??= make())
 }
-
-export type { Catalog }

@@ -1,7 +1,6 @@
 import { isRedirectorError, type RedirectorError } from '../errors.js'
 import { normaliseTarget, type Target } from '../path/normalise.js'
-import { matchPath } from '../table/matcher.js'
-import type { PathForm } from '../table/layers.js'
+import { directoryPage, newestName, type NewestName, type PathForm } from '../table/layers.js'
 import { resolve, type FallbackTarget, type Origins, type ReleaseTarget } from '../table/resolve.js'
 import type { Table } from '../table/table.js'
 
@@ -36,12 +35,6 @@ export type Route =
   | { readonly kind: 'newest'; readonly target: Target; readonly name: NewestName }
   | { readonly kind: 'fallback'; readonly target: Target; readonly resolution: FallbackTarget }
 
-export interface NewestName {
-  readonly form: PathForm
-  /** The image file asked for: `<name>.raw`. */
-  readonly file: string
-}
-
 export interface RouteOptions {
   readonly table: Table
   readonly origins: Origins
@@ -65,22 +58,9 @@ export function routeFinder(options: RouteOptions): (rawTarget: string) => Route
     const resolution = resolve(table, target, origins)
     const name = newestName(newestForms, target.path)
     if (resolution.kind === 'release') return { kind: 'release', target, resolution, newest: name }
-    for (const form of directories) {
-      const captures = matchPath(form.matcher, target.path)
-      if (captures !== null) {
-        return { kind: 'directory', target, form, extension: captures.ext ?? null }
-      }
-    }
+    const page = directoryPage(directories, target.path)
+    if (page !== null) return { kind: 'directory', target, ...page }
     if (name !== null) return { kind: 'newest', target, name }
     return { kind: 'fallback', target, resolution }
   }
-}
-
-/** The first newest-version form the path fits, with the image name it asks for. */
-export function newestName(forms: readonly PathForm[], path: string): NewestName | null {
-  for (const form of forms) {
-    const captures = matchPath(form.matcher, path)
-    if (captures !== null) return { form, file: `${captures.name as string}.raw` }
-  }
-  return null
 }

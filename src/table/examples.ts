@@ -1,8 +1,7 @@
 import type { RedirectorError } from '../errors.js'
 import { readingsFor } from '../index/newest.js'
-import { matchPath } from '../table/matcher.js'
 import { normaliseTarget, type Target } from '../path/normalise.js'
-import type { NewestExample } from './layers.js'
+import { directoryPage, newestName, type NewestExample } from './layers.js'
 import { resolve, type Origins, type Resolution } from './resolve.js'
 import type { Example, Table } from './table.js'
 
@@ -58,7 +57,7 @@ function checkExample(
   }
   if (ruleName === null) {
     const layer = indexLayerOf(table, target.path)
-    if (layer !== null) return `example ${example.path} is taken by ${layer}`
+    if (layer !== null) return `example ${example.path} is taken by ${layerName(layer)}`
   }
   const expected = expandLocation(example.location, origins)
   if (got.location !== expected) {
@@ -72,11 +71,10 @@ function checkNewest(table: Table, example: NewestExample): string | null {
   const target = targetOf(example.path)
   if (typeof target === 'string') return target
   const layer = indexLayerOf(table, target.path)
-  if (layer === null || !layer.startsWith('newest')) {
-    return `example ${example.path} is taken by ${layer ?? 'no newest form'}`
+  if (layer?.kind !== 'newest') {
+    return `example ${example.path} is taken by ${layer === null ? 'no newest form' : layerName(layer)}`
   }
-  const file = `${layer.slice(layer.indexOf(' ') + 1)}.raw`
-  const [reading] = readingsFor(file, new Set([example.extension]))
+  const [reading] = readingsFor(layer.file, new Set([example.extension]))
   const said = (r: { name: string; stream: string | undefined; arch: string }): string =>
     `${r.name} ${r.stream ?? '(newest)'} ${r.arch}`
   const expected = { name: example.extension, stream: example.stream, arch: example.arch }
@@ -93,21 +91,24 @@ function checkDirectory(table: Table, path: string, name: string): string | null
   const got = resolve(table, target, { releases: '', fallback: '' })
   if (got.kind === 'release') return `example ${path} is taken by rule "${got.rule.name}"`
   const layer = indexLayerOf(table, target.path)
-  return layer === `directory ${name}`
-    ? null
-    : `example ${path} is taken by ${layer ?? 'the fallback'}`
+  if (layer?.kind === 'directory' && layer.name === name) return null
+  return `example ${path} is taken by ${layer === null ? 'the fallback' : layerName(layer)}`
 }
 
-/** Which of the index's layers takes a path no rule takes, as `directory <name>` or `newest <image name>`. */
-function indexLayerOf(table: Table, path: string): string | null {
-  for (const form of table.directories) {
-    if (matchPath(form.matcher, path) !== null) return `directory ${form.name}`
-  }
-  for (const form of table.newest?.forms ?? []) {
-    const captures = matchPath(form.matcher, path)
-    if (captures !== null) return `newest ${captures.name as string}`
-  }
-  return null
+type IndexLayer = { kind: 'directory'; name: string } | { kind: 'newest'; file: string }
+
+/** Which of the index's layers takes a path no rule takes: the forms the service routes by. */
+function indexLayerOf(table: Table, path: string): IndexLayer | null {
+  const page = directoryPage(table.directories, path)
+  if (page !== null) return { kind: 'directory', name: page.form.name }
+  const name = newestName(table.newest?.forms ?? [], path)
+  return name === null ? null : { kind: 'newest', file: name.file }
+}
+
+function layerName(layer: IndexLayer): string {
+  return layer.kind === 'directory'
+    ? `directory ${layer.name}`
+    : `newest ${layer.file.slice(0, -'.raw'.length)}`
 }
 
 function targetOf(path: string): Target | string {

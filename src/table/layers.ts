@@ -1,5 +1,5 @@
 import { RedirectorError } from '../errors.js'
-import { compileMatcher, type Matcher } from './matcher.js'
+import { compileMatcher, matchPath, type Matcher } from './matcher.js'
 import {
   checkOutputTemplate,
   checkPathTemplate,
@@ -60,6 +60,34 @@ export interface Manifests {
 export const DEFAULT_MANIFESTS: Manifests = {
   global: { release: 'SHA256SUMS', asset: 'SHA256SUMS' },
   extension: { release: [{ kind: 'capture', name: 'ext' }], asset: 'SHA256SUMS' },
+}
+
+/** A newest-version name a path asks for: the form it fits and the image file. */
+export interface NewestName {
+  readonly form: PathForm
+  /** The image file asked for: `<name>.raw`. */
+  readonly file: string
+}
+
+/** The first newest-version form the path fits, with the image name it asks for. */
+export function newestName(forms: readonly PathForm[], path: string): NewestName | null {
+  for (const form of forms) {
+    const captures = matchPath(form.matcher, path)
+    if (captures !== null) return { form, file: `${captures.name as string}.raw` }
+  }
+  return null
+}
+
+/** The first directory form the path fits, with its extension (null: the listing). */
+export function directoryPage(
+  forms: readonly DirectoryForm[],
+  path: string,
+): { readonly form: DirectoryForm; readonly extension: string | null } | null {
+  for (const form of forms) {
+    const captures = matchPath(form.matcher, path)
+    if (captures !== null) return { form, extension: captures.ext ?? null }
+  }
+  return null
 }
 
 type Doc = Record<string, unknown>

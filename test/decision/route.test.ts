@@ -1,5 +1,5 @@
 import t from 'tap'
-import { newestName, routeFinder } from '../../src/decision/route.js'
+import { routeFinder } from '../../src/decision/route.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
 
 const origins = { releases: 'https://github.test/r', fallback: 'https://docs.test' }
@@ -39,10 +39,4 @@ t.test('with the index off, its layers reach the fallback', async (t) => {
   })
   t.match(route('/extensions/kubernetes.raw'), { kind: 'fallback' })
   t.match(route('/extensions/kubernetes-v1.32.2-x86-64.raw'), { kind: 'release', newest: null })
-})
-
-t.test('newestName: the first form that fits', async (t) => {
-  const forms = table.newest?.forms ?? []
-  t.equal(newestName(forms, '/extensions/x.conf'), null)
-  t.match(newestName(forms, '/extensions/x.raw'), { file: 'x.raw' })
 })

@@ -5,6 +5,8 @@ import {
   compileDirectories,
   compileManifests,
   compileNewest,
+  directoryPage,
+  newestName,
 } from '../../src/table/layers.js'
 import { renderOutput } from '../../src/table/template.js'
 
@@ -107,4 +109,18 @@ t.test('manifests: the Flatcar layout unless the table says its own', async (t) 
       refused(() => compileManifests(doc)),
       message,
     )
+})
+
+t.test('newestName and directoryPage: the first form a path fits', async (t) => {
+  const layer = compileNewest(newest)
+  const forms = layer?.forms ?? []
+  t.equal(newestName(forms, '/extensions/x.conf'), null)
+  t.match(newestName(forms, '/extensions/x.raw'), { file: 'x.raw' })
+  const pages = compileDirectories([
+    { name: 'listing', path: '/extensions/' },
+    { name: 'extension', path: '/extensions/{ext}/' },
+  ])
+  t.match(directoryPage(pages, '/extensions/'), { form: { name: 'listing' }, extension: null })
+  t.match(directoryPage(pages, '/extensions/k/'), { form: { name: 'extension' }, extension: 'k' })
+  t.equal(directoryPage(pages, '/extensions/k'), null)
 })

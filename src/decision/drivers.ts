@@ -38,26 +38,29 @@ export function run(
   factOf: FactSource,
   seen?: (need: Need, fact: Fact) => void,
 ): Answer | Promise<Answer> {
-  let next = steps.next(undefined as unknown as Fact)
-  while (!next.done) {
-    const need = next.value
-    const fact = factOf(need)
-    if (fact instanceof Promise) {
-      return fact.then((value) => {
-        seen?.(need, value)
-        return run(resumed(steps, value), factOf, seen)
-      })
-    }
-    seen?.(need, fact)
-    next = steps.next(fact)
-  }
-  return next.value
+  return resume(steps, factOf, seen, undefined)
 }
 
-/** The same steps, going on from a fact that came late. */
-function* resumed(steps: Decision<Answer>, fact: Fact): Decision<Answer> {
-  let next = steps.next(fact)
-  while (!next.done) next = steps.next(yield next.value)
+/** Goes on from the fact a need was answered with (none: the start). */
+function resume(
+  steps: Decision<Answer>,
+  factOf: FactSource,
+  seen: ((need: Need, fact: Fact) => void) | undefined,
+  fact: Fact | undefined,
+): Answer | Promise<Answer> {
+  let next = steps.next(fact as Fact)
+  while (!next.done) {
+    const need = next.value
+    const known = factOf(need)
+    if (known instanceof Promise) {
+      return known.then((value) => {
+        seen?.(need, value)
+        return resume(steps, factOf, seen, value)
+      })
+    }
+    seen?.(need, known)
+    next = steps.next(known)
+  }
   return next.value
 }
 

@@ -11,7 +11,11 @@ export interface Refreshed<V> {
   readonly ttlMs: number
 }
 
-export interface RefreshingOptions<V> {
+/**
+ * `A` is what a reader asks about a key, handed to the refresh it starts
+ * (the check target behind a URL); `undefined` where the key says it all.
+ */
+export interface RefreshingOptions<V, A = undefined> {
   readonly clock: Clock
   /** The most keys held; the least recently used is forgotten first. */
   readonly max: number
@@ -21,7 +25,7 @@ export interface RefreshingOptions<V> {
    * cannot answer (stale if error): that policy is the caller's. Must not
    * reject: a failure is a value too.
    */
-  readonly refresh: (key: string, last: V | undefined) => Promise<Refreshed<V>>
+  readonly refresh: (key: string, last: V | undefined, about: A) => Promise<Refreshed<V>>
   /** Whether an expired value is served at once while it is refreshed (stale while revalidate); default never. */
   readonly serveExpired?: (value: V) => boolean
   /**
@@ -40,7 +44,9 @@ interface Held<V> {
   freshUntil: number
 }
 
-interface Flight<V> {
+interface Flight<V, A> {
+  /** What the reader that started it asked about (for invalidate's pick). */
+  readonly about: A
   /** Set by invalidate: the answer goes to those waiting, not into the cache. */
   discarded: boolean
   readonly answer: Promise<V>
@@ -61,12 +67,12 @@ interface Flight<V> {
  * Synchronous reads are why this is not lru-cache's fetch(), which always
  * returns a promise: the redirect lane answers from memory or not at all.
  */
-export class RefreshingCache<V> {
-  readonly #options: RefreshingOptions<V>
+export class RefreshingCache<V, A = undefined> {
+  readonly #options: RefreshingOptions<V, A>
   readonly #held: LRUCache<string, Held<V>>
-  readonly #flights = new Map<string, Flight<V>>()
+  readonly #flights = new Map<string, Flight<V, A>>()
 
-  constructor(options: RefreshingOptions<V>) {
+  constructor(options: RefreshingOptions<V, A>) {
     this.#options = options
     this.#held = new LRUCache<string, Held<V>>({ max: options.max })
   }
@@ -98,8 +104,11 @@ export class RefreshingCache<V> {
     return undefined
   }
 
-  /** The value: at once when fresh or served expired, else once the shared refresh answers. */
-  get(key: string, told?: (result: ReadResult) => void): V | Promise<V> {
+  /**
+   * The value: at once when fresh or served expired, else once the shared
+   * refresh answers. `about` goes to a refresh this read starts.
+   */
+  get(key: string, about: A, told?: (result: ReadResult) => void): V | Promise<V> {
     const held = this.#held.get(key)
     if (held !== undefined && this.#fresh(held)) {
       told?.('hit')
@@ -107,25 +116,26 @@ export class RefreshingCache<V> {
     }
     if (held !== undefined && this.#servesExpired(held)) {
       told?.('stale')
-      void this.#refresh(key).answer
+      void this.#refresh(key, about).answer
       return held.value
     }
     told?.('miss')
-    return this.#wait(key)
+    return this.#wait(key, about)
   }
 
   /**
    * Drops (the next read waits for the source, with nothing to fall back
    * on) or expires (the next read waits, but the refresh still sees the
    * value) what `pick` chooses, and discards refreshes in flight for those
-   * keys. Returns the keys of the values dropped or expired.
+   * keys (pick sees what their reader asked about). Returns the keys of the
+   * values dropped or expired.
    */
   invalidate(
-    pick: (key: string, value: V | undefined) => boolean,
+    pick: (key: string, value: V | undefined, about?: A) => boolean,
     how: 'drop' | 'expire',
   ): string[] {
     for (const [key, flight] of this.#flights) {
-      if (pick(key, this.#held.peek(key)?.value)) {
+      if (pick(key, this.#held.peek(key)?.value, flight.about)) {
         flight.discarded = true
         this.#flights.delete(key)
       }
@@ -145,9 +155,9 @@ export class RefreshingCache<V> {
     for (const key of [...this.#held.keys()]) if (!keep(key)) this.#held.delete(key)
   }
 
-  async #wait(key: string): Promise<V> {
+  async #wait(key: string, about: A): Promise<V> {
     for (;;) {
-      const flight = this.#refresh(key)
+      const flight = this.#refresh(key, about)
       const value = await flight.answer
       if (!flight.discarded || this.#options.rereadAfterInvalidation !== true) return value
       const held = this.#held.peek(key)
@@ -155,13 +165,14 @@ export class RefreshingCache<V> {
     }
   }
 
-  #refresh(key: string): Flight<V> {
+  #refresh(key: string, about: A): Flight<V, A> {
     const running = this.#flights.get(key)
     if (running !== undefined) return running
     const { refresh, clock } = this.#options
-    const flight: Flight<V> = {
+    const flight: Flight<V, A> = {
+      about,
       discarded: false,
-      answer: refresh(key, this.#held.peek(key)?.value).then(({ value, ttlMs }) => {
+      answer: refresh(key, this.#held.peek(key)?.value, about).then(({ value, ttlMs }) => {
         if (this.#flights.get(key) === flight) this.#flights.delete(key)
         if (!flight.discarded) this.#held.set(key, { value, freshUntil: clock.now() + ttlMs })
         return value

@@ -80,7 +80,7 @@ export class ManifestStore {
   }
 
   async get(release: string): Promise<Snapshot> {
-    return this.#snapshot(await this.#cache.get(release))
+    return this.#snapshot(await this.#cache.get(release, undefined))
   }
 
   /** What get() would answer at once, when the copy held is fresh; else undefined. */

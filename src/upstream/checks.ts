@@ -47,21 +47,18 @@ export interface UpstreamChecksOptions {
  */
 export class UpstreamChecks {
   readonly #options: UpstreamChecksOptions
-  readonly #cache: RefreshingCache<Entry>
-  /** The target being looked up: the cache calls #check with its key only, synchronously. */
-  #asked: CheckTarget | undefined
-  /** Targets with a check in flight, for invalidate (bounded by what is in flight). */
-  readonly #flying = new Map<string, CheckTarget>()
+  /** Keyed by the target's URL; a refresh is told the whole target. */
+  readonly #cache: RefreshingCache<Entry, CheckTarget>
   /** Each lookup counted as the cache answered it; made once, not a closure per lookup. */
   readonly #counted: (result: ReadResult) => void
 
   constructor(options: UpstreamChecksOptions) {
     this.#options = options
     this.#counted = (result) => options.events.cache(result)
-    this.#cache = new RefreshingCache<Entry>({
+    this.#cache = new RefreshingCache<Entry, CheckTarget>({
       clock: options.clock,
       max: options.config.cacheMax,
-      refresh: (key, last) => this.#check(key, last),
+      refresh: (_key, last, target) => this.#check(target, last),
       serveExpired: (entry) => entry.answer === 'exists',
     })
   }
@@ -82,8 +79,7 @@ export class UpstreamChecks {
    * case on the redirect path.
    */
   lookupNow(target: CheckTarget): CheckOutcome | Promise<CheckOutcome> {
-    this.#asked = target
-    const entry = this.#cache.get(target.location, this.#counted)
+    const entry = this.#cache.get(target.location, target, this.#counted)
     return entry instanceof Promise ? entry.then((found) => found.answer) : entry.answer
   }
 
@@ -110,21 +106,19 @@ export class UpstreamChecks {
         : typeof which === 'string'
           ? (release) => release === which
           : which
-    const pick = (key: string, entry: Entry | undefined): boolean => {
-      const target = entry ?? (this.#flying.get(key) as CheckTarget)
-      return picks(target.release, target.asset)
+    // A held answer names its target; a check in flight, the target it was asked about.
+    const pick = (_key: string, entry: Entry | undefined, asked?: CheckTarget): boolean => {
+      const { release, asset } = (entry ?? asked) as CheckTarget
+      return picks(release, asset)
     }
     return this.#cache.invalidate(pick, 'drop').length
   }
 
   /** Asks GitHub; when it cannot say, the last known answer stays for the `unknown` lifetime. */
-  async #check(key: string, last: Entry | undefined): Promise<Refreshed<Entry>> {
+  async #check(target: CheckTarget, last: Entry | undefined): Promise<Refreshed<Entry>> {
     const { config, dispatcher, events, log } = this.#options
-    const target = this.#asked as CheckTarget
-    this.#flying.set(key, target)
     const started = performance.now()
     const result = await headCheck(dispatcher, target.location, config)
-    this.#flying.delete(key)
     events.check(result.outcome, (performance.now() - started) / 1000)
     if (result.outcome === 'unknown') {
       log.warn(

@@ -113,14 +113,14 @@ export class ManifestStore {
     const good = last?.good
     const outcome = await this.#fetch(release, good?.validators)
     const now = this.#clock.now()
-    const { ttlMs, retryMs } = this.#settings
+    const { ttlMs } = this.#settings
     if (outcome.kind === 'body') {
       const parsed = parseManifest(outcome.bytes)
       if (parsed.ok) {
         const fresh = { entries: parsed.entries, validators: outcome.validators, confirmedAt: now }
         return { value: { good: fresh, last: 'ok', reason: '' }, ttlMs }
       }
-      return this.#fail(release, good, `refused: ${parsed.reason}`, retryMs)
+      return this.#fail(release, good, `refused: ${parsed.reason}`)
     }
     if (outcome.kind === 'not-modified' && good !== undefined) {
       return { value: { good: { ...good, confirmedAt: now }, last: 'ok', reason: '' }, ttlMs }
@@ -135,19 +135,14 @@ export class ManifestStore {
         : outcome.kind === 'missing'
           ? 'GitHub answered 404'
           : '304 for a copy we do not hold'
-    return this.#fail(release, good, reason, retryMs)
+    return this.#fail(release, good, reason)
   }
 
   /** The last good copy stays (stale if error); GitHub is asked again after `retryMs`. */
-  #fail(
-    release: string,
-    good: Good | undefined,
-    reason: string,
-    retryMs: number,
-  ): Refreshed<State> {
+  #fail(release: string, good: Good | undefined, reason: string): Refreshed<State> {
     const keeping = good !== undefined ? 'keeping the last good copy' : 'no good copy'
     this.#log.warn({ release, reason }, `manifest refresh failed; ${keeping}`)
-    return { value: { good, last: 'failed', reason }, ttlMs: retryMs }
+    return { value: { good, last: 'failed', reason }, ttlMs: this.#settings.retryMs }
   }
 
   #usable(good: Good | undefined, now: number): good is Good {

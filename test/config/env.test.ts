@@ -7,18 +7,10 @@ import {
   readOptional,
   readPositiveDuration,
 } from '../../src/config/env.js'
-import { isRedirectorError } from '../../src/errors.js'
 
+import { refusedWith } from '../helpers/refused.js'
 /** The message a bad value stops the start with. */
-function refused(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (err) {
-    if (isRedirectorError(err) && err.code === 'SR_CONFIG_INVALID') return err.message
-    throw err
-  }
-  throw new Error('accepted')
-}
+const refused = (fn: () => unknown): string => refusedWith('SR_CONFIG_INVALID', fn)
 
 t.test('durations: units, bounds, and a message naming the variable', async (t) => {
   t.equal(readDuration({ D: '500ms' }, 'D', 1), 500)

@@ -1,5 +1,4 @@
 import t from 'tap'
-import { isRedirectorError } from '../../src/errors.js'
 import {
   DEFAULT_MANIFESTS,
   compileDirectories,
@@ -9,17 +8,10 @@ import {
   newestName,
 } from '../../src/table/layers.js'
 import { renderOutput } from '../../src/table/template.js'
+import { refusedWith } from '../helpers/refused.js'
 
-/** The message a bad layer stops the start with (SR_TABLE_INVALID). */
-function refused(fn: () => unknown): string {
-  try {
-    fn()
-  } catch (err) {
-    if (isRedirectorError(err) && err.code === 'SR_TABLE_INVALID') return err.message
-    throw err
-  }
-  throw new Error('accepted')
-}
+/** The message a bad value stops the start with. */
+const refused = (fn: () => unknown): string => refusedWith('SR_TABLE_INVALID', fn)
 
 const newest = { paths: ['/extensions/{name}.raw'], release: '{ext}-{version}' }
 

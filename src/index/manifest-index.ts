@@ -66,38 +66,46 @@ export class ManifestIndex implements CatalogSource {
    * interpret(), which waits). Throws as the reads do when GitHub cannot say.
    */
   readingNow(file: string): { found: Interpretation | undefined } | undefined {
-    const global = this.#store.now(this.#globalRelease)
-    if (global === undefined) return undefined
-    const candidates = this.#candidatesOf(global)
+    const candidates = this.#candidatesNow()
+    if (candidates === undefined) return undefined
     for (const { name, arch, stream } of readingsFor(file, candidates)) {
-      const snapshot = this.#store.now(this.#releaseOf(name))
-      if (snapshot === undefined) return undefined
-      const extension = this.#extensionOf(name, snapshot)
-      if (extension !== undefined) return { found: { extension, arch, stream } }
+      const held = this.#heldExtension(name)
+      if (held === undefined) return undefined
+      if (held.found !== undefined) return { found: { extension: held.found, arch, stream } }
     }
     return { found: undefined }
   }
 
   /** extension() when the manifests it needs are fresh in memory: `{ found }` at once, else undefined. */
   extensionNow(name: string): { found: Extension | undefined } | undefined {
-    const global = this.#store.now(this.#globalRelease)
-    if (global === undefined) return undefined
-    if (!this.#candidatesOf(global).has(name)) return { found: undefined }
-    const snapshot = this.#store.now(this.#releaseOf(name))
-    return snapshot === undefined ? undefined : { found: this.#extensionOf(name, snapshot) }
+    const candidates = this.#candidatesNow()
+    if (candidates === undefined) return undefined
+    return candidates.has(name) ? this.#heldExtension(name) : { found: undefined }
   }
 
   /** extensions() when every manifest is fresh in memory: `{ found }` at once, else undefined. */
   extensionsNow(): { found: readonly Extension[] } | undefined {
-    const global = this.#store.now(this.#globalRelease)
-    if (global === undefined) return undefined
+    const candidates = this.#candidatesNow()
+    if (candidates === undefined) return undefined
     const found: Extension[] = []
-    for (const name of this.#candidatesOf(global)) {
-      const one = this.extensionNow(name)
-      if (one === undefined) return undefined
-      if (one.found !== undefined) found.push(one.found)
+    for (const name of candidates) {
+      const held = this.#heldExtension(name)
+      if (held === undefined) return undefined
+      if (held.found !== undefined) found.push(held.found)
     }
     return { found }
+  }
+
+  /** The candidates, when the global manifest is fresh in memory. */
+  #candidatesNow(): ReadonlySet<string> | undefined {
+    const global = this.#store.now(this.#globalRelease)
+    return global === undefined ? undefined : this.#candidatesOf(global)
+  }
+
+  /** A candidate's extension, when its manifest is fresh in memory. */
+  #heldExtension(name: string): { found: Extension | undefined } | undefined {
+    const snapshot = this.#store.now(this.#releaseOf(name))
+    return snapshot === undefined ? undefined : { found: this.#extensionOf(name, snapshot) }
   }
 
   /** An extension from its manifest; undefined when missing or naming no image of it. */

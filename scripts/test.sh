@@ -2,7 +2,7 @@
 # Runs the whole test suite on a fresh machine: installs what the tests drive
 # for real (Debian packages, npm packages), then lint, type check, the unit and
 # integration tests (tap, 100% coverage; again on Node.js 24 and 22) and the
-# real-client tier.
+# real-client tier (three systemd-sysupdate versions, Ignition, curl, wget).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +35,8 @@ for major in 24 22; do
 done
 
 # The real-client tier (README: "The real-client tier"): build or reuse the cached
-# trixie root for systemd-sysupdate, then run the clients; on failure, show
+# roots for systemd-sysupdate 254 (bookworm-backports), 257 (trixie) and the
+# newest (sid), then run the clients and print the matrix; on failure, show
 # what each client and the service logged.
 bash scripts/sysupdate-root.sh >/dev/null
 if ! npm run test:e2e; then

@@ -20,8 +20,14 @@ import {
  * How a redirect may be cached. `versioned` targets never change once
  * published (an image of one version); `mutable` ones are replaced in place
  * (indexes, transfer files), so their answers may only be cached briefly.
+ * `signature` ones are the detached signatures clients probe for by several
+ * names in turn: whether a release has each is learnt once per
+ * CHECK_TTL_SIGNATURE (or a webhook), the 404s included, so the probes of a
+ * whole fleet cost GitHub a few requests an hour.
  */
-export type CacheClass = 'versioned' | 'mutable'
+export type CacheClass = 'versioned' | 'mutable' | 'signature'
+
+const CACHE_CLASSES: readonly CacheClass[] = ['versioned', 'mutable', 'signature']
 
 export interface Example {
   readonly path: string
@@ -98,9 +104,9 @@ function compileRule(entry: unknown, index: number): Rule {
   withContext(where, 'path', () => checkPathTemplate(path))
   const release = compileOutput(entry, 'release', path, where)
   const asset = compileOutput(entry, 'asset', path, where)
-  const cache = entry.cache ?? 'mutable'
-  if (cache !== 'versioned' && cache !== 'mutable') {
-    throw invalid(`${where}: "cache" must be "versioned" or "mutable"`)
+  const cache = (entry.cache ?? 'mutable') as CacheClass
+  if (!CACHE_CLASSES.includes(cache)) {
+    throw invalid(`${where}: "cache" must be "versioned", "mutable" or "signature"`)
   }
   const description = entry.description ?? ''
   if (typeof description !== 'string') throw invalid(`${where}: "description" must be text`)

@@ -134,7 +134,10 @@ export class UpstreamChecks {
   /** How long an answer is fresh; after "unknown", how long until GitHub is asked again. */
   #ttl(outcome: CheckOutcome, target: CheckTarget): number {
     const { ttlMs } = this.#options.config
-    if (outcome !== 'exists') return ttlMs[outcome]
+    if (outcome === 'unknown') return ttlMs.unknown
+    // A signature's 404 is as certain as its 302: both hold until the release changes.
+    if (target.cache === 'signature') return ttlMs.signature
+    if (outcome === 'missing') return ttlMs.missing
     return target.cache === 'versioned' ? ttlMs.versioned : ttlMs.mutable
   }
 }

@@ -25,6 +25,8 @@ export interface UpstreamConfig {
     /** Exists, for index and configuration files re-uploaded in place. */
     readonly mutable: number
     readonly missing: number
+    /** Exists or missing, for the signatures clients probe by several names (class `signature`). */
+    readonly signature: number
     /** GitHub could not say: the wait before asking again. */
     readonly unknown: number
   }
@@ -44,6 +46,7 @@ export function parseUpstreamConfig(env: Env): UpstreamConfig {
       versioned: readPositiveDuration(env, 'CHECK_TTL_VERSIONED', 24 * 60 * MINUTE),
       mutable: readPositiveDuration(env, 'CHECK_TTL_MUTABLE', MINUTE),
       missing: readPositiveDuration(env, 'CHECK_TTL_MISSING', 30_000),
+      signature: readPositiveDuration(env, 'CHECK_TTL_SIGNATURE', 60 * MINUTE, 24 * 60 * MINUTE),
       unknown: readPositiveDuration(env, 'CHECK_TTL_UNKNOWN', 5000, 10 * MINUTE),
     },
     cacheMax: readInteger(env, 'CHECK_CACHE_MAX', 10_000, 1, 10_000_000),

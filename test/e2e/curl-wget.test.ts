@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { clientArtifacts } from './helpers/artifacts.js'
+import { Matrix } from './helpers/matrix.js'
 import { sha256, transferFile } from './helpers/bakery.js'
 import { requireClients, TOOLS } from './helpers/preflight.js'
 import { curlGet, MAX_TIME, wgetGet } from './helpers/download.js'
@@ -23,6 +24,17 @@ t.teardown(() => stack.close())
 const { bakery, github, service } = stack
 const curlLog = artifacts.log('curl.log')
 const wgetLog = wgetArtifacts.log('wget.log')
+
+/** `curl 7.88.1`, `wget 1.21.3`: the first number each prints for --version. */
+async function versionOf(tool: string): Promise<string> {
+  const printed = await run(tool, ['--version'], { log: curlLog, timeoutMs: 10_000 })
+  return /\d+\.\d+(\.\d+)?/.exec(printed.stdout)?.[0] ?? 'unknown'
+}
+const matrix = new Matrix(
+  artifacts.dir,
+  'curl / wget',
+  `${await versionOf('curl')} / ${await versionOf('wget')}`,
+)
 
 const downloads = await mkdtemp(join(tmpdir(), 'e2e-curl-'))
 t.teardown(() => rm(downloads, { recursive: true, force: true }))
@@ -68,6 +80,7 @@ let n = 0
 const fresh = (): string => join(downloads, `file-${++n}`)
 
 t.test('curl -L and wget download every form with the published bytes', async (t) => {
+  matrix.scenario(t, 'every URL form gives the published bytes')
   for (const [path, expected] of files) {
     const want = sha256(expected)
     const viaCurl = fresh()
@@ -91,6 +104,7 @@ t.test('curl -L and wget download every form with the published bytes', async (t
 })
 
 t.test('the downloaded SHA256SUMS check the downloaded images (sha256sum -c)', async (t) => {
+  matrix.scenario(t, "sha256sum -c against each level's SHA256SUMS")
   // Per version, per extension and global: each level lists the same bytes.
   const dir = await mkdtemp(join(downloads, 'check-'))
   const images = ['kubernetes-v1.32.2-x86-64.raw', 'kubernetes-v1.32.2-arm64.raw']
@@ -120,6 +134,7 @@ t.test('the downloaded SHA256SUMS check the downloaded images (sha256sum -c)', a
 })
 
 t.test('curl -I sees the same redirect as GET', async (t) => {
+  matrix.scenario(t, 'HEAD (curl -I) sees the same redirect as GET')
   const write = ['--write-out', '%{http_code} %{redirect_url}', '--output', '/dev/null']
   const options = { log: curlLog, timeoutMs: 30_000 }
   for (const [path] of files) {
@@ -138,6 +153,7 @@ t.test('curl -I sees the same redirect as GET', async (t) => {
 })
 
 t.test('a missing file fails cleanly on the service 404', async (t) => {
+  matrix.scenario(t, 'a missing file fails cleanly on the 404')
   const missing = [
     '/extensions/kubernetes-v1.99.0-x86-64.raw',
     '/extensions/nosuch.conf',

@@ -5,14 +5,16 @@ import t from 'tap'
 import { clientArtifacts } from './helpers/artifacts.js'
 import { sha256, transferFile } from './helpers/bakery.js'
 import { provision } from './helpers/ignition.js'
+import { Matrix } from './helpers/matrix.js'
 import { requireClients, TOOLS } from './helpers/preflight.js'
 import { describe, run } from './helpers/run.js'
-import { startStack } from './helpers/stack.js'
+import { sleep, startStack } from './helpers/stack.js'
 
 /*
  * Ignition 2.14 (Debian's package) provisioning a machine's extensions
  * through the service, as the bakery's docs show: storage.files whose
- * sources are the service's URLs.
+ * sources are the service's URLs. Flatcar ships 2.24; what differs between
+ * the two for our answers is in docs/clients.md (nothing this file tests).
  */
 
 const artifacts = clientArtifacts('ignition')
@@ -25,13 +27,21 @@ const version = await run(TOOLS.ignition.path, ['-version'], {
   log: artifacts.log('version.log'),
   timeoutMs: 10_000,
 })
-t.match(version.stdout, /^Ignition .*\b2\.14\./, `Ignition 2.14 (${version.stdout.trim()})`)
+const release = /\b(2\.14\.\d+)/.exec(version.stdout)?.[1]
+t.ok(release, `Ignition 2.14 (${version.stdout.trim()})`)
+const matrix = new Matrix(artifacts.dir, 'Ignition', release ?? 'unknown')
 
 function sha512(bytes: Buffer): string {
   return createHash('sha512').update(bytes).digest('hex')
 }
 
+/** A config of one file: `path` on the machine, downloaded from `source`. */
+function oneFile(path: string, source: string): object {
+  return { ignition: { version: '3.3.0' }, storage: { files: [{ path, contents: { source } }] } }
+}
+
 t.test('every file of the config lands with the published bytes', async (t) => {
+  matrix.scenario(t, 'storage.files: images, .conf, SHA256SUMS, verification.hash')
   const log = artifacts.log('provision.log')
   await bakery.publish('kubernetes', 'v1.32.2')
   await bakery.publish('k3s', 'v1.31.4+k3s1')
@@ -115,6 +125,7 @@ t.test('every file of the config lands with the published bytes', async (t) => {
 })
 
 t.test('a missing asset makes Ignition fail on the service 404', async (t) => {
+  matrix.scenario(t, 'a missing asset: the 404 is final, no retry')
   const log = artifacts.log('missing.log')
   const machine = await provision(
     {
@@ -148,5 +159,85 @@ t.test('a missing asset makes Ignition fail on the service 404', async (t) => {
     github.count('GET', 'kubernetes-v1.99.0', 'kubernetes-v1.99.0-x86-64.raw'),
     0,
     'Ignition was never sent to GitHub',
+  )
+})
+
+t.test('what Ignition sends: its headers on the first hop only', async (t) => {
+  matrix.scenario(t, 'headers: User-Agent to the service, none of its own to GitHub')
+  const log = artifacts.log('headers.log')
+  await bakery.publish('sysdig', '0.40.1')
+  const path = '/extensions/sysdig-0.40.1-x86-64.raw'
+  const machine = await provision(oneFile('/opt/sysdig.raw', `${service.url}${path}`), log)
+  t.teardown(() => machine.dispose())
+  t.equal(machine.files?.code, 0, `files stage: ${machine.files ? describe(machine.files) : ''}`)
+  const [answer] = await stack.answers(path)
+  t.match(answer?.userAgent, /^Ignition\/.*\b2\.14\./, 'the service sees Ignition/<version>')
+  const download = github.requests.find(
+    (request) => request.method === 'GET' && request.path.endsWith('/sysdig-0.40.1-x86-64.raw'),
+  )
+  // Ignition clears every header when it follows a redirect: GitHub sees Go's defaults.
+  t.match(download?.headers['user-agent'], /^Go-http-client\//, 'GitHub sees Go’s User-Agent')
+  t.equal(download?.headers.accept, undefined, 'and not the Accept Ignition sent the service')
+})
+
+t.test('a 503 is retried until the service can answer, whatever Retry-After says', async (t) => {
+  matrix.scenario(t, '5xx retried (Retry-After ignored), then the file lands')
+  // GitHub fails, and the service (fail closed) answers 503 with Retry-After: 3.
+  const closed = await startStack(artifacts.log('service-fail-closed.log'), {
+    UPSTREAM_FAIL_MODE: 'closed',
+    CHECK_TTL_UNKNOWN: '3s',
+  })
+  t.teardown(() => closed.close())
+  await closed.bakery.publish('kubevirt', 'v1.4.0')
+  const path = '/extensions/kubevirt-v1.4.0-x86-64.raw'
+  closed.github.fault({ kind: 'status', status: 502 })
+  const provisioning = provision(
+    oneFile('/opt/kubevirt.raw', `${closed.service.url}${path}`),
+    artifacts.log('retry.log'),
+  )
+  const refusals = async () => (await closed.answers(path)).filter((line) => line.status === 503)
+  for (let waited = 0; (await refusals()).length < 3 && waited < 20_000; waited += 100) {
+    await sleep(100)
+  }
+  closed.github.fault(null)
+  const machine = await provisioning
+  t.teardown(() => machine.dispose())
+  t.equal(machine.files?.code, 0, `files stage: ${machine.files ? describe(machine.files) : ''}`)
+  t.equal(
+    sha256(await readFile(join(machine.root, '/opt/kubevirt.raw'))),
+    sha256(closed.bakery.image('kubevirt', 'v1.4.0', 'x86-64')),
+    'the file landed once GitHub was back',
+  )
+  const answers = await closed.answers(path)
+  t.ok(answers.filter((line) => line.status === 503).length >= 3, 'Ignition retried the 503')
+  t.equal(answers.at(-1)?.status, 302, 'until the service could redirect')
+  const [first, second] = answers
+  t.ok(
+    first !== undefined && second !== undefined && second.time - first.time < 3000,
+    'the first retry came well before Retry-After: 3 (Ignition waits 200 ms, doubling)',
+  )
+})
+
+t.test('a 429 is final: why RATE_LIMIT_STATUS defaults to 503', async (t) => {
+  matrix.scenario(t, 'a 429 is final (the rate limit answers 503 by default)')
+  const limited = await startStack(artifacts.log('service-429.log'), {
+    RATE_LIMIT_MAX: '1',
+    RATE_LIMIT_STATUS: '429',
+  })
+  t.teardown(() => limited.close())
+  await limited.bakery.publish('tmux', '3.5a')
+  const path = '/extensions/tmux-3.5a-x86-64.raw'
+  await fetch(`${limited.service.url}${path}`, { redirect: 'manual' }) // spends the one request
+  const machine = await provision(
+    oneFile('/opt/tmux.raw', `${limited.service.url}${path}`),
+    artifacts.log('rate-limited.log'),
+  )
+  t.teardown(() => machine.dispose())
+  t.equal(machine.files?.timedOut, false, 'Ignition gave up by itself')
+  t.not(machine.files?.code, 0, 'provisioning fails on the first 429')
+  t.same(
+    (await limited.answers(path)).map((line) => line.status),
+    [302, 429],
+    'one 429, never retried',
   )
 })

@@ -10,7 +10,7 @@ import {
   versionsOf,
   type Extension,
 } from '../../src/index/catalog.js'
-import type { ManifestEntry } from '../../src/index/manifest.js'
+import { parseManifest, type ManifestEntry } from '../../src/index/manifest.js'
 
 const entries = (...names: string[]): ManifestEntry[] =>
   names.map((name, i) => ({ sha256: String(i).padStart(64, '0'), name }))
@@ -136,4 +136,19 @@ t.test('newestImage by architecture and stream', async (t) => {
   )
   t.equal(newestImage(kubernetes, 'arm64', 'v1.32')?.file, 'kubernetes-v1.32.2-arm64.raw')
   t.equal(newestImage(kubernetes, 'arm64', 'v1.33'), undefined)
+})
+
+t.test('a BEST-BEFORE entry (sysupdate 260 and later) is not an image', async (t) => {
+  // What a bakery writes to make sysupdate 260 refuse a stale list: the hash of no bytes.
+  const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
+  const sums = `${'1'.repeat(64)}  btop-1.4.0-x86-64.raw\n${empty}  BEST-BEFORE-2027-01-01\n`
+  const parsed = parseManifest(new TextEncoder().encode(sums))
+  t.ok(parsed.ok, 'the manifest is read, marker and all')
+  const listed = parsed.ok ? parsed.entries : []
+  t.same(candidateNames(listed), ['btop'], 'no extension is made of it')
+  t.same(
+    imagesOf('btop', listed).map((image) => image.file),
+    ['btop-1.4.0-x86-64.raw'],
+    'nor an image',
+  )
 })

@@ -29,7 +29,16 @@ t.test('the built-in table loads and all its examples pass', async (t) => {
   const table = await loadTable(DEFAULT_TABLE_FILE, origins)
   t.same(
     table.rules.map((rule) => rule.name),
-    ['raw', 'raw-below-path', 'transfer', 'transfer-in-release', 'extension-index', 'global-index'],
+    [
+      'raw',
+      'raw-below-path',
+      'transfer',
+      'transfer-in-release',
+      'extension-index',
+      'extension-signature',
+      'global-index',
+      'global-signature',
+    ],
   )
   t.same(checkExamples(table, origins), [])
 })

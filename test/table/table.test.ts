@@ -75,7 +75,7 @@ t.test('every table error names the rule and stops the load', async (t) => {
     [{ rules: [rule({ release: 7 })] }, /rule "conf": "release" must be text/],
     [
       { rules: [rule({ cache: 'forever' })] },
-      /rule "conf": "cache" must be "versioned" or "mutable"/,
+      /rule "conf": "cache" must be "versioned", "mutable" or "signature"/,
     ],
     [{ rules: [rule({ description: 3 })] }, /rule "conf": "description" must be text/],
     [{ rules: [rule({ examples: 'x' })] }, /rule "conf": examples must be a list/],

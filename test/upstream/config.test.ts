@@ -9,7 +9,13 @@ t.test('defaults: checks on, fail open, short timeouts, documented lifetimes', a
     failMode: 'open',
     connectTimeoutMs: 2000,
     responseTimeoutMs: 3000,
-    ttlMs: { versioned: 86_400_000, mutable: 60_000, missing: 30_000, unknown: 5000 },
+    ttlMs: {
+      versioned: 86_400_000,
+      mutable: 60_000,
+      missing: 30_000,
+      signature: 3_600_000,
+      unknown: 5000,
+    },
     cacheMax: 10_000,
   })
   t.same(parseConfig({}).upstream, parseUpstreamConfig({}), 'part of the service config')
@@ -25,6 +31,7 @@ t.test('reads every setting', async (t) => {
       CHECK_TTL_VERSIONED: '7d',
       CHECK_TTL_MUTABLE: '2m',
       CHECK_TTL_MISSING: '10s',
+      CHECK_TTL_SIGNATURE: '6h',
       CHECK_TTL_UNKNOWN: '1500ms',
       CHECK_CACHE_MAX: '50',
     }),
@@ -33,7 +40,13 @@ t.test('reads every setting', async (t) => {
       failMode: 'closed',
       connectTimeoutMs: 250,
       responseTimeoutMs: 1000,
-      ttlMs: { versioned: 604_800_000, mutable: 120_000, missing: 10_000, unknown: 1500 },
+      ttlMs: {
+        versioned: 604_800_000,
+        mutable: 120_000,
+        missing: 10_000,
+        signature: 21_600_000,
+        unknown: 1500,
+      },
       cacheMax: 50,
     },
   )
@@ -63,6 +76,8 @@ t.test('a bad value names the variable and what it accepts', async (t) => {
     ['CHECK_TTL_MUTABLE', '0m', positive],
     ['CHECK_TTL_MISSING', '30', duration],
     ['CHECK_TTL_MISSING', '0s', positive],
+    ['CHECK_TTL_SIGNATURE', '0s', positive],
+    ['CHECK_TTL_SIGNATURE', '25h', duration],
     ['CHECK_TTL_UNKNOWN', '0ms', positive],
     ['CHECK_TTL_UNKNOWN', '11m', duration],
     ['CHECK_CACHE_MAX', '0', 'expected a whole number from 1 to 10000000'],

@@ -38,7 +38,10 @@ export function imageName(ext: string, version: string, arch: Arch): string {
 export class Bakery {
   // ext -> version -> image name -> bytes
   private readonly images = new Map<string, Map<string, Map<string, Buffer>>>()
-  private readonly signers = new Map<string, Signer>()
+  // ext -> signature asset name -> signer
+  private readonly signers = new Map<string, Map<string, Signer>>()
+  // ext -> BEST-BEFORE marker entries of its SHA256SUMS
+  private readonly markers = new Map<string, Map<string, Buffer>>()
 
   constructor(
     private readonly github: FakeGitHub,
@@ -62,9 +65,21 @@ export class Bakery {
     await this.republishIndexes(ext)
   }
 
-  /** From now on the extension's SHA256SUMS is published with a SHA256SUMS.gpg. */
-  async sign(ext: string, signer: Signer): Promise<void> {
-    this.signers.set(ext, signer)
+  /** From now on the extension's SHA256SUMS is published with a detached signature `name`. */
+  async sign(ext: string, signer: Signer, name = 'SHA256SUMS.gpg'): Promise<void> {
+    const signers = this.signers.get(ext) ?? new Map<string, Signer>()
+    signers.set(name, signer)
+    this.signers.set(ext, signers)
+    await this.republishIndexes(ext)
+  }
+
+  /**
+   * From now on the extension's SHA256SUMS carries the entry
+   * `BEST-BEFORE-<date>` (YYYY-MM-DD; the hash of no bytes, as systemd
+   * expects of a marker): sysupdate 260 and later refuse the list after it.
+   */
+  async bestBefore(ext: string, date: string): Promise<void> {
+    this.markers.set(ext, new Map([[`BEST-BEFORE-${date}`, Buffer.alloc(0)]]))
     await this.republishIndexes(ext)
   }
 
@@ -87,9 +102,11 @@ export class Bakery {
     return bytes
   }
 
-  /** The extension's SHA256SUMS: every image of every version. */
+  /** The extension's SHA256SUMS: every image of every version, and its marker if any. */
   extensionSums(ext: string): string {
-    return sha256Sums(this.filesOf([ext]))
+    const files = this.filesOf([ext])
+    for (const [name, bytes] of this.markers.get(ext) ?? []) files.set(name, bytes)
+    return sha256Sums(files)
   }
 
   /** The global SHA256SUMS: every image of every extension. */
@@ -110,8 +127,9 @@ export class Bakery {
   private async republishIndexes(ext: string): Promise<void> {
     const sums = Buffer.from(this.extensionSums(ext))
     this.github.addAsset(ext, 'SHA256SUMS', sums)
-    const signer = this.signers.get(ext)
-    if (signer !== undefined) this.github.addAsset(ext, 'SHA256SUMS.gpg', await signer(sums))
+    for (const [name, signer] of this.signers.get(ext) ?? []) {
+      this.github.addAsset(ext, name, await signer(sums))
+    }
     this.github.addAsset('SHA256SUMS', 'SHA256SUMS', this.globalSums())
   }
 }

@@ -6,8 +6,10 @@ import type { Signer } from './bakery.js'
 import { describe, run } from './run.js'
 
 export interface TestKey {
-  /** Signs detached, binary, like the `SHA256SUMS.gpg` sysupdate v257 fetches. */
+  /** Signs detached, binary, like the `SHA256SUMS.gpg` every sysupdate fetches. */
   readonly sign: Signer
+  /** Signs detached, ASCII-armored, like the `SHA256SUMS.asc` sysupdate 258 and later accept. */
+  readonly signArmored: Signer
   /** The public key as a keyring file, for /etc/systemd/import-pubring.gpg. */
   readonly publicKeyring: Buffer
   dispose(): Promise<void>
@@ -42,14 +44,17 @@ export async function makeTestKey(log: LogFile): Promise<TestKey> {
   const keyring = join(home, 'export.gpg')
   await gpg('--output', keyring, '--export')
   let count = 0
-  const sign: Signer = async (sums) => {
-    const input = join(home, `sums-${++count}`)
-    await writeFile(input, sums)
-    await gpg('--yes', '--output', `${input}.gpg`, '--detach-sign', input)
-    return readFile(`${input}.gpg`)
-  }
+  const signer =
+    (...armor: string[]): Signer =>
+    async (sums) => {
+      const input = join(home, `sums-${++count}`)
+      await writeFile(input, sums)
+      await gpg('--yes', ...armor, '--output', `${input}.sig`, '--detach-sign', input)
+      return readFile(`${input}.sig`)
+    }
   return {
-    sign,
+    sign: signer(),
+    signArmored: signer('--armor'),
     publicKeyring: await readFile(keyring),
     dispose: async () => {
       await run('gpgconf', ['--homedir', home, '--kill', 'gpg-agent'], {

@@ -4,7 +4,7 @@
 #
 #   in-root.sh ROOT STATE COMMAND [ARG...]
 #
-# ROOT is the cached Debian trixie root (scripts/sysupdate-root.sh); it is only
+# ROOT is a cached Debian root (scripts/sysupdate-root.sh); it is only
 # ever the read-only lower layer of an overlay, so it stays clean. STATE is the
 # machine's folder on the host: STATE/upper keeps what the machine wrote (its
 # /etc, /opt) from one run to the next. /tmp and /run are fresh tmpfs each run.

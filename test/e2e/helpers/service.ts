@@ -11,6 +11,8 @@ export interface RequestLine {
   readonly rule: string | null
   readonly location?: string
   readonly userAgent?: string
+  /** When it was logged (epoch milliseconds). */
+  readonly time: number
 }
 
 export interface Service {

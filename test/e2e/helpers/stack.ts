@@ -26,14 +26,17 @@ export interface Stack {
   close(): Promise<void>
 }
 
-/** The fake GitHub with an empty bakery, and the service in front of it. */
-export async function startStack(serviceLog: LogFile): Promise<Stack> {
+/** The fake GitHub with an empty bakery, and the service in front of it (`env` beyond SERVICE_ENV). */
+export async function startStack(
+  serviceLog: LogFile,
+  env: Readonly<Record<string, string>> = {},
+): Promise<Stack> {
   const github = await startFakeGitHub()
   try {
     const service = await startService({
       githubUrl: github.url,
       repo: github.repo,
-      env: SERVICE_ENV,
+      env: { ...SERVICE_ENV, ...env },
       log: serviceLog,
     })
     return {

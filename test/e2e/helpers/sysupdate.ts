@@ -12,19 +12,39 @@ const SYSUPDATE = '/usr/lib/systemd/systemd-sysupdate'
 const ROOT_BUILD_TIMEOUT_MS = 12 * 60_000
 const SYSUPDATE_TIMEOUT_MS = 60_000
 
+/** The Debian releases whose roots the tier runs sysupdate in (scripts/sysupdate-root.sh). */
+export const RELEASES = ['bookworm', 'trixie', 'sid'] as const
+export type Release = (typeof RELEASES)[number]
+
+export interface SysupdateRoot {
+  readonly root: string
+  /** The systemd version, e.g. 257. */
+  readonly version: number
+  /** What `systemd-sysupdate --version` printed first, e.g. `systemd 257 (257.13-1~deb13u1)`. */
+  readonly banner: string
+}
+
 /**
- * The cached trixie root (built on first use by scripts/sysupdate-root.sh,
- * which honours SYSUPDATE_ROOT_CACHE), and the systemd version it holds.
+ * The cached root of one release (built on first use by
+ * scripts/sysupdate-root.sh, which honours SYSUPDATE_ROOT_CACHE), and the
+ * systemd version it holds.
  */
-export async function sysupdateRoot(log: LogFile): Promise<{ root: string; version: string }> {
-  const built = await run('bash', [ROOT_SCRIPT], { log, timeoutMs: ROOT_BUILD_TIMEOUT_MS })
+export async function sysupdateRoot(release: Release, log: LogFile): Promise<SysupdateRoot> {
+  const built = await run('bash', [ROOT_SCRIPT, release], {
+    log,
+    timeoutMs: ROOT_BUILD_TIMEOUT_MS,
+  })
   const root = built.stdout.trim().split('\n').at(-1) ?? ''
   if (built.code !== 0 || root === '') {
-    throw new Error(`cannot build the sysupdate root: ${describe(built)}`)
+    throw new Error(`cannot build the ${release} sysupdate root: ${describe(built)}`)
   }
-  const version = await run('chroot', [root, SYSUPDATE, '--version'], { log, timeoutMs: 10_000 })
-  if (version.code !== 0) throw new Error(`systemd-sysupdate does not run: ${describe(version)}`)
-  return { root, version: version.stdout.split('\n')[0] ?? '' }
+  const printed = await run('chroot', [root, SYSUPDATE, '--version'], { log, timeoutMs: 10_000 })
+  const banner = printed.stdout.split('\n')[0] ?? ''
+  const version = /^systemd (\d+)\b/.exec(banner)?.[1]
+  if (printed.code !== 0 || version === undefined) {
+    throw new Error(`systemd-sysupdate does not run in ${root}: ${describe(printed)}`)
+  }
+  return { root, version: Number(version), banner }
 }
 
 /**
@@ -64,6 +84,10 @@ export class Machine {
 
   readlink(path: string): Promise<string> {
     return readlink(this.host(path))
+  }
+
+  async mkdir(path: string): Promise<void> {
+    await mkdir(this.host(path), { recursive: true })
   }
 
   /** File names in a folder of the machine; none when it does not exist. */

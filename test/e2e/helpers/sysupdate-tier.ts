@@ -1,0 +1,493 @@
+import t, { type Test } from 'tap'
+import { clientArtifacts, type LogFile } from './artifacts.js'
+import { sha256, transferFile } from './bakery.js'
+import { curlGet } from './download.js'
+import { makeTestKey } from './gpg.js'
+import { Matrix } from './matrix.js'
+import { requireClients, TOOLS } from './preflight.js'
+import { describe, type RunResult } from './run.js'
+import { LIFETIME_MS, sleep, startStack } from './stack.js'
+import { definitionName, featuresOf } from './sysupdate-features.js'
+import { Machine, sysupdateRoot, type Release } from './sysupdate.js'
+
+/*
+ * systemd-sysupdate from one Debian release, run in a chroot of its cached
+ * root, installing and updating extensions through the service exactly as a
+ * Flatcar machine does: `systemd-sysupdate -C <ext> list|check-new|update`
+ * with the definition fetched from the service. Every scenario runs on every
+ * version; where a version lacks the feature (sysupdate-features.ts), the
+ * scenario proves that it does, and the matrix says n/a with the reason.
+ */
+
+/** Runs the whole sysupdate tier on the root of `release`. */
+export async function sysupdateTier(release: Release): Promise<void> {
+  const artifacts = clientArtifacts(`sysupdate-${release}`)
+  requireClients('systemd-sysupdate', [TOOLS.unshare, TOOLS.chroot, TOOLS.curl, TOOLS.gpg], true)
+  const { root, version, banner } = await sysupdateRoot(release, artifacts.log('root.log'))
+  const features = featuresOf(version)
+  const matrix = new Matrix(artifacts.dir, 'systemd-sysupdate', String(version))
+  const stack = await startStack(artifacts.log('service.log'))
+  t.teardown(() => stack.close())
+  const { bakery, github, service } = stack
+  const keyLog = artifacts.log('key.log')
+  const key = await makeTestKey(keyLog)
+  t.teardown(() => key.dispose())
+  t.comment(`${release}: ${banner}`)
+
+  interface Scenario {
+    readonly log: LogFile
+    readonly machine: Machine
+  }
+
+  /** A fresh machine and a log of its own for one scenario. */
+  async function machine(t: Test, name: string): Promise<Scenario> {
+    const log = artifacts.log(`${name}.log`)
+    const machine = await Machine.create(root, log)
+    t.teardown(() => machine.dispose())
+    return { log, machine }
+  }
+
+  /** Fetches a file through the service with curl, as the bakery's docs say, onto the machine. */
+  async function download(t: Test, { log, machine }: Scenario, path: string, dest: string) {
+    const fetched = await curlGet(`${service.url}${path}`, machine.host(dest), log, [
+      '--create-dirs',
+    ])
+    t.equal(fetched.code, 0, `curl ${path}: ${describe(fetched)}`)
+  }
+
+  /**
+   * Installs the bakery's definition for `ext`, fetched through the service
+   * by the name this version reads, where `-C <ext>` finds it. 254 also
+   * needs the target folder made first (it never creates it).
+   */
+  async function install(
+    t: Test,
+    s: Scenario,
+    ext: string,
+    options: { verify?: boolean; path?: string; file?: string } = {},
+  ) {
+    const file = options.file ?? definitionName(features, ext)
+    bakery.addMetadata(ext, file, transferFile({ service: service.url, ext, ...options }))
+    await download(t, s, `/extensions/${file}`, `/etc/sysupdate.${ext}.d/${file}`)
+    if (!features.createsTargetFolder) await s.machine.mkdir(`/opt/extensions/${ext}`)
+  }
+
+  /** The versions `list` shows (newest first) and the current one, whatever the version prints. */
+  async function list(t: Test, s: Scenario, ext: string) {
+    const listed = await s.machine.sysupdate(ext, '--json=short', 'list')
+    t.equal(listed.code, 0, `list: ${describe(listed)}`)
+    const value = json(t, listed)
+    if (features.jsonObjects) {
+      const { all, current } = value as { all?: string[]; current?: string | null }
+      return { all: all ?? [], current: current ?? null }
+    }
+    // 254: the table's rows as objects.
+    const rows = (Array.isArray(value) ? value : []) as { version: string; assessment: string }[]
+    const current = rows.find((row) => row.assessment === 'current')?.version ?? null
+    return { all: rows.map((row) => row.version), current }
+  }
+
+  /** The version `check-new` offers, or null; its exit code as this version sets it. */
+  async function checkNew(t: Test, s: Scenario, ext: string): Promise<string | null> {
+    const checked = await s.machine.sysupdate(ext, '--json=short', 'check-new')
+    let offered: string | null
+    if (features.jsonObjects) {
+      offered = (json(t, checked) as { available?: string | null }).available ?? null
+    } else {
+      offered = checked.stdout.trim() === '' ? null : checked.stdout.trim()
+    }
+    const none = features.checkNewFailsWhenNone ? 1 : 0
+    t.equal(checked.code, offered === null ? none : 0, `check-new: ${describe(checked)}`)
+    return offered
+  }
+
+  async function update(t: Test, s: Scenario, ext: string, ...args: string[]) {
+    const updated = await s.machine.sysupdate(ext, 'update', ...args)
+    t.equal(updated.code, 0, `update: ${describe(updated)}`)
+    return updated
+  }
+
+  async function installed(t: Test, s: Scenario, ext: string, version: string) {
+    const name = `${ext}-${version}-x86-64.raw`
+    const bytes = await s.machine.readFile(`/opt/extensions/${ext}/${name}`)
+    t.equal(
+      sha256(bytes),
+      sha256(bakery.image(ext, version, 'x86-64')),
+      `${name} has the published bytes`,
+    )
+    t.equal(
+      await s.machine.readlink(`/etc/extensions/${ext}.raw`),
+      `../../opt/extensions/${ext}/${name}`,
+      `/etc/extensions/${ext}.raw points at ${name}`,
+    )
+  }
+
+  /** The images in the extension's target folder (254's folder is made empty beforehand). */
+  async function images(s: Scenario, ext: string): Promise<string[]> {
+    return (await s.machine.list(`/opt/extensions/${ext}`)).filter((name) => name.endsWith('.raw'))
+  }
+
+  /** The matrix row of a scenario: run where the version supports it, else proven unsupported. */
+  function track(t: Test, scenario: string, supported: boolean, reason: string): void {
+    if (supported) matrix.scenario(t, scenario)
+    else matrix.unsupported(t, scenario, reason)
+  }
+
+  t.test('update through /extensions/<ext>/: list, check-new, update', async (t) => {
+    matrix.scenario(t, 'list, check-new, update via /extensions/<ext>/')
+    const s = await machine(t, 'extension-path')
+    const ext = 'wasmtime'
+    for (const v of ['23.0.2', '24.0.0']) await bakery.publish(ext, v)
+    await install(t, s, ext)
+
+    t.same(await list(t, s, ext), { all: ['24.0.0', '23.0.2'], current: null }, 'list')
+    t.equal(await checkNew(t, s, ext), '24.0.0', 'check-new offers the newest')
+    await update(t, s, ext)
+    await installed(t, s, ext, '24.0.0')
+    t.same(await images(s, ext), [`${ext}-24.0.0-x86-64.raw`], 'only the newest, only x86-64')
+    t.equal((await list(t, s, ext)).current, '24.0.0', 'list then shows it as current')
+    t.equal(await checkNew(t, s, ext), null, 'and check-new offers nothing')
+
+    const manifest = await stack.answers(`/extensions/${ext}/SHA256SUMS`)
+    t.ok(manifest.length >= 5, 'each run fetched the manifest afresh, through the service')
+    t.ok(
+      manifest.every((line) => line.status === 302 && line.userAgent?.startsWith('systemd-pull/')),
+      'and the service redirected systemd-pull every time',
+    )
+    t.same(
+      (await stack.answers(`/extensions/${ext}/${ext}-24.0.0-x86-64.raw`)).map((l) => l.status),
+      [302],
+      'the image was asked for below Path= once and redirected',
+    )
+
+    t.test('a version published later is installed within the lifetime', async (t) => {
+      // Publishing re-uploads the metadata release: for a while its SHA256SUMS is gone.
+      bakery.withdrawIndex(ext)
+      // Once the service's "it exists" has expired it asks GitHub again: the
+      // first ask after that is still sent on (stale while revalidate), later
+      // ones get the service's own 404.
+      await sleep(LIFETIME_MS + 200)
+      const last = async () => (await stack.answers(`/extensions/${ext}/SHA256SUMS`)).at(-1)
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const during = await s.machine.sysupdate(ext, 'update')
+        t.not(during.code, 0, `update ${attempt} fails while the index is missing`)
+        if ((await last())?.status === 404) break
+      }
+      t.equal((await last())?.status, 404, 'the service answers 404 for the missing index')
+      await bakery.publish(ext, '25.0.1')
+      await sleep(LIFETIME_MS + 200) // the service may remember the 404 this long, no longer
+      await update(t, s, ext)
+      await installed(t, s, ext, '25.0.1')
+      t.same(
+        await images(s, ext),
+        [`${ext}-24.0.0-x86-64.raw`, `${ext}-25.0.1-x86-64.raw`],
+        'the previous version is kept for roll-back',
+      )
+    })
+  })
+
+  t.test('update through the global /extensions/', async (t) => {
+    matrix.scenario(t, 'list, check-new, update via the global /extensions/')
+    const s = await machine(t, 'global-path')
+    const ext = 'opkssh'
+    for (const v of ['v0.5.1', 'v0.6.0']) await bakery.publish(ext, v)
+    await install(t, s, ext, { path: '/extensions/' })
+    const { all } = await list(t, s, ext)
+    t.same(all, ['v0.6.0', 'v0.5.1'], 'only this extension’s images, from the global list')
+    t.equal(await checkNew(t, s, ext), 'v0.6.0')
+    await update(t, s, ext)
+    await installed(t, s, ext, 'v0.6.0')
+    t.ok(
+      (await stack.answers('/extensions/SHA256SUMS')).every((line) => line.status === 302),
+      'the global SHA256SUMS came through the service',
+    )
+    t.same(await stack.answers(`/extensions/${ext}/SHA256SUMS`), [], 'never the extension’s own')
+  })
+
+  t.test('a pinned update stream never leaves v1.32', async (t) => {
+    matrix.scenario(t, 'pinned stream kubernetes-v1.32.@v-%a.raw stays on v1.32')
+    const s = await machine(t, 'pinned-stream')
+    const ext = 'kubernetes'
+    for (const v of ['v1.31.6', 'v1.32.2', 'v1.33.0']) await bakery.publish(ext, v)
+    const file = `kubernetes-v1.32${features.readsTransfer ? '.transfer' : '.conf'}`
+    const stream = transferFile({
+      service: service.url,
+      ext,
+      matchPattern: 'kubernetes-v1.32.@v-%a.raw',
+    })
+    bakery.addMetadata(ext, file, stream)
+    await download(t, s, `/extensions/kubernetes/${file}`, `/etc/sysupdate.kubernetes.d/${file}`)
+    if (!features.createsTargetFolder) await s.machine.mkdir('/opt/extensions/kubernetes')
+
+    t.same((await list(t, s, ext)).all, ['2'], 'only the v1.32 stream is offered')
+    await update(t, s, ext)
+    await installed(t, s, ext, 'v1.32.2')
+    await bakery.publish(ext, 'v1.33.1')
+    await bakery.publish(ext, 'v1.32.3')
+    await update(t, s, ext)
+    await installed(t, s, ext, 'v1.32.3')
+    await bakery.publish(ext, 'v1.34.0')
+    t.equal(await checkNew(t, s, ext), null, 'a newer minor is not an update for the stream')
+    t.same(await images(s, ext), ['kubernetes-v1.32.2-x86-64.raw', 'kubernetes-v1.32.3-x86-64.raw'])
+    const outside = (await service.requests()).filter((line) =>
+      /kubernetes-v1\.3[134]\./.test(line.path),
+    )
+    t.same(outside, [], 'no image outside the stream was ever asked for')
+  })
+
+  t.test('InstancesMax=3: the oldest goes after the third update', async (t) => {
+    matrix.scenario(t, 'InstancesMax=3 clean-up after three updates')
+    const s = await machine(t, 'instances-max')
+    const ext = 'nebraska'
+    await bakery.publish(ext, '2.8.10')
+    await install(t, s, ext)
+    await update(t, s, ext)
+    for (const v of ['2.8.11', '2.9.0', '2.10.0']) {
+      await bakery.publish(ext, v)
+      await update(t, s, ext)
+      await installed(t, s, ext, v)
+    }
+    t.same(
+      await images(s, ext),
+      ['nebraska-2.10.0-x86-64.raw', 'nebraska-2.8.11-x86-64.raw', 'nebraska-2.9.0-x86-64.raw'],
+      'three instances, the newest current, 2.8.10 removed',
+    )
+  })
+
+  t.test('a .conf definition fetched through the service', async (t) => {
+    matrix.scenario(t, '.conf definition fetched through the service')
+    const s = await machine(t, 'definition-conf')
+    const ext = 'docker-compose'
+    for (const v of ['2.33.1+flatcar1', '2.34.0+flatcar2']) await bakery.publish(ext, v)
+    // Also a dash in the name and a plus in the version.
+    await install(t, s, ext, { file: `${ext}.conf` })
+    t.same((await list(t, s, ext)).all, ['2.34.0+flatcar2', '2.33.1+flatcar1'])
+    await update(t, s, ext)
+    await installed(t, s, ext, '2.34.0+flatcar2')
+    t.equal(github.count('GET', `${ext}-2.34.0+flatcar2`, `${ext}-2.34.0+flatcar2-x86-64.raw`), 1)
+  })
+
+  t.test('a .transfer definition fetched through the service', async (t) => {
+    track(
+      t,
+      '.transfer definition fetched through the service',
+      features.readsTransfer,
+      'reads .conf only; .transfer from 257',
+    )
+    const s = await machine(t, 'definition-transfer')
+    const ext = 'cilium'
+    await bakery.publish(ext, 'v0.15.0')
+    if (!features.readsTransfer) {
+      await install(t, s, ext, { file: `${ext}.transfer` })
+      const ignored = await s.machine.sysupdate(ext, 'update')
+      t.not(ignored.code, 0, 'update fails')
+      t.match(ignored.stderr, /No transfer definitions for component 'cilium' found/)
+      return
+    }
+    await install(t, s, ext, { file: `${ext}.transfer` })
+    const updated = await update(t, s, ext)
+    t.notMatch(updated.stderr, /should have the '\.transfer' extension/, 'no warning about it')
+    await installed(t, s, ext, 'v0.15.0')
+  })
+
+  t.test('the target folder is made on first use', async (t) => {
+    track(
+      t,
+      'target folder created on first update',
+      features.createsTargetFolder,
+      'must exist beforehand; made from 257',
+    )
+    const s = await machine(t, 'target-folder')
+    const ext = 'zfs'
+    await bakery.publish(ext, '2.2.7')
+    const file = definitionName(features, ext)
+    bakery.addMetadata(ext, file, transferFile({ service: service.url, ext }))
+    await download(t, s, `/extensions/${file}`, `/etc/sysupdate.${ext}.d/${file}`)
+    const first = await s.machine.sysupdate(ext, 'update')
+    if (!features.createsTargetFolder) {
+      t.not(first.code, 0, 'update fails')
+      t.match(first.stderr, /Failed to resolve '\/opt\/extensions\/zfs\/'/)
+      return
+    }
+    t.equal(first.code, 0, `update: ${describe(first)}`)
+    await installed(t, s, ext, '2.2.7')
+  })
+
+  t.test('Verify=yes with a binary .gpg signature', async (t) => {
+    matrix.scenario(t, 'Verify=yes, SHA256SUMS.gpg')
+    const ext = 'tailscale'
+    await bakery.sign(ext, key.sign)
+    await bakery.publish(ext, 'v1.80.0')
+    const keyrings = ['import-pubring.gpg', ...(features.pgpKeyring ? ['import-pubring.pgp'] : [])]
+    for (const keyring of keyrings) {
+      const s = await machine(t, `verify-gpg-${keyring}`)
+      await s.machine.writeFile(`/etc/systemd/${keyring}`, key.publicKeyring)
+      await install(t, s, ext, { verify: true })
+      const updated = await update(t, s, ext)
+      t.match(updated.stderr, /Signature verification succeeded/, `checked with ${keyring}`)
+      await installed(t, s, ext, 'v1.80.0')
+    }
+    const tried = await signatureAnswers(ext)
+    const before = features.signatureNames.slice(
+      0,
+      features.signatureNames.indexOf('SHA256SUMS.gpg'),
+    )
+    t.same(
+      [...new Set(tried.map(([path, status]) => `${path} ${status}`))],
+      [
+        ...before.map((name) => `/extensions/${ext}/${name} 404`),
+        `/extensions/${ext}/SHA256SUMS.gpg 302`,
+      ],
+      `the names this version tries, in order: ${features.signatureNames.join(', ')}`,
+    )
+    for (const name of before) {
+      t.equal(github.count('HEAD', ext, name), 1, `${name}: GitHub was asked once, for every run`)
+    }
+
+    t.test('the same update fails without the key, so the check is real', async (t) => {
+      const s = await machine(t, 'verify-unknown-key')
+      await install(t, s, ext, { verify: true })
+      const failed = await s.machine.sysupdate(ext, 'update')
+      t.not(failed.code, 0, 'update fails')
+      t.match(failed.stderr, /Signature verification failed/, 'on the signature')
+      t.same(await images(s, ext), [], 'nothing is installed')
+    })
+  })
+
+  t.test('Verify=yes with only an armored .asc signature', async (t) => {
+    const armored = features.signatureNames.includes('SHA256SUMS.asc')
+    track(t, 'Verify=yes, only SHA256SUMS.asc', armored, 'asks SHA256SUMS.gpg only; .asc from 258')
+    const ext = 'incus'
+    await bakery.sign(ext, key.signArmored, 'SHA256SUMS.asc')
+    await bakery.publish(ext, '6.0.3')
+    const s = await machine(t, 'verify-asc')
+    await s.machine.writeFile('/etc/systemd/import-pubring.gpg', key.publicKeyring)
+    await install(t, s, ext, { verify: true })
+    if (!armored) {
+      const failed = await s.machine.sysupdate(ext, 'update')
+      t.not(failed.code, 0, 'update fails')
+      t.match(failed.stderr, /SHA256SUMS\.gpg failed with code 404/, 'on the missing .gpg')
+      return
+    }
+    const updated = await update(t, s, ext)
+    t.match(updated.stderr, /Signature verification succeeded/)
+    await installed(t, s, ext, '6.0.3')
+  })
+
+  t.test('Verify=yes with the signature missing fails cleanly on the service 404', async (t) => {
+    matrix.scenario(t, 'Verify=yes, signature missing: fails cleanly')
+    const s = await machine(t, 'verify-missing')
+    const ext = 'falco'
+    await bakery.publish(ext, '0.39.2')
+    await s.machine.writeFile('/etc/systemd/import-pubring.gpg', key.publicKeyring)
+    await install(t, s, ext, { verify: true })
+
+    const failed = await s.machine.sysupdate(ext, 'update')
+    t.equal(failed.timedOut, false, 'sysupdate gave up by itself')
+    t.not(failed.code, 0, 'update fails')
+    t.same(await images(s, ext), [], 'nothing is installed, no partial file')
+    const tried = await signatureAnswers(ext)
+    t.same(
+      tried,
+      features.signatureNames.map((name) => [`/extensions/${ext}/${name}`, 404]),
+      'every name this version tries, in order, answered 404 by the service',
+    )
+    t.match(failed.stderr, /Failed to retrieve signature file/, 'because the signature is missing')
+    // Each version reports the 404 that ended its search (262 is quiet about the probes before).
+    const seen = [
+      ...failed.stderr.matchAll(/HTTP request to \S+(\/extensions\/\S+) failed with code 404/g),
+    ]
+    t.same(
+      seen.map((match) => match[1]),
+      tried.slice(-1).map(([path]) => path),
+      'sysupdate reported the 404 of the last name it tried',
+    )
+    for (const name of features.signatureNames) {
+      t.equal(github.count('GET', ext, name), 0, `${name}: the client was never sent to GitHub`)
+    }
+  })
+
+  t.test('a BEST-BEFORE entry in SHA256SUMS', async (t) => {
+    track(
+      t,
+      'BEST-BEFORE: future accepted, past refused',
+      features.bestBefore,
+      'the entry is ignored; honoured from 260',
+    )
+    const future = isoDay(Date.now() + 365 * 86_400_000)
+    const past = isoDay(Date.now() - 86_400_000)
+    const ext = 'btop'
+    await bakery.publish(ext, '1.4.0')
+    await bakery.bestBefore(ext, past)
+    if (!features.bestBefore) {
+      const s = await machine(t, 'best-before-ignored')
+      await install(t, s, ext)
+      await update(t, s, ext)
+      await installed(t, s, ext, '1.4.0')
+      return
+    }
+    const stale = await machine(t, 'best-before-past')
+    await install(t, stale, ext)
+    const refused = await stale.machine.sysupdate(ext, 'update')
+    t.not(refused.code, 0, `a list past ${past} is refused`)
+    t.match(refused.stderr, /Best before marker indicates out-of-date file list, refusing/)
+    t.same(await images(stale, ext), [], 'nothing is installed')
+
+    await bakery.bestBefore(ext, future)
+    const fresh = await machine(t, 'best-before-future')
+    await install(t, fresh, ext)
+    const accepted = await update(t, fresh, ext)
+    t.match(accepted.stderr, /Found best before marker, and it checks out/, `${future} is fine`)
+    await installed(t, fresh, ext, '1.4.0')
+    const page = await fetch(`${service.url}/extensions/${ext}/`, {
+      headers: { accept: 'application/json' },
+    })
+    t.notMatch(await page.text(), /BEST-BEFORE/, 'the directory lists images only')
+  })
+
+  t.test('acquire, then update', async (t) => {
+    track(t, 'acquire, then update', features.acquire, 'no acquire verb; from 260')
+    const s = await machine(t, 'acquire')
+    const ext = 'llamaedge'
+    await bakery.publish(ext, '0.14.16')
+    await install(t, s, ext)
+    const acquired = await s.machine.sysupdate(ext, 'acquire')
+    if (!features.acquire) {
+      t.not(acquired.code, 0, 'acquire is refused')
+      t.match(acquired.stderr, /Unknown command verb '?acquire'?/)
+      return
+    }
+    t.equal(acquired.code, 0, `acquire: ${describe(acquired)}`)
+    t.match(acquired.stderr, /Successfully acquired/)
+    await t.rejects(s.machine.readlink(`/etc/extensions/${ext}.raw`), 'acquired, not yet current')
+    await update(t, s, ext)
+    await installed(t, s, ext, '0.14.16')
+    t.same(
+      (await stack.answers(`/extensions/${ext}/${ext}-0.14.16-x86-64.raw`)).map((l) => l.status),
+      [302],
+      'the image was downloaded once, by acquire',
+    )
+  })
+
+  /** The service's answers to the signature names of one extension, in order. */
+  async function signatureAnswers(ext: string): Promise<[string, number][]> {
+    const names = new RegExp(`^/extensions/${ext}/SHA256SUMS\\.(sha256\\.)?(gpg|asc)$`)
+    return (await service.requests())
+      .filter((line) => names.test(line.path))
+      .map((line) => [line.path, line.status])
+  }
+}
+
+/** What `--json=short` prints, parsed; the whole run in the message when it is not JSON. */
+function json(t: Test, result: RunResult): unknown {
+  try {
+    return JSON.parse(result.stdout)
+  } catch {
+    t.fail(`not JSON (exit ${String(result.code)}): ${result.stdout}`)
+    return {}
+  }
+}
+
+function isoDay(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10)
+}

@@ -20,6 +20,12 @@ export interface RefreshingOptions<V, A = undefined> {
   /** The most keys held; the least recently used is forgotten first. */
   readonly max: number
   /**
+   * The most bytes held, by `sizeOf`'s estimate of each key and value; the
+   * least recently used is forgotten first. Unset: bounded by `max` alone.
+   */
+  readonly maxBytes?: number
+  readonly sizeOf?: (key: string, value: V) => number
+  /**
    * Asks the source about a key. `last` is the value held, fresh or not, so
    * that a refresh can revalidate it (a 304) or keep it when the source
    * cannot answer (stale if error): that policy is the caller's. Must not
@@ -74,12 +80,22 @@ export class RefreshingCache<V, A = undefined> {
 
   constructor(options: RefreshingOptions<V, A>) {
     this.#options = options
-    this.#held = new LRUCache<string, Held<V>>({ max: options.max })
+    const { max, maxBytes, sizeOf } = options
+    this.#held = new LRUCache<string, Held<V>>(
+      maxBytes === undefined || sizeOf === undefined
+        ? { max }
+        : { max, maxSize: maxBytes, sizeCalculation: (held, key) => sizeOf(key, held.value) },
+    )
   }
 
   /** Keys held, fresh or expired. */
   get size(): number {
     return this.#held.size
+  }
+
+  /** Bytes held, by sizeOf's estimate; 0 without a byte budget. */
+  get bytes(): number {
+    return this.#held.calculatedSize
   }
 
   /** Refreshes under way. */

@@ -171,19 +171,25 @@ export function extensionHtml(ext: ExtensionPage): string {
       ? ''
       : `<h2 id="streams">Streams</h2>
 <p>Each link follows the newest version within its release line, as <code>${escapeHtml(ext.name)}-&lt;stream&gt;-&lt;arch&gt;.raw</code>:</p>
-${table({ heading: 'streams' }, `<th scope="col">Stream</th>${ARCH_HEADERS}`, streams)}
+${shownOf(ext.streams.length, ext.streamsTotal, 'streams', ext.sha256sums)}${table({ heading: 'streams' }, `<th scope="col">Stream</th>${ARCH_HEADERS}`, streams)}
 `
   const body = `<h1>${escapeHtml(ext.name)}</h1>
-<p class="lead">${plural(ext.versions.length, 'version')} for ${escapeHtml(ext.architectures.join(' and '))}. For systemd-sysupdate, use this page's address as <code>Path=</code>; it reads ${link(ext.sha256sums, 'SHA256SUMS')}.</p>
+<p class="lead">${plural(ext.versionsTotal, 'version')} for ${escapeHtml(ext.architectures.join(' and '))}. For systemd-sysupdate, use this page's address as <code>Path=</code>; it reads ${link(ext.sha256sums, 'SHA256SUMS')}.</p>
 <h2 id="newest">Newest</h2>
 ${table(
   { heading: 'newest' },
   '<th scope="col">Architecture</th><th scope="col">Version</th><th scope="col">Always-newest URL</th>',
   newest,
 )}
-${streamSection}<h2 id="versions">All versions</h2>
-${table({ heading: 'versions' }, `<th scope="col">Version</th>${ARCH_HEADERS}`, versions)}`
+${streamSection}<h2 id="versions">${ext.versions.length < ext.versionsTotal ? 'Newest versions' : 'All versions'}</h2>
+${shownOf(ext.versions.length, ext.versionsTotal, 'versions', ext.sha256sums)}${table({ heading: 'versions' }, `<th scope="col">Version</th>${ARCH_HEADERS}`, versions)}`
   return page(`${ext.name} · System extensions`, [...ROOT_CRUMBS, [ext.name]], body)
+}
+
+/** When a page shows only the newest rows: how many of how many, and where the rest are. */
+function shownOf(shown: number, total: number, what: string, sha256sums: string): string {
+  if (shown === total) return ''
+  return `<p>The newest ${shown} of ${total} ${what}; ${link(sha256sums, 'SHA256SUMS')} lists every image.</p>\n`
 }
 
 export function notFoundHtml(name: string, choices: readonly string[]): string {

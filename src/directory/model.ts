@@ -49,9 +49,20 @@ export interface ExtensionPage {
   readonly sha256sums: string
   readonly architectures: readonly Arch[]
   readonly newest: Partial<Record<Arch, NewestLink>>
+  /** The newest PAGE_ROWS streams; `streamsTotal` says how many there are. */
   readonly streams: readonly { stream: string; newest: Partial<Record<Arch, NewestLink>> }[]
+  readonly streamsTotal: number
+  /** The newest PAGE_ROWS versions; `versionsTotal` says how many there are (SHA256SUMS lists all). */
   readonly versions: readonly { version: string; images: Partial<Record<Arch, ImageLink>> }[]
+  readonly versionsTotal: number
 }
+
+/**
+ * The most streams and versions a page shows, newest first. A page is for
+ * people choosing a version; a bakery with 100,000 versions would otherwise
+ * make every page tens of megabytes. The SHA256SUMS it links lists them all.
+ */
+export const PAGE_ROWS = 1000
 
 export const DIRECTORY = '/extensions/'
 
@@ -97,27 +108,37 @@ export function listingOf(extensions: readonly Extension[]): Listing {
 
 export function pageOf(extension: Extension): ExtensionPage {
   const { name } = extension
+  const streams = streamsOf(extension)
+  const versions = imagesByVersion(extension)
   return {
     name,
     url: `${DIRECTORY}${name}/`,
     sha256sums: `${DIRECTORY}${name}/SHA256SUMS`,
     architectures: architecturesOf(extension),
     newest: newestLinks(extension),
-    streams: streamsOf(extension).map((stream) => ({
+    streams: streams.slice(0, PAGE_ROWS).map((stream) => ({
       stream,
       newest: newestLinks(extension, stream),
     })),
-    versions: [...imagesByVersion(extension)].map(([version, images]) => ({ version, images })),
+    streamsTotal: streams.length,
+    versions,
+    versionsTotal: versionsOf(extension).length,
   }
 }
 
-/** Newest version first. imagesOf keeps one image per file, so per version and arch. */
-function imagesByVersion(extension: Extension): Map<string, Partial<Record<Arch, ImageLink>>> {
+/** The newest PAGE_ROWS versions, newest first. imagesOf keeps one image per file, so per version and arch. */
+function imagesByVersion(
+  extension: Extension,
+): { version: string; images: Partial<Record<Arch, ImageLink>> }[] {
   const byVersion = new Map<string, Partial<Record<Arch, ImageLink>>>()
   for (const image of extension.images) {
-    const images = byVersion.get(image.version) ?? {}
+    let images = byVersion.get(image.version)
+    if (images === undefined) {
+      if (byVersion.size === PAGE_ROWS) break
+      images = {}
+      byVersion.set(image.version, images)
+    }
     images[image.arch] = { file: image.file, url: flatUrl(image.file), sha256: image.sha256 }
-    byVersion.set(image.version, images)
   }
-  return byVersion
+  return [...byVersion].map(([version, images]) => ({ version, images }))
 }

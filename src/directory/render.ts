@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { DirectoryPage } from '../decision/answer.js'
+import type { Extension } from '../index/catalog.js'
 import { sendText } from '../http/text-reply.js'
 import { CONTENT_SECURITY_POLICY, extensionHtml, listingHtml, notFoundHtml } from './html.js'
 import { listingOf, pageOf } from './model.js'
@@ -26,9 +27,7 @@ export function renderPage(
     .header('vary', 'accept')
     .header('x-content-type-options', 'nosniff')
   if (format === 'json') {
-    return reply
-      .header('content-type', 'application/json; charset=utf-8')
-      .send(JSON.stringify(pageJson(page)))
+    return reply.header('content-type', 'application/json; charset=utf-8').send(pageJson(page))
   }
   return reply
     .header('content-type', 'text/html; charset=utf-8')
@@ -37,14 +36,31 @@ export function renderPage(
     .send(pageHtml(page))
 }
 
-function pageJson(page: DirectoryPage): object {
-  if (page.kind === 'listing') return listingOf(page.extensions)
-  if (page.kind === 'extension') return pageOf(page.extension)
-  return { error: `no extension named ${page.name}`, extensions: page.choices }
+function pageJson(page: DirectoryPage): string {
+  if (page.kind === 'listing') return JSON.stringify(listingOf(page.extensions))
+  if (page.kind === 'extension') return rendered(page.extension, 'json')
+  return JSON.stringify({ error: `no extension named ${page.name}`, extensions: page.choices })
 }
 
 function pageHtml(page: DirectoryPage): string {
   if (page.kind === 'listing') return listingHtml(listingOf(page.extensions))
-  if (page.kind === 'extension') return extensionHtml(pageOf(page.extension))
+  if (page.kind === 'extension') return rendered(page.extension, 'html')
   return notFoundHtml(page.name, page.choices)
+}
+
+/**
+ * An extension's page depends on its manifest alone, and the index makes one
+ * Extension per manifest revision: each page is rendered once per revision
+ * and format, not per request.
+ */
+const pages = new WeakMap<Extension, { json?: string; html?: string }>()
+
+function rendered(extension: Extension, format: 'json' | 'html'): string {
+  let made = pages.get(extension)
+  if (made === undefined) {
+    made = {}
+    pages.set(extension, made)
+  }
+  return (made[format] ??=
+    format === 'json' ? JSON.stringify(pageOf(extension)) : extensionHtml(pageOf(extension)))
 }

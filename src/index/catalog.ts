@@ -81,38 +81,92 @@ export function imagesOf(name: string, entries: readonly ManifestEntry[]): Image
   return images.sort((a, b) => strverscmpImproved(b.version, a.version))
 }
 
-export function architecturesOf(extension: Extension): Arch[] {
-  return ARCHES.filter((arch) => extension.images.some((image) => image.arch === arch))
+/**
+ * What pages and lookups read from an extension, made once per extension
+ * object: the index makes one per manifest revision (manifest-index.ts), so
+ * this is work per revision, O(n) over its images (already sorted), never per
+ * request. Lookups are then a map read, whatever the manifest's size.
+ */
+interface Outline {
+  readonly versions: readonly string[]
+  readonly versionSet: ReadonlySet<string>
+  readonly streams: readonly string[]
+  /** The newest image per architecture, of all versions. */
+  readonly newest: Partial<Record<Arch, Image>>
+  /** Per architecture, the newest image of each stream: every prefix of a version that ends before a `.`. */
+  readonly newestIn: Readonly<Record<Arch, ReadonlyMap<string, Image>>>
 }
 
-/** Versions newest first, each once. */
-export function versionsOf(extension: Extension): string[] {
-  return [...new Set(extension.images.map((image) => image.version))]
+const outlines = new WeakMap<Extension, Outline>()
+
+function outlineOf(extension: Extension): Outline {
+  let outline = outlines.get(extension)
+  if (outline === undefined) {
+    outline = makeOutline(extension.images)
+    outlines.set(extension, outline)
+  }
+  return outline
 }
 
-/** The newest image for an architecture, optionally within a stream prefix. */
-export function newestImage(extension: Extension, arch: Arch, stream?: string): Image | undefined {
-  return extension.images.find(
-    (image) => image.arch === arch && (stream === undefined || inStream(image.version, stream)),
-  )
-}
-
-/** A version belongs to a stream when the stream is its prefix at a `.` boundary. */
-export function inStream(version: string, stream: string): boolean {
-  return version.startsWith(`${stream}.`)
+function makeOutline(images: readonly Image[]): Outline {
+  const versionSet = new Set<string>()
+  const newest: Partial<Record<Arch, Image>> = {}
+  const newestIn = { 'x86-64': new Map<string, Image>(), arm64: new Map<string, Image>() }
+  // Newest first: the first image seen for a stream and architecture is its newest.
+  for (const image of images) {
+    const { version, arch } = image
+    versionSet.add(version)
+    newest[arch] ??= image
+    const streams = newestIn[arch]
+    for (let dot = version.indexOf('.'); dot !== -1; dot = version.indexOf('.', dot + 1)) {
+      const stream = version.slice(0, dot)
+      if (!streams.has(stream)) streams.set(stream, image)
+    }
+  }
+  const versions = [...versionSet]
+  return { versions, versionSet, streams: streamsFrom(versions, versionSet), newest, newestIn }
 }
 
 /**
  * The streams worth showing: each version without its last `.` part
  * (`v1.32` for `v1.32.2`), unless that names a release itself. Newest first.
  */
-export function streamsOf(extension: Extension): string[] {
-  const versions = new Set(extension.images.map((image) => image.version))
-  const streams: string[] = []
+function streamsFrom(versions: readonly string[], published: ReadonlySet<string>): string[] {
+  const streams = new Set<string>()
   for (const version of versions) {
     const dot = version.lastIndexOf('.')
     const stream = version.slice(0, dot)
-    if (dot > 0 && !versions.has(stream) && !streams.includes(stream)) streams.push(stream)
+    if (dot > 0 && !published.has(stream)) streams.add(stream)
   }
-  return streams
+  return [...streams]
+}
+
+export function architecturesOf(extension: Extension): Arch[] {
+  const { newest } = outlineOf(extension)
+  return ARCHES.filter((arch) => newest[arch] !== undefined)
+}
+
+/** Versions newest first, each once. */
+export function versionsOf(extension: Extension): readonly string[] {
+  return outlineOf(extension).versions
+}
+
+/** Whether the extension publishes exactly this version. */
+export function publishes(extension: Extension, version: string): boolean {
+  return outlineOf(extension).versionSet.has(version)
+}
+
+/**
+ * The newest image for an architecture, optionally within a stream: a
+ * version belongs to a stream when the stream is its prefix at a `.`
+ * boundary (`v1.32` and `v1` for `v1.32.2`, not `v1.3`).
+ */
+export function newestImage(extension: Extension, arch: Arch, stream?: string): Image | undefined {
+  const outline = outlineOf(extension)
+  return stream === undefined ? outline.newest[arch] : outline.newestIn[arch].get(stream)
+}
+
+/** The streams worth showing (see streamsFrom), newest first. */
+export function streamsOf(extension: Extension): readonly string[] {
+  return outlineOf(extension).streams
 }

@@ -24,9 +24,11 @@ export function parseManifest(bytes: Uint8Array): ManifestResult {
   if (bytes.includes(0)) return refuse('manifest has an embedded NUL byte')
   if (!isValidUtf8(bytes)) return refuse('manifest is not valid UTF-8')
   const entries: ManifestEntry[] = []
+  // One Buffer view of the bytes, so each line's strings are read without a wrapper of their own.
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let pos = 0
   for (let line = 1; pos < bytes.length; line++) {
-    const parsed = parseLine(bytes, pos, line)
+    const parsed = parseLine(buffer, pos, line)
     if (typeof parsed === 'string') return refuse(parsed)
     entries.push(parsed.entry)
     pos = parsed.next
@@ -35,7 +37,7 @@ export function parseManifest(bytes: Uint8Array): ManifestResult {
 }
 
 function parseLine(
-  bytes: Uint8Array,
+  bytes: Buffer,
   start: number,
   line: number,
 ): { entry: ManifestEntry; next: number } | string {
@@ -43,7 +45,7 @@ function parseLine(
   if (bytes.length - start < HASH_LENGTH + 3) return `corrupt manifest at line ${line}`
   if (bytes[start] === BACKSLASH) return `file names with escapes are not supported (line ${line})`
   for (let i = start; i < start + HASH_LENGTH; i++) {
-    if (!isHexDigit(bytes[i] as number)) return `digest at line ${line} is not 64 hex digits`
+    if (HEX[bytes[i] as number] !== 1) return `digest at line ${line} is not 64 hex digits`
   }
   let pos = start + HASH_LENGTH
   if (bytes[pos] !== SPACE) return `missing space separator at line ${line}`
@@ -55,10 +57,10 @@ function parseLine(
   const end = bytes.indexOf(NEWLINE, pos)
   if (end === -1) return `truncated manifest at line ${line} (no final newline)`
   if (end === pos) return `empty file name at line ${line}`
-  const name = Buffer.from(bytes.subarray(pos, end)).toString('utf8')
+  const name = bytes.toString('utf8', pos, end)
   if (!isValidFileName(name, end - pos)) return `invalid file name at line ${line}`
   if (hasControlChar(name)) return `file name has control characters at line ${line}`
-  const sha256 = Buffer.from(bytes.subarray(start, start + HASH_LENGTH)).toString('latin1')
+  const sha256 = bytes.toString('latin1', start, start + HASH_LENGTH)
   return { entry: { sha256, name }, next: end + 1 }
 }
 
@@ -71,13 +73,9 @@ const SPACE = 0x20
 const STAR = 0x2a
 const NEWLINE = 0x0a
 
-function isHexDigit(byte: number): boolean {
-  return (
-    (byte >= 0x30 && byte <= 0x39) ||
-    (byte >= 0x41 && byte <= 0x46) ||
-    (byte >= 0x61 && byte <= 0x66)
-  )
-}
+/** 1 for the bytes of hex digits (0-9, A-F, a-f): one array read per digit. */
+const HEX = new Uint8Array(256)
+for (const digit of '0123456789ABCDEFabcdef') HEX[digit.charCodeAt(0)] = 1
 
 /** systemd's filename_is_valid(): not `.` or `..`, no `/`, at most NAME_MAX bytes. */
 function isValidFileName(name: string, byteLength: number): boolean {
@@ -107,9 +105,15 @@ export function isValidUtf8(bytes: Uint8Array): boolean {
   } catch {
     return false
   }
-  for (const char of text) {
-    const code = char.codePointAt(0) as number
-    if ((code >= 0xfdd0 && code <= 0xfdef) || (code & 0xfffe) === 0xfffe) return false
-  }
-  return true
+  return !NONCHARACTER.test(text)
 }
+
+// U+FDD0..U+FDEF and the last two code points of each of the 17 planes:
+// one native scan of the text, not a loop over its characters in JavaScript.
+const NONCHARACTER = new RegExp(
+  `[\\u{FDD0}-\\u{FDEF}${Array.from({ length: 17 }, (_, plane) => {
+    const last = (plane * 0x10000 + 0xfffe).toString(16)
+    return `\\u{${last}}\\u{${(plane * 0x10000 + 0xffff).toString(16)}}`
+  }).join('')}]`,
+  'u',
+)

@@ -2,8 +2,8 @@ import {
   ARCHES,
   DEFAULT_ARCH,
   architecturesOf,
-  inStream,
   newestImage,
+  publishes,
   streamsOf,
   type Arch,
   type Extension,
@@ -112,7 +112,7 @@ export function* readingsFor(
 /** True when the stream is no stream but a version the extension publishes. */
 export function isPublishedVersion(found: Interpretation): boolean {
   const { extension, stream } = found
-  return stream !== undefined && extension.images.some((image) => image.version === stream)
+  return stream !== undefined && publishes(extension, stream)
 }
 
 export function answerFor(found: Interpretation): NewestAnswer {
@@ -131,14 +131,10 @@ export function answerFor(found: Interpretation): NewestAnswer {
     const arches = architecturesOf(extension).join(', ')
     return notFound(`${name} has no ${arch} image; architectures: ${arches}`)
   }
-  const streams = streamsOf(extension).filter((s) => hasArch(extension, arch, s))
+  const streams = streamsOf(extension).filter((s) => newestImage(extension, arch, s) !== undefined)
   return notFound(
     `${name} has no ${arch} image whose version starts with ${stream}.; streams: ${listOf(streams, `/extensions/${name}/`)}`,
   )
-}
-
-function hasArch(extension: Extension, arch: Arch, stream: string): boolean {
-  return extension.images.some((image) => image.arch === arch && inStream(image.version, stream))
 }
 
 // Choices are listed in one line; a long list ends with where to see it all.

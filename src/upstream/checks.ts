@@ -23,7 +23,7 @@ export type TargetFilter = (release: string, asset: string) => boolean
 export interface UpstreamChecksOptions {
   readonly config: Pick<
     UpstreamConfig,
-    'connectTimeoutMs' | 'responseTimeoutMs' | 'ttlMs' | 'cacheMax'
+    'connectTimeoutMs' | 'responseTimeoutMs' | 'ttlMs' | 'cacheMax' | 'cacheMaxBytes'
   >
   readonly dispatcher: Dispatcher
   readonly clock: Clock
@@ -58,6 +58,9 @@ export class UpstreamChecks {
     this.#cache = new RefreshingCache<Entry, CheckTarget>({
       clock: options.clock,
       max: options.config.cacheMax,
+      // Names come from clients: a budget in bytes, so long invented names cannot fill memory.
+      maxBytes: options.config.cacheMaxBytes,
+      sizeOf: entrySize,
       refresh: (_key, last, target) => this.#check(target, last),
       serveExpired: (entry) => entry.answer === 'exists',
     })
@@ -66,6 +69,11 @@ export class UpstreamChecks {
   /** Targets remembered, fresh or stale. */
   get size(): number {
     return this.#cache.size
+  }
+
+  /** Bytes the remembered targets take, by entrySize's estimate. */
+  get bytes(): number {
+    return this.#cache.bytes
   }
 
   /** Checks in flight upstream. */
@@ -148,3 +156,14 @@ interface Entry {
   readonly release: string
   readonly asset: string
 }
+
+/**
+ * What an entry costs, estimated from above: its key (the URL) and the two
+ * names as strings of up to two bytes a character, and the objects around
+ * them (the entry, the cache's node and the LRU's links, about 200 bytes).
+ */
+export function entrySize(key: string, entry: Entry): number {
+  return 2 * (key.length + entry.release.length + entry.asset.length) + ENTRY_OVERHEAD
+}
+
+const ENTRY_OVERHEAD = 200

@@ -32,9 +32,12 @@ export interface UpstreamConfig {
   }
   /** How many targets the cache remembers at most. */
   readonly cacheMax: number
+  /** How many bytes the cache holds at most (keys, names and answers, estimated). */
+  readonly cacheMaxBytes: number
 }
 
 const MINUTE = 60_000
+const MIB = 1024 * 1024
 
 export function parseUpstreamConfig(env: Env): UpstreamConfig {
   return {
@@ -50,5 +53,6 @@ export function parseUpstreamConfig(env: Env): UpstreamConfig {
       unknown: readPositiveDuration(env, 'CHECK_TTL_UNKNOWN', 5000, 10 * MINUTE),
     },
     cacheMax: readInteger(env, 'CHECK_CACHE_MAX', 10_000, 1, 10_000_000),
+    cacheMaxBytes: readInteger(env, 'CHECK_CACHE_MAX_BYTES', 16 * MIB, 64 * 1024, 1024 * MIB),
   }
 }

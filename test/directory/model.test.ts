@@ -1,5 +1,6 @@
 import t from 'tap'
-import { listingOf, newestUrl, pageOf } from '../../src/directory/model.js'
+import { extensionHtml } from '../../src/directory/html.js'
+import { listingOf, newestUrl, PAGE_ROWS, pageOf } from '../../src/directory/model.js'
 import { kubernetes, wasm } from '../helpers/directory.js'
 
 t.test('the model: URLs through this service, newest and streams per arch', async (t) => {
@@ -90,3 +91,27 @@ t.test('the model: URLs through this service, newest and streams per arch', asyn
   })
   t.equal(page.sha256sums, '/extensions/kubernetes/SHA256SUMS')
 })
+
+t.test(
+  'a page shows the newest PAGE_ROWS versions and streams, and how many there are',
+  async (t) => {
+    const total = PAGE_ROWS + 5
+    const images = Array.from({ length: total }, (_, i) => {
+      const version = `1.${total - 1 - i}.0` // newest first, each in a stream of its own
+      return { version, arch: 'x86-64' as const, file: `big-${version}-x86-64.raw`, sha256: 'a' }
+    })
+    const page = pageOf({ name: 'big', images })
+    t.equal(page.versions.length, PAGE_ROWS)
+    t.equal(page.versionsTotal, total)
+    t.equal(page.versions[0]?.version, `1.${total - 1}.0`, 'the newest first')
+    t.equal(page.versions.at(-1)?.version, '1.5.0', 'the oldest five left out')
+    t.equal(page.streams.length, PAGE_ROWS)
+    t.equal(page.streamsTotal, total)
+    t.equal(page.streams[0]?.newest['x86-64']?.version, `1.${total - 1}.0`)
+    const html = extensionHtml(page)
+    t.match(html, `The newest ${PAGE_ROWS} of ${total} versions;`)
+    t.match(html, `The newest ${PAGE_ROWS} of ${total} streams;`)
+    t.match(html, '<h2 id="versions">Newest versions</h2>')
+    t.notMatch(extensionHtml(pageOf(kubernetes)), /The newest \d+ of/, 'a small page shows all')
+  },
+)

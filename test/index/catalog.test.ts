@@ -1,10 +1,12 @@
+import fc from 'fast-check'
 import t from 'tap'
 import {
+  ARCHES,
   architecturesOf,
   candidateNames,
   imagesOf,
-  inStream,
   newestImage,
+  publishes,
   splitImageName,
   streamsOf,
   versionsOf,
@@ -118,6 +120,11 @@ t.test('versions, architectures, streams', async (t) => {
   )
 })
 
+/** The definition newestImage answers by lookup: a prefix at a `.` boundary. */
+function inStream(version: string, stream: string): boolean {
+  return version.startsWith(`${stream}.`)
+}
+
 t.test('inStream: a prefix at a . boundary', async (t) => {
   t.ok(inStream('v1.32.2', 'v1.32'))
   t.ok(inStream('v1.32.2', 'v1'))
@@ -151,4 +158,37 @@ t.test('a BEST-BEFORE entry (sysupdate 260 and later) is not an image', async (t
     ['btop-1.4.0-x86-64.raw'],
     'nor an image',
   )
+})
+
+t.test('newestImage by lookup answers as the scan of every image would', async (t) => {
+  const part = fc.constantFrom('0', '1', '2', '10', 'v1', 'rc1', '')
+  const version = fc.array(part, { minLength: 1, maxLength: 4 }).map((parts) => parts.join('.'))
+  const image = fc.tuple(version, fc.constantFrom(...ARCHES))
+  const stream = fc.option(
+    fc.array(part, { maxLength: 3 }).map((parts) => parts.join('.')),
+    {
+      nil: undefined,
+    },
+  )
+  fc.assert(
+    fc.property(fc.array(image, { maxLength: 30 }), stream, (published, asked) => {
+      const names = published.map(([v, arch]) => `e-${v}-${arch}.raw`)
+      const extension = { name: 'e', images: imagesOf('e', entries(...names)) }
+      for (const arch of ARCHES) {
+        const scanned = extension.images.find(
+          (one) => one.arch === arch && (asked === undefined || inStream(one.version, asked)),
+        )
+        if (newestImage(extension, arch, asked) !== scanned) return false
+      }
+      return publishes(extension, asked ?? '') === versionsOf(extension).includes(asked ?? '')
+    }),
+    { numRuns: 2000 },
+  )
+})
+
+t.test('what a page or lookup reads is made once per extension', async (t) => {
+  t.equal(versionsOf(kubernetes), versionsOf(kubernetes), 'the same array, not made again')
+  t.equal(streamsOf(kubernetes), streamsOf(kubernetes))
+  const dotted = { name: 'x', images: imagesOf('x', entries('x-.5-x86-64.raw')) }
+  t.equal(newestImage(dotted, 'x86-64', '')?.file, 'x-.5-x86-64.raw', 'an empty stream too')
 })

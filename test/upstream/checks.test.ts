@@ -1,4 +1,5 @@
 import t from 'tap'
+import { entrySize } from '../../src/upstream/checks.js'
 import { IMAGE, INDEX, MISSING, requestLine, settle, setup } from '../helpers/upstream.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -189,6 +190,26 @@ t.test('the cache never exceeds its bound', async (t) => {
   t.equal(github.count('HEAD'), 30, 'a recent target is still cached')
   await app.inject({ url: path(0) })
   t.equal(github.count('HEAD'), 31, 'the least recently used was dropped')
+})
+
+t.test('invented long names cannot fill memory: the cache is bounded in bytes', async (t) => {
+  // Issue 15, finding 7: 12,000 invented names of about 3 KB each held 208 MB.
+  const { app, checks } = await setup(t, { CHECK_CACHE_MAX_BYTES: '1048576' })
+  const long = 'v1.' + '7'.repeat(3000)
+  for (let i = 0; i < 1200; i++) {
+    const url = `/extensions/kubernetes-${long}${i}-x86-64.raw`
+    t.equal((await app.inject({ url })).statusCode, 404, url.slice(0, 40))
+  }
+  // Each entry holds its URL and both names: at least three copies of the name.
+  const atLeast = checks.size * 3 * 3000
+  t.ok(atLeast <= 1024 * 1024, `${checks.size} entries, at least ${atLeast} bytes of names`)
+  t.ok(checks.bytes <= 1024 * 1024, `estimated ${checks.bytes} bytes held`)
+  t.ok(checks.size >= 10, 'and still some held')
+  t.same(
+    entrySize('https://x/y', { answer: 'exists', release: 'r', asset: 'a' }),
+    2 * (11 + 1 + 1) + 200,
+    'the estimate: two bytes a character and 200 for the objects',
+  )
 })
 
 t.test('invalidate drops entries so the next lookup asks GitHub', async (t) => {

@@ -17,6 +17,7 @@ t.test('defaults: checks on, fail open, short timeouts, documented lifetimes', a
       unknown: 5000,
     },
     cacheMax: 10_000,
+    cacheMaxBytes: 16_777_216,
   })
   t.same(parseConfig({}).upstream, parseUpstreamConfig({}), 'part of the service config')
 })
@@ -34,6 +35,7 @@ t.test('reads every setting', async (t) => {
       CHECK_TTL_SIGNATURE: '6h',
       CHECK_TTL_UNKNOWN: '1500ms',
       CHECK_CACHE_MAX: '50',
+      CHECK_CACHE_MAX_BYTES: '1048576',
     }),
     {
       enabled: false,
@@ -48,6 +50,7 @@ t.test('reads every setting', async (t) => {
         unknown: 1500,
       },
       cacheMax: 50,
+      cacheMaxBytes: 1_048_576,
     },
   )
   for (const value of ['0', 'no', 'off', 'FALSE']) {
@@ -83,6 +86,7 @@ t.test('a bad value names the variable and what it accepts', async (t) => {
     ['CHECK_CACHE_MAX', '0', 'expected a whole number from 1 to 10000000'],
     ['CHECK_CACHE_MAX', '1e3', 'expected a whole number from 1 to 10000000'],
     ['CHECK_CACHE_MAX', '10000001', 'expected a whole number from 1 to 10000000'],
+    ['CHECK_CACHE_MAX_BYTES', '1000', 'expected a whole number from 65536 to 1073741824'],
   ]
   for (const [name, value, accepts] of cases) {
     t.throws(

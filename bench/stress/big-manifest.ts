@@ -1,0 +1,79 @@
+import { performance } from 'node:perf_hooks'
+import { LogFile } from '../../test/e2e/helpers/artifacts.js'
+import { startService } from '../../test/e2e/helpers/service.js'
+import { startFakeGitHub } from '../../test/helpers/fake-github.js'
+
+/*
+ * Issue 15, finding 2: an extension with N versions, each in a stream of its
+ * own (`1.<i>.0`), served from a manifest of N lines. Measures, from the
+ * client, the directory page (JSON and HTML), a newest-version name, a
+ * missing stream and /healthz asked at the same time as the page.
+ *
+ *   node --import tsx bench/stress/big-manifest.ts [N...]   (default 1000 10000 40000 100000)
+ */
+
+const sizes = process.argv.slice(2).map(Number)
+const counts = sizes.length > 0 ? sizes : [1000, 10_000, 40_000, 100_000]
+const hash = 'a'.repeat(64)
+
+async function timed(url: string, accept = '*/*'): Promise<{ ms: number; status: number }> {
+  const started = performance.now()
+  const response = await fetch(url, { headers: { accept }, redirect: 'manual' })
+  await response.arrayBuffer()
+  return { ms: Math.round(performance.now() - started), status: response.status }
+}
+
+const github = await startFakeGitHub()
+try {
+  for (const n of counts) {
+    const lines: string[] = []
+    for (let i = 0; i < n; i++) lines.push(`${hash}  big-1.${i}.0-x86-64.raw\n`)
+    const manifest = lines.join('')
+    github.addAsset('big', 'SHA256SUMS', manifest)
+    github.addAsset('SHA256SUMS', 'SHA256SUMS', `${hash}  big-1.0.0-x86-64.raw\n`)
+    const service = await startService({
+      githubUrl: github.url,
+      repo: github.repo,
+      env: { UPSTREAM_CHECKS: 'false', INDEX_MAX_BYTES: String(64 * 1024 * 1024) },
+      log: new LogFile(`/tmp/big-manifest-${n}.log`),
+    })
+    try {
+      const base = `${service.url}/extensions`
+      await timed(`${base}/big/SHA256SUMS`) // a redirect: the service is up
+      // The first read fetches and indexes both manifests; /healthz asked
+      // every 20 ms meanwhile shows the longest the event loop was held.
+      let reading = true
+      const read = timed(`${base}/big.raw`).finally(() => (reading = false))
+      let healthWhileReading = 0
+      while (reading) {
+        healthWhileReading = Math.max(
+          healthWhileReading,
+          (await timed(`${service.url}/healthz`)).ms,
+        )
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      const first = await read
+      const page = timed(`${base}/big/`, 'application/json')
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      const health = await timed(`${service.url}/healthz`)
+      const results = {
+        manifest: `${(manifest.length / 1024 / 1024).toFixed(1)} MiB`,
+        'first newest name': first.ms,
+        'slowest healthz during the first read': healthWhileReading,
+        'page JSON': (await page).ms,
+        'healthz during it': health.ms,
+        'page JSON again': (await timed(`${base}/big/`, 'application/json')).ms,
+        'page HTML': (await timed(`${base}/big/`, 'text/html')).ms,
+        'newest name': (await timed(`${base}/big.raw`)).ms,
+        'stream name': (await timed(`${base}/big-1.7-x86-64.raw`)).ms,
+        'missing stream (404)': (await timed(`${base}/big-9.9-x86-64.raw`)).ms,
+        'missing stream again': (await timed(`${base}/big-9.9-x86-64.raw`)).ms,
+      }
+      console.log(`N = ${n}: ${JSON.stringify(results)}`)
+    } finally {
+      await service.stop()
+    }
+  }
+} finally {
+  await github.close()
+}

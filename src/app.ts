@@ -20,6 +20,7 @@ import { serverOptions } from './protection/server-limits.js'
 import type { Table } from './table/table.js'
 import type { Clock } from './upstream/checks.js'
 import type { UpstreamEvents } from './upstream/events.js'
+import { UpstreamGate } from './upstream/gate.js'
 import { registerUpstreamChecks } from './upstream/register.js'
 import { registerGithubHook } from './webhooks/github.js'
 
@@ -69,7 +70,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installErrorHandling(app)
   registerRequestLog(app)
   registerHealth(app)
-  const deps = { dispatcher: options.dispatcher, clock: options.clock }
+  const clock = options.clock ?? performance
+  // One gate for everything sent to GitHub: its pauses hold back checks and manifests alike.
+  const gate = new UpstreamGate({
+    clock,
+    checksPerSecond: config.upstream.checksPerSecond,
+    events: metrics.gateEvents,
+    log: app.log.child({ module: 'upstream' }),
+  })
+  const deps = { dispatcher: options.dispatcher, clock, gate }
   const checks = registerUpstreamChecks(app, config.upstream, {
     ...deps,
     events: options.upstreamEvents ?? metrics.upstreamEvents,

@@ -13,6 +13,7 @@ import { tryRule } from './table/resolve.js'
 import type { Table } from './table/table.js'
 import { UpstreamChecks } from './upstream/checks.js'
 import { noUpstreamEvents } from './upstream/events.js'
+import { noGateEvents, UpstreamGate } from './upstream/gate.js'
 import { createUpstreamAgent } from './upstream/head.js'
 
 export interface Io {
@@ -182,12 +183,15 @@ function describeFact(need: Need, fact: Fact): string {
 function liveKnowledge(config: Config, table: Table): Knowledge & { close(): Promise<void> } {
   const log = { warn: () => undefined }
   const agent = createUpstreamAgent(config.upstream)
+  const { checksPerSecond } = config.upstream
+  const gate = new UpstreamGate({ clock: performance, checksPerSecond, events: noGateEvents, log })
   const checks = config.upstream.enabled
     ? new UpstreamChecks({
         config: config.upstream,
         dispatcher: agent,
         clock: performance,
         events: noUpstreamEvents,
+        gate,
         log,
       })
     : null
@@ -197,6 +201,7 @@ function liveKnowledge(config: Config, table: Table): Knowledge & { close(): Pro
         clock: performance,
         manifests: table.manifests,
         log,
+        gate,
       })
     : null
   return { checks, index, close: () => agent.destroy() }

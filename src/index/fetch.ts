@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici'
 import { encodePath } from '../path/normalise.js'
+import type { UpstreamGate } from '../upstream/gate.js'
 
 /**
  * Fetches one release's SHA256SUMS the way a client would: GET the github.com
@@ -27,6 +28,8 @@ export interface FetchOptions {
   readonly maxBytes: number
   /** The manifest's asset name in a release; default SHA256SUMS. */
   readonly assetOf?: (release: string) => string
+  /** GitHub's pauses, shared with the existence checks (src/upstream/gate.ts). */
+  readonly gate?: Pick<UpstreamGate, 'admitFetch' | 'observe'>
 }
 
 export const MANIFEST_NAME = 'SHA256SUMS'
@@ -36,6 +39,9 @@ export type ManifestFetcher = (release: string, validators?: Validators) => Prom
 
 export function manifestFetcher(options: FetchOptions): ManifestFetcher {
   return async (release, validators) => {
+    if (options.gate?.admitFetch() === 'paused') {
+      return { kind: 'failed', reason: 'GitHub asked us to wait (rate limited)' }
+    }
     const asset = options.assetOf?.(release) ?? MANIFEST_NAME
     const url = `${options.releases}/${encodePath(release)}/${encodePath(asset)}`
     // One deadline for both hops and the body.
@@ -56,6 +62,7 @@ async function fetchManifest(
   signal: AbortSignal,
 ): Promise<FetchOutcome> {
   const first = await get(url, {}, options, signal)
+  options.gate?.observe(first.statusCode, first.headers)
   if (first.statusCode === 404) {
     await first.body.dump()
     return { kind: 'missing' }

@@ -3,6 +3,7 @@ import { Agent, type Dispatcher } from 'undici'
 import { originsOf, type Config } from '../config.js'
 import type { Manifests } from '../table/layers.js'
 import type { Clock } from '../upstream/checks.js'
+import type { UpstreamGate } from '../upstream/gate.js'
 import { manifestFetcher } from './fetch.js'
 import { ManifestIndex, type IndexLog } from './manifest-index.js'
 import { ManifestStore } from './store.js'
@@ -21,6 +22,8 @@ export interface IndexDeps {
   readonly clock?: Clock | undefined
   /** Where the bakery's manifests live (the table's `manifests`). */
   readonly manifests: Manifests
+  /** GitHub's pauses, shared with the existence checks. */
+  readonly gate?: UpstreamGate | undefined
 }
 
 // Manifests fetched at once when the whole catalog is wanted (the directory).
@@ -49,6 +52,7 @@ function appIndex(app: FastifyInstance, config: Config, deps: IndexDeps): Manife
     dispatcher,
     clock: deps.clock ?? performance,
     manifests: deps.manifests,
+    gate: deps.gate,
     log: app.log.child({ module: 'index' }),
   })
 }
@@ -56,7 +60,13 @@ function appIndex(app: FastifyInstance, config: Config, deps: IndexDeps): Manife
 /** The manifest index over GitHub's release downloads (the app's, or explain's). */
 export function createIndex(
   config: Config,
-  deps: { dispatcher: Dispatcher; clock: Clock; manifests: Manifests; log: IndexLog },
+  deps: {
+    dispatcher: Dispatcher
+    clock: Clock
+    manifests: Manifests
+    log: IndexLog
+    gate?: UpstreamGate | undefined
+  },
 ): ManifestIndex {
   const settings = config.index
   const { global, extension } = deps.manifests
@@ -66,6 +76,7 @@ export function createIndex(
     timeoutMs: settings.fetchTimeoutMs,
     maxBytes: settings.maxBytes,
     assetOf: (release) => (release === global.release ? global.asset : extension.asset),
+    gate: deps.gate,
   })
   const store = new ManifestStore(fetch, deps.clock, settings, deps.log)
   return new ManifestIndex(

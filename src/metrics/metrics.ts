@@ -1,6 +1,7 @@
 import { Counter, Histogram, Registry } from 'prom-client'
 import type { RateLimitEvents } from '../protection/rate-limit.js'
 import type { CheckOutcome, UpstreamEvents } from '../upstream/events.js'
+import type { GateEvents, HeldBack } from '../upstream/gate.js'
 import { CounterTally, type Tally } from './counter-tally.js'
 import type { ImageLabels } from '../decision/answer.js'
 import { TalliedHistogram, type HistogramSeries } from './tallied-histogram.js'
@@ -39,6 +40,8 @@ export interface Metrics {
   readonly upstreamEvents: UpstreamEvents
   /** Feeds the rate-limit metrics. */
   readonly rateLimitEvents: RateLimitEvents
+  /** Feeds the metrics of GitHub's pauses and the check budget (src/upstream/gate.ts). */
+  readonly gateEvents: GateEvents
 }
 
 // Redirects from memory take well under a millisecond; a checked one waits
@@ -49,6 +52,7 @@ export const LATENCY_BUCKETS: readonly number[] = Object.freeze([
 
 const OUTCOMES: readonly CheckOutcome[] = ['exists', 'missing', 'unknown']
 const CACHE_RESULTS = ['hit', 'miss', 'stale'] as const
+const HELD_BACK: readonly HeldBack[] = ['paused', 'budget']
 
 export function createMetrics(): Metrics {
   const registry = new Registry()
@@ -73,6 +77,18 @@ export function createMetrics(): Metrics {
     registers,
   })
   const { downloads, countDownload } = downloadMetrics(registers)
+  const upstreamPauses = new Counter({
+    name: `${PREFIX}upstream_pauses_total`,
+    help: 'Times GitHub asked the service to slow down (429 or 403): nothing is sent upstream until the pause ends.',
+    registers,
+  })
+  const upstreamHeldBack = new Counter({
+    name: `${PREFIX}upstream_held_back_total`,
+    help: 'Requests to GitHub not sent, by reason: paused (GitHub asked us to wait) or budget (UPSTREAM_CHECKS_PER_SECOND spent).',
+    labelNames: ['reason'] as const,
+    registers,
+  })
+  for (const reason of HELD_BACK) upstreamHeldBack.labels({ reason }).inc(0)
   // Series that exist from the start, so rate() sees their first increase.
   for (const outcome of OUTCOMES) upstreamChecks.zero({ outcome })
   return {
@@ -93,6 +109,10 @@ export function createMetrics(): Metrics {
     rateLimitEvents: {
       limited: () => rateLimited.inc(),
       storeFailed: () => rateLimitStoreErrors.inc(),
+    },
+    gateEvents: {
+      paused: () => upstreamPauses.inc(),
+      heldBack: (reason) => upstreamHeldBack.labels({ reason }).inc(),
     },
   }
 }

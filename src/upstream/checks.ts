@@ -4,6 +4,7 @@ import type { Clock } from '../cache/refreshing.js'
 import type { CacheClass } from '../table/table.js'
 import type { UpstreamConfig } from './config.js'
 import type { CheckOutcome, UpstreamEvents } from './events.js'
+import type { UpstreamGate } from './gate.js'
 import { headCheck } from './head.js'
 
 export type { Clock } from '../cache/refreshing.js'
@@ -28,6 +29,8 @@ export interface UpstreamChecksOptions {
   readonly dispatcher: Dispatcher
   readonly clock: Clock
   readonly events: UpstreamEvents
+  /** What may go to GitHub now: its pauses and the per-second budget (src/upstream/gate.ts). */
+  readonly gate: UpstreamGate
   /** Where a check that could not get an answer is reported. */
   readonly log: { warn(details: object, message: string): void }
 }
@@ -124,9 +127,14 @@ export class UpstreamChecks {
 
   /** Asks GitHub; when it cannot say, the last known answer stays for the `unknown` lifetime. */
   async #check(target: CheckTarget, last: Entry | undefined): Promise<Refreshed<Entry>> {
-    const { config, dispatcher, events, log } = this.#options
+    const { config, dispatcher, events, gate, log } = this.#options
+    // Not sent while GitHub asked us to wait or this second's budget is spent: nobody knows then.
+    const held = gate.admitCheck()
+    if (held !== null) return this.#answer('unknown', target, last)
     const started = performance.now()
-    const result = await headCheck(dispatcher, target.location, config)
+    const observe = (status: number, headers: Readonly<Record<string, unknown>>): void =>
+      gate.observe(status, headers)
+    const result = await headCheck(dispatcher, target.location, config, observe)
     events.check(result.outcome, (performance.now() - started) / 1000)
     if (result.outcome === 'unknown') {
       log.warn(
@@ -134,9 +142,13 @@ export class UpstreamChecks {
         'upstream check got no answer',
       )
     }
-    const answer = result.outcome === 'unknown' && last !== undefined ? last.answer : result.outcome
+    return this.#answer(result.outcome, target, last)
+  }
+
+  #answer(outcome: CheckOutcome, target: CheckTarget, last: Entry | undefined): Refreshed<Entry> {
+    const answer = outcome === 'unknown' && last !== undefined ? last.answer : outcome
     const { release, asset } = target
-    return { value: { answer, release, asset }, ttlMs: this.#ttl(result.outcome, target) }
+    return { value: { answer, release, asset }, ttlMs: this.#ttl(outcome, target) }
   }
 
   /** How long an answer is fresh; after "unknown", how long until GitHub is asked again. */

@@ -34,6 +34,8 @@ export interface UpstreamConfig {
   readonly cacheMax: number
   /** How many bytes the cache holds at most (keys, names and answers, estimated). */
   readonly cacheMaxBytes: number
+  /** Existence checks sent to GitHub per second at most, per instance. */
+  readonly checksPerSecond: number
 }
 
 const MINUTE = 60_000
@@ -54,5 +56,6 @@ export function parseUpstreamConfig(env: Env): UpstreamConfig {
     },
     cacheMax: readInteger(env, 'CHECK_CACHE_MAX', 10_000, 1, 10_000_000),
     cacheMaxBytes: readInteger(env, 'CHECK_CACHE_MAX_BYTES', 16 * MIB, 64 * 1024, 1024 * MIB),
+    checksPerSecond: readInteger(env, 'UPSTREAM_CHECKS_PER_SECOND', 50, 1, 100_000),
   }
 }

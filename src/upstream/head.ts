@@ -14,6 +14,9 @@ export interface HeadResult {
 
 const USER_AGENT = 'sysext-redirector (upstream check)'
 
+/** Told GitHub's status and headers (the gate reads its "slow down" from them). */
+export type StatusObserver = (status: number, headers: Readonly<Record<string, unknown>>) => void
+
 /** A keep-alive pool for the checks; both timeouts also bound each request. */
 export function createUpstreamAgent(timeouts: HeadTimeouts): Agent {
   return new Agent({
@@ -33,6 +36,7 @@ export async function headCheck(
   dispatcher: Dispatcher,
   location: string,
   timeouts: HeadTimeouts,
+  observe?: StatusObserver,
 ): Promise<HeadResult> {
   const url = new URL(location)
   // The whole exchange, waiting for a pooled connection included, is bounded:
@@ -42,7 +46,7 @@ export async function headCheck(
     () => controller.abort(new Error('upstream check timed out')),
     timeouts.connectTimeoutMs + timeouts.responseTimeoutMs,
   )
-  const result = await ask(dispatcher, url, timeouts, controller.signal).catch(
+  const result = await ask(dispatcher, url, timeouts, controller.signal, observe).catch(
     (err: { code?: string; message?: string }): HeadResult => ({
       outcome: 'unknown',
       detail: err.code ?? String(err.message),
@@ -57,6 +61,7 @@ async function ask(
   url: URL,
   timeouts: HeadTimeouts,
   signal: AbortSignal,
+  observe: StatusObserver | undefined,
 ): Promise<HeadResult> {
   const response = await dispatcher.request({
     origin: url.origin,
@@ -71,6 +76,7 @@ async function ask(
     signal,
   })
   await response.body.dump()
+  observe?.(response.statusCode, response.headers)
   return { outcome: outcomeOf(response.statusCode), detail: response.statusCode }
 }
 

@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici'
 import { UpstreamChecks, type Clock } from './checks.js'
 import type { UpstreamConfig } from './config.js'
 import { noUpstreamEvents, type UpstreamEvents } from './events.js'
+import type { UpstreamGate } from './gate.js'
 import { createUpstreamAgent } from './head.js'
 
 declare module 'fastify' {
@@ -13,6 +14,8 @@ declare module 'fastify' {
 }
 
 export interface UpstreamDeps {
+  /** What may go to GitHub now, shared with the manifest index. */
+  readonly gate: UpstreamGate
   /** Where the HEADs go; default a keep-alive Agent of the app's own, closed with the app. */
   readonly dispatcher?: Dispatcher | undefined
   /** Default performance (monotonic milliseconds). */
@@ -42,6 +45,7 @@ export function registerUpstreamChecks(
     dispatcher,
     clock: deps.clock ?? performance,
     events: deps.events ?? noUpstreamEvents,
+    gate: deps.gate,
     log: app.log.child({ module: 'upstream' }),
   })
   app.decorate('upstreamChecks', checks)

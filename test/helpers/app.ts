@@ -21,7 +21,14 @@ export interface TestApp {
  */
 export async function testApp(env: Env = {}, extra: Partial<AppOptions> = {}): Promise<TestApp> {
   // Nothing reaches for github.com unless a test points GITHUB_URL at the fake.
-  const config = parseConfig({ LOG_LEVEL: 'info', ...OFFLINE, ...env })
+  // The check budget counts on the injected clock, which most tests hold still: it is
+  // as good as off here, unless a test sets it (test/upstream/github-limits.test.ts).
+  const config = parseConfig({
+    LOG_LEVEL: 'info',
+    ...OFFLINE,
+    UPSTREAM_CHECKS_PER_SECOND: '100000',
+    ...env,
+  })
   const table = await loadTable(config.patternTable ?? DEFAULT_TABLE_FILE, originsOf(config))
   const logs: Record<string, unknown>[] = []
   const stream = new Writable({

@@ -16,15 +16,17 @@ import type { AddressInfo, Socket } from 'node:net'
  */
 
 /** How download requests (and storage fetches, with `storage: true`) misbehave. */
-export type Fault = (
-  | { kind: 'status'; status: number }
-  | { kind: 'delay'; ms: number }
-  | { kind: 'hang' }
-  | { kind: 'reset' }
-) & {
-  /** Apply to GET /storage/... as well; default false (downloads only). */
-  storage?: boolean
-}
+export type Fault =
+  /** With `headers`, as GitHub sends Retry-After or x-ratelimit-reset with a 429 or 403. */
+  (
+    | { kind: 'status'; status: number; headers?: Record<string, string> }
+    | { kind: 'delay'; ms: number }
+    | { kind: 'hang' }
+    | { kind: 'reset' }
+  ) & {
+    /** Apply to GET /storage/... as well; default false (downloads only). */
+    storage?: boolean
+  }
 
 export interface FakeGitHubOptions {
   /** 'owner/name'; default 'flatcar/sysext-bakery'. */
@@ -116,7 +118,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     if (fault === null) return answer()
     switch (fault.kind) {
       case 'status':
-        return text(res, fault.status, `fault ${fault.status}`)
+        return text(res, fault.status, `fault ${fault.status}`, fault.headers)
       case 'delay': {
         const timer = setTimeout(() => {
           timers.delete(timer)
@@ -279,11 +281,17 @@ function notModified(headers: IncomingHttpHeaders, asset: Asset): boolean {
   return !Number.isNaN(since) && asset.modified.getTime() <= since
 }
 
-function text(res: ServerResponse, status: number, line: string): void {
+function text(
+  res: ServerResponse,
+  status: number,
+  line: string,
+  headers: Record<string, string> = {},
+): void {
   const body = `${line}\n`
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(body),
+    ...headers,
   })
   res.end(body)
 }

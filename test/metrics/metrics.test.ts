@@ -266,3 +266,21 @@ t.test('rate-limit events are counted', async (t) => {
   t.equal(await value(m.rateLimited), 2)
   t.equal(await value(m.rateLimitStoreErrors), 1)
 })
+
+t.test("GitHub's pauses and the check budget are counted", async (t) => {
+  const m = createMetrics()
+  const text = async (): Promise<string> => m.registry.metrics()
+  t.match(
+    await text(),
+    /^sysext_redirector_upstream_held_back_total\{reason="budget"\} 0$/m,
+    'from the start',
+  )
+  m.gateEvents.paused(30)
+  m.gateEvents.heldBack('paused')
+  m.gateEvents.heldBack('paused')
+  m.gateEvents.heldBack('budget')
+  const after = await text()
+  t.match(after, /^sysext_redirector_upstream_pauses_total 1$/m)
+  t.match(after, /^sysext_redirector_upstream_held_back_total\{reason="paused"\} 2$/m)
+  t.match(after, /^sysext_redirector_upstream_held_back_total\{reason="budget"\} 1$/m)
+})

@@ -18,6 +18,7 @@ t.test('defaults: checks on, fail open, short timeouts, documented lifetimes', a
     },
     cacheMax: 10_000,
     cacheMaxBytes: 16_777_216,
+    checksPerSecond: 50,
   })
   t.same(parseConfig({}).upstream, parseUpstreamConfig({}), 'part of the service config')
 })
@@ -36,6 +37,7 @@ t.test('reads every setting', async (t) => {
       CHECK_TTL_UNKNOWN: '1500ms',
       CHECK_CACHE_MAX: '50',
       CHECK_CACHE_MAX_BYTES: '1048576',
+      UPSTREAM_CHECKS_PER_SECOND: '7',
     }),
     {
       enabled: false,
@@ -51,6 +53,7 @@ t.test('reads every setting', async (t) => {
       },
       cacheMax: 50,
       cacheMaxBytes: 1_048_576,
+      checksPerSecond: 7,
     },
   )
   for (const value of ['0', 'no', 'off', 'FALSE']) {
@@ -87,6 +90,7 @@ t.test('a bad value names the variable and what it accepts', async (t) => {
     ['CHECK_CACHE_MAX', '1e3', 'expected a whole number from 1 to 10000000'],
     ['CHECK_CACHE_MAX', '10000001', 'expected a whole number from 1 to 10000000'],
     ['CHECK_CACHE_MAX_BYTES', '1000', 'expected a whole number from 65536 to 1073741824'],
+    ['UPSTREAM_CHECKS_PER_SECOND', '0', 'expected a whole number from 1 to 100000'],
   ]
   for (const [name, value, accepts] of cases) {
     t.throws(

@@ -1,5 +1,6 @@
 import fastify from 'fastify'
 import t from 'tap'
+import { noGateEvents, UpstreamGate } from '../../src/upstream/gate.js'
 import { Agent } from 'undici'
 import { parseUpstreamConfig } from '../../src/upstream/config.js'
 import { registerUpstreamChecks } from '../../src/upstream/register.js'
@@ -179,7 +180,13 @@ t.test('registered alone: default clock and no events', async (t) => {
   t.teardown(() => github.close())
   const app = fastify()
   t.teardown(() => app.close())
-  const checks = registerUpstreamChecks(app, parseUpstreamConfig({}), {})
+  const gate = new UpstreamGate({
+    clock: performance,
+    checksPerSecond: 50,
+    events: noGateEvents,
+    log: { warn: () => undefined },
+  })
+  const checks = registerUpstreamChecks(app, parseUpstreamConfig({}), { gate })
   if (checks === null) throw new Error('checks are on by default')
   t.equal(app.upstreamChecks, checks, 'decorated as app.upstreamChecks')
   const location = `${github.url}${REL}/${MISSING.tag}/${MISSING.name}`

@@ -70,15 +70,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installErrorHandling(app)
   registerRequestLog(app)
   registerHealth(app)
-  const clock = options.clock ?? performance
   // One gate for everything sent to GitHub: its pauses hold back checks and manifests alike.
   const gate = new UpstreamGate({
-    clock,
+    clock: options.clock ?? performance,
     checksPerSecond: config.upstream.checksPerSecond,
     events: metrics.gateEvents,
     log: app.log.child({ module: 'upstream' }),
   })
-  const deps = { dispatcher: options.dispatcher, clock, gate }
+  const deps = { dispatcher: options.dispatcher, clock: options.clock, gate }
   const checks = registerUpstreamChecks(app, config.upstream, {
     ...deps,
     events: options.upstreamEvents ?? metrics.upstreamEvents,

@@ -83,7 +83,8 @@ async function explain(rawPath: string, live: boolean, env: Env, io: Io): Promis
   const route = routeFinder({ table, origins, index: config.index.enabled })(rawPath)
   if (route.kind === 'refused') throw route.error
   showRoute(route, table, io)
-  const steps = decision(route, policyOf(config, table))
+  const policy = policyOf(config, table)
+  const steps = decision(route, policy)
   if (!live) {
     const first = firstNeed(steps)
     if ('need' in first) {
@@ -96,9 +97,10 @@ async function explain(rawPath: string, live: boolean, env: Env, io: Io): Promis
   }
   const knowledge = liveKnowledge(config, table)
   try {
-    const answer = await run(steps, liveFacts(knowledge), (need, fact) => {
+    const seen = (need: Need, fact: Fact): void => {
       io.out(`asked      ${describeNeed(need)}: ${describeFact(need, fact)}`)
-    })
+    }
+    const answer = await run(steps, liveFacts(knowledge), seen, policy.waitMs)
     showAnswer(answer, io)
   } finally {
     await knowledge.close()

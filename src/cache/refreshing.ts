@@ -33,7 +33,7 @@ export interface RefreshingOptions<V, A = undefined> {
    */
   readonly refresh: (key: string, last: V | undefined, about: A) => Promise<Refreshed<V>>
   /** Whether an expired value is served at once while it is refreshed (stale while revalidate); default never. */
-  readonly serveExpired?: (value: V) => boolean
+  readonly serveExpired?: (value: V, key: string) => boolean
   /**
    * After an invalidation, whether readers already waiting on the refresh
    * it discarded wait for a new one (its answer may predate the change), or
@@ -93,6 +93,13 @@ export class RefreshingCache<V, A = undefined> {
     return this.#held.size
   }
 
+  /** Resolves once every refresh under way (background ones included) has answered. */
+  async settled(): Promise<void> {
+    while (this.#flights.size > 0) {
+      await Promise.all([...this.#flights.values()].map((flight) => flight.answer))
+    }
+  }
+
   /** Bytes held, by sizeOf's estimate; 0 without a byte budget. */
   get bytes(): number {
     return this.#held.calculatedSize
@@ -112,11 +119,17 @@ export class RefreshingCache<V, A = undefined> {
     return this.#held.peek(key)?.value
   }
 
+  /** The value while it is fresh, else undefined; changes nothing. */
+  fresh(key: string): V | undefined {
+    const held = this.#held.peek(key)
+    return held !== undefined && this.#fresh(held) ? held.value : undefined
+  }
+
   /** What get() would answer at once, or undefined when it would wait; changes nothing. */
   now(key: string): V | undefined {
     const held = this.#held.peek(key)
     if (held === undefined) return undefined
-    if (this.#fresh(held) || this.#servesExpired(held)) return held.value
+    if (this.#fresh(held) || this.#servesExpired(held, key)) return held.value
     return undefined
   }
 
@@ -130,7 +143,7 @@ export class RefreshingCache<V, A = undefined> {
       told?.('hit')
       return held.value
     }
-    if (held !== undefined && this.#servesExpired(held)) {
+    if (held !== undefined && this.#servesExpired(held, key)) {
       told?.('stale')
       void this.#refresh(key, about).answer
       return held.value
@@ -202,7 +215,7 @@ export class RefreshingCache<V, A = undefined> {
     return this.#options.clock.now() < held.freshUntil
   }
 
-  #servesExpired(held: Held<V>): boolean {
-    return this.#options.serveExpired?.(held.value) ?? false
+  #servesExpired(held: Held<V>, key: string): boolean {
+    return this.#options.serveExpired?.(held.value, key) ?? false
   }
 }

@@ -24,6 +24,11 @@ export interface Policy {
   readonly indexRetryAfter: string
   /** The release of an image, from `{ext}` and `{version}` (the table's newest layer). */
   readonly newestRelease: readonly Token[]
+  /**
+   * The longest a request waits for GitHub in all (one check's bound:
+   * UPSTREAM_CONNECT_TIMEOUT + UPSTREAM_TIMEOUT); past it, "cannot say".
+   */
+  readonly waitMs: number
 }
 
 /**

@@ -34,7 +34,7 @@ export function createDecider(options: DeciderOptions): Decider {
   )
   const facts = liveFacts(knowledge)
   return {
-    decide: (rawTarget) => run(decision(route(rawTarget), policy), facts),
+    decide: (rawTarget) => run(decision(route(rawTarget), policy), facts, undefined, policy.waitMs),
     fromMemory: (found) => fromMemory(decision(found, policy), knowledge),
     route,
   }

@@ -31,21 +31,32 @@ export type FactSource = (need: Need) => Fact | Promise<Fact>
 /**
  * Runs a decision to its answer, synchronously while every fact is at hand,
  * with a promise from the first fact that is not. `seen` is told each need
- * and its fact (explain prints them).
+ * and its fact (explain prints them). With `waitMs`, the request waits for
+ * facts that long in all, from its first wait: a fact that comes later is
+ * taken as "GitHub cannot say" (the wait for it goes on in the caches, for
+ * the requests after), so no answer waits longer, however slow GitHub is.
  */
 export function run(
   steps: Decision<Answer>,
   factOf: FactSource,
   seen?: (need: Need, fact: Fact) => void,
+  waitMs?: number,
 ): Answer | Promise<Answer> {
-  return resume(steps, factOf, seen, undefined)
+  return resume(steps, factOf, { seen, waitMs, until: undefined }, undefined)
+}
+
+interface Run {
+  readonly seen: ((need: Need, fact: Fact) => void) | undefined
+  readonly waitMs: number | undefined
+  /** When the waiting ends (performance.now()), set at the first wait. */
+  until: number | undefined
 }
 
 /** Goes on from the fact a need was answered with (none: the start). */
 function resume(
   steps: Decision<Answer>,
   factOf: FactSource,
-  seen: ((need: Need, fact: Fact) => void) | undefined,
+  state: Run,
   fact: Fact | undefined,
 ): Answer | Promise<Answer> {
   let next = steps.next(fact as Fact)
@@ -53,15 +64,37 @@ function resume(
     const need = next.value
     const known = factOf(need)
     if (known instanceof Promise) {
-      return known.then((value) => {
-        seen?.(need, value)
-        return resume(steps, factOf, seen, value)
+      return bounded(need, known, state).then((value) => {
+        state.seen?.(need, value)
+        return resume(steps, factOf, state, value)
       })
     }
-    seen?.(need, known)
+    state.seen?.(need, known)
     next = steps.next(known)
   }
   return next.value
+}
+
+/** The fact, or "cannot say" once the request has waited its `waitMs` in all. */
+function bounded(need: Need, known: Promise<Fact>, state: Run): Promise<Fact> {
+  if (state.waitMs === undefined) return known
+  const now = performance.now()
+  state.until ??= now + state.waitMs
+  const waitMs = state.waitMs
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<Fact>((resolve) => {
+    timer = setTimeout(
+      () => resolve(tooLate(need, waitMs)),
+      Math.max(0, (state.until as number) - now),
+    )
+  })
+  return Promise.race([known, late]).finally(() => clearTimeout(timer))
+}
+
+/** What a need is taken to be when GitHub did not answer in time. */
+function tooLate(need: Need, waitMs: number): Fact {
+  if (need.kind === 'check') return 'unknown'
+  return { ok: false, reason: `GitHub did not answer within ${waitMs} ms` }
 }
 
 /** Facts from the live caches, asking GitHub where they do not know. */

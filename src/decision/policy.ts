@@ -17,6 +17,7 @@ export function policyOf(config: Config, table: Table): Policy {
     checkRetryAfter: retryAfter(config.upstream.ttlMs.unknown),
     indexRetryAfter: retryAfter(config.index.retryMs),
     newestRelease: table.newest?.release ?? DEFAULT_IMAGE_RELEASE,
+    waitMs: config.upstream.connectTimeoutMs + config.upstream.responseTimeoutMs,
   }
 }
 

@@ -44,6 +44,8 @@ interface Good {
 
 /** What the store holds for a release. */
 interface State {
+  /** The release's invalidation count when this refresh began (see serveExpired). */
+  readonly generation: number
   readonly good: Good | undefined
   /** What the last refresh found, when it found no good copy. */
   readonly last: 'ok' | 'missing' | 'failed'
@@ -59,6 +61,8 @@ export class ManifestStore {
   readonly #settings: StoreSettings
   readonly #log: StoreLog
   readonly #cache: RefreshingCache<State>
+  /** How many times each release was invalidated (webhooks); bounded by the releases tracked. */
+  readonly #generations = new Map<string, number>()
 
   constructor(fetch: ManifestFetcher, clock: Clock, settings: StoreSettings, log: StoreLog) {
     this.#fetch = fetch
@@ -69,9 +73,20 @@ export class ManifestStore {
       clock,
       max: MAX_RELEASES,
       refresh: (release, last) => this.#refresh(release, last),
+      // Past its lifetime, a good copy is served at once while it is refreshed, so no read
+      // waits on a slow GitHub; not after a webhook said the release changed: then the
+      // next read waits for the new bytes.
+      serveExpired: (state, release) =>
+        state.generation === this.#generation(release) &&
+        this.#usable(state.good, this.#clock.now()),
       // An invalidated refresh may have read the old bytes: read again.
       rereadAfterInvalidation: true,
     })
+  }
+
+  /** Resolves once every refresh under way (those behind a stale read too) has answered. */
+  settled(): Promise<void> {
+    return this.#cache.settled()
   }
 
   /** Releases tracked. */
@@ -83,15 +98,25 @@ export class ManifestStore {
     return this.#snapshot(await this.#cache.get(release, undefined))
   }
 
-  /** What get() would answer at once, when the copy held is fresh; else undefined. */
+  /**
+   * The copy held while it is fresh; else undefined. Not an expired copy,
+   * though get() serves one at once: a read from memory starts no refresh,
+   * so the lane must hand an expired manifest's requests to a read that does.
+   */
   now(release: string): Snapshot | undefined {
-    const state = this.#cache.now(release)
+    const state = this.#cache.fresh(release)
     return state === undefined ? undefined : this.#snapshot(state)
   }
 
   /** The next read of this release waits for GitHub. True if it was tracked. */
   invalidate(release: string): boolean {
-    return this.#cache.invalidate((key) => key === release, 'expire').length > 0
+    const tracked = this.#cache.invalidate((key) => key === release, 'expire').length > 0
+    if (tracked) this.#generations.set(release, this.#generation(release) + 1)
+    return tracked
+  }
+
+  #generation(release: string): number {
+    return this.#generations.get(release) ?? 0
   }
 
   /** Whether reads of this release are served a copy whose last refresh failed. */
@@ -107,9 +132,13 @@ export class ManifestStore {
   /** Forgets every release not kept (extensions gone from the global list). */
   retain(keep: (release: string) => boolean): void {
     this.#cache.retain(keep)
+    for (const release of [...this.#generations.keys()]) {
+      if (!keep(release)) this.#generations.delete(release)
+    }
   }
 
   async #refresh(release: string, last: State | undefined): Promise<Refreshed<State>> {
+    const generation = this.#generation(release)
     const good = last?.good
     const outcome = await this.#fetch(release, good?.validators)
     const now = this.#clock.now()
@@ -118,16 +147,17 @@ export class ManifestStore {
       const parsed = parseManifest(outcome.bytes)
       if (parsed.ok) {
         const fresh = { entries: parsed.entries, validators: outcome.validators, confirmedAt: now }
-        return { value: { good: fresh, last: 'ok', reason: '' }, ttlMs }
+        return { value: { generation, good: fresh, last: 'ok', reason: '' }, ttlMs }
       }
-      return this.#fail(release, good, `refused: ${parsed.reason}`)
+      return this.#fail(release, generation, good, `refused: ${parsed.reason}`)
     }
     if (outcome.kind === 'not-modified' && good !== undefined) {
-      return { value: { good: { ...good, confirmedAt: now }, last: 'ok', reason: '' }, ttlMs }
+      const confirmed = { ...good, confirmedAt: now }
+      return { value: { generation, good: confirmed, last: 'ok', reason: '' }, ttlMs }
     }
     if (outcome.kind === 'missing' && !this.#usable(good, now)) {
       // Gone for longer than a re-upload takes: it is missing.
-      return { value: { good: undefined, last: 'missing', reason: '' }, ttlMs }
+      return { value: { generation, good: undefined, last: 'missing', reason: '' }, ttlMs }
     }
     const reason =
       outcome.kind === 'failed'
@@ -135,14 +165,19 @@ export class ManifestStore {
         : outcome.kind === 'missing'
           ? 'GitHub answered 404'
           : '304 for a copy we do not hold'
-    return this.#fail(release, good, reason)
+    return this.#fail(release, generation, good, reason)
   }
 
   /** The last good copy stays (stale if error); GitHub is asked again after `retryMs`. */
-  #fail(release: string, good: Good | undefined, reason: string): Refreshed<State> {
+  #fail(
+    release: string,
+    generation: number,
+    good: Good | undefined,
+    reason: string,
+  ): Refreshed<State> {
     const keeping = good !== undefined ? 'keeping the last good copy' : 'no good copy'
     this.#log.warn({ release, reason }, `manifest refresh failed; ${keeping}`)
-    return { value: { good, last: 'failed', reason }, ttlMs: this.#settings.retryMs }
+    return { value: { generation, good, last: 'failed', reason }, ttlMs: this.#settings.retryMs }
   }
 
   #usable(good: Good | undefined, now: number): good is Good {

@@ -174,3 +174,39 @@ t.test('what a reader asks about goes to the refresh and to invalidate’s pick'
   release({ value: 'v', ttlMs: 1000 })
   t.equal(await reading, 'v')
 })
+
+t.test(
+  'fresh() reads only fresh values; settled() waits for refreshes behind stale reads',
+  async (t) => {
+    const clock = new TestClock()
+    const { pending, refresh } = source()
+    const keys: string[] = []
+    const cache = new RefreshingCache<string>({
+      clock,
+      max: 10,
+      refresh,
+      serveExpired: (_value, key) => {
+        keys.push(key)
+        return true
+      },
+    })
+    t.equal(cache.fresh('k'), undefined, 'nothing held')
+    const first = cache.get('k', undefined)
+    pending[0]?.answer('v1')
+    await first
+    t.equal(cache.fresh('k'), 'v1')
+    clock.advance(1000)
+    t.equal(cache.fresh('k'), undefined, 'expired: not fresh...')
+    t.equal(cache.now('k'), 'v1', '...though served at once')
+    t.equal(cache.get('k', undefined), 'v1', 'and read: a refresh behind it')
+    t.same(keys, ['k', 'k'], 'serveExpired is told the key')
+    let settled = false
+    const done = cache.settled().then(() => (settled = true))
+    await tick()
+    t.notOk(settled, 'the refresh is still under way')
+    pending[1]?.answer('v2')
+    await done
+    t.equal(cache.fresh('k'), 'v2', 'settled once it answered')
+    await cache.settled() // nothing under way: at once
+  },
+)

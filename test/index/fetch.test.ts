@@ -187,3 +187,24 @@ async function oddUpstream(t: Test): Promise<string> {
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
+
+t.test('while GitHub asked us to wait, nothing is sent; its 429 is what asks', async (t) => {
+  const fake = await github(t)
+  const statuses: number[] = []
+  let paused = false
+  const gate = {
+    admitFetch: () => (paused ? ('paused' as const) : null),
+    observe: (status: number) => {
+      statuses.push(status)
+      paused = status === 429
+    },
+  }
+  const fetch = manifestFetcher(options(t, fake.url, { gate }))
+  t.equal(text(await fetch('k')), SUMS, 'before: fetched')
+  fake.fault({ kind: 'status', status: 429 })
+  t.same(await fetch('k'), { kind: 'failed', reason: 'GitHub answered 429' })
+  t.same(statuses, [302, 429], 'the gate saw each answer of GitHub')
+  const before = fake.requests.length
+  t.same(await fetch('k'), { kind: 'failed', reason: 'GitHub asked us to wait (rate limited)' })
+  t.equal(fake.requests.length, before, 'and GitHub was not asked')
+})

@@ -48,6 +48,16 @@ const entriesOf = (snapshot: Awaited<ReturnType<ManifestStore['get']>>): unknown
 const names = (snapshot: Awaited<ReturnType<ManifestStore['get']>>): unknown =>
   snapshot.state === 'ok' ? snapshot.entries.map((e) => e.name) : snapshot
 
+/**
+ * A read once the refresh behind a stale read has answered: past its
+ * lifetime a good copy is served at once while GitHub is asked behind it.
+ */
+async function refreshed(store: ManifestStore, release: string) {
+  await store.get(release)
+  await store.settled()
+  return store.get(release)
+}
+
 t.test('fresh for the TTL, then revalidated with a cheap 304', async (t) => {
   const { github, store, clock, fetches } = await rig(t)
   const first = await store.get('k')
@@ -62,7 +72,11 @@ t.test('fresh for the TTL, then revalidated with a cheap 304', async (t) => {
   t.equal(fetches(), 1)
   clock.advance(1)
   github.clearRequests()
-  t.equal(entriesOf(await store.get('k')), entriesOf(first), 'after it: the same copy again...')
+  t.equal(
+    entriesOf(await refreshed(store, 'k')),
+    entriesOf(first),
+    'after it: the same copy again...',
+  )
   t.same(
     github.requests.map((r) => r.headers['if-none-match'] !== undefined),
     [false, true],
@@ -70,10 +84,12 @@ t.test('fresh for the TTL, then revalidated with a cheap 304', async (t) => {
   )
   github.addAsset('k', 'SHA256SUMS', V2)
   clock.advance(SETTINGS.ttlMs)
+  t.same(names(await store.get('k')), ['k-1-x86-64.raw'], 'past its lifetime: served at once...')
+  await store.settled()
   t.same(
     names(await store.get('k')),
     ['k-1-x86-64.raw', 'k-2-x86-64.raw'],
-    'a new upload is picked up',
+    '...while refreshed: a new upload is picked up',
   )
   t.equal(store.size, 1)
   t.ok(store.has('k'))
@@ -85,7 +101,11 @@ t.test('garbage is refused and the last good copy kept; retried sooner', async (
   await store.get('k')
   github.addAsset('k', 'SHA256SUMS', V2.replaceAll('\n', '\r\n'))
   clock.advance(SETTINGS.ttlMs)
-  t.same(names(await store.get('k')), ['k-1-x86-64.raw'], 'CRLF: refused, like sysupdate would')
+  t.same(
+    names(await refreshed(store, 'k')),
+    ['k-1-x86-64.raw'],
+    'CRLF: refused, like sysupdate would',
+  )
   t.match(warnings, [
     {
       details: { release: 'k', reason: /refused: .*control characters/ },
@@ -97,7 +117,11 @@ t.test('garbage is refused and the last good copy kept; retried sooner', async (
   t.equal(fetches(), 2, 'not asked again before the retry interval')
   github.addAsset('k', 'SHA256SUMS', V2)
   clock.advance(1)
-  t.same(names(await store.get('k')), ['k-1-x86-64.raw', 'k-2-x86-64.raw'], 'fixed upstream: taken')
+  t.same(
+    names(await refreshed(store, 'k')),
+    ['k-1-x86-64.raw', 'k-2-x86-64.raw'],
+    'fixed upstream: taken',
+  )
   t.equal(fetches(), 3)
 })
 
@@ -106,7 +130,7 @@ t.test('failures keep the last good copy until it is too old to trust', async (t
   await store.get('k')
   github.fault({ kind: 'status', status: 502 })
   clock.advance(SETTINGS.ttlMs)
-  t.same(names(await store.get('k')), ['k-1-x86-64.raw'])
+  t.same(names(await refreshed(store, 'k')), ['k-1-x86-64.raw'])
   t.match(warnings.at(-1), { details: { reason: 'GitHub answered 502' } })
   clock.advance(SETTINGS.staleMaxMs - SETTINGS.ttlMs)
   t.same(names(await store.get('k')), ['k-1-x86-64.raw'], 'still within INDEX_STALE_MAX')
@@ -140,7 +164,7 @@ t.test('a 404 while re-uploading keeps the good copy; a lasting one is missing',
   await store.get('k')
   github.removeAsset('k', 'SHA256SUMS')
   clock.advance(SETTINGS.ttlMs)
-  t.same(names(await store.get('k')), ['k-1-x86-64.raw'], 'briefly absent: kept')
+  t.same(names(await refreshed(store, 'k')), ['k-1-x86-64.raw'], 'briefly absent: kept')
   t.match(warnings.at(-1), { details: { reason: 'GitHub answered 404' } })
   clock.advance(SETTINGS.staleMaxMs)
   t.same(await store.get('k'), { state: 'missing' }, 'gone for longer than INDEX_STALE_MAX')

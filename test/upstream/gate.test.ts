@@ -1,5 +1,5 @@
 import t from 'tap'
-import { pauseAsked, UpstreamGate, type HeldBack } from '../../src/upstream/gate.js'
+import { noGateEvents, pauseAsked, UpstreamGate, type HeldBack } from '../../src/upstream/gate.js'
 import { TestClock } from '../helpers/upstream.js'
 
 const NOW = Date.parse('2026-12-02T12:00:00Z')
@@ -77,4 +77,18 @@ t.test('a 429 or 403 pauses checks and fetches alike, for as long as asked', asy
   g.observe(403, {})
   t.same(pauses, [20, 60], 'a 403 alone: a minute')
   t.same(held, ['paused', 'paused', 'paused'])
+})
+
+t.test('a gate nobody watches (explain --live) pauses and budgets alike', async (t) => {
+  const clock = new TestClock()
+  const g = new UpstreamGate({
+    clock,
+    checksPerSecond: 1,
+    events: noGateEvents,
+    log: { warn: () => undefined },
+  })
+  t.equal(g.admitCheck(), null)
+  t.equal(g.admitCheck(), 'budget')
+  g.observe(429, {})
+  t.equal(g.admitFetch(), 'paused')
 })

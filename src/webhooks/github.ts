@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { sendText } from '../http/text-reply.js'
+import { readSigned, type Body } from './body.js'
+import { MergedInvalidations, SeenDeliveries } from './deliveries.js'
 import { readReleaseEvent } from './event.js'
-import { signatureIsValid } from './signature.js'
+import { signatureIsValid, verifierFor } from './signature.js'
 
 export const HOOK_PATH = '/hooks/github'
 
@@ -18,38 +20,102 @@ export interface GithubHookOptions {
   readonly maxBytes: number
   /** Forgets what the service knows about one release tag. */
   readonly invalidate: (tag: string) => Dropped
+  /** For the merge window; default Date. */
+  readonly clock?: { now(): number }
+  /** Default BODY_TIMEOUT_MS. */
+  readonly bodyTimeoutMs?: number
+}
+
+// Deliveries read at once; more get a 503 before their body is read. With the
+// body limit, this bounds what unsigned bodies can hold: MAX_IN_FLIGHT × maxBytes.
+export const MAX_IN_FLIGHT = 4
+// A delivery's whole body must arrive within this; GitHub sends it at once.
+export const BODY_TIMEOUT_MS = 10_000
+// Invalidations of one release at most once in this window (the rest merged).
+export const MERGE_WINDOW_MS = 2_000
+// Delivery ids remembered, to ignore replays.
+const DELIVERIES_REMEMBERED = 10_000
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The webhook's body as read and checked (src/webhooks/body.ts). */
+    webhookBody?: Body
+  }
 }
 
 /**
  * POST /hooks/github: GitHub's `release` webhooks, so a new version is served
  * as soon as it is published instead of when caches expire. Every delivery
- * must carry a valid X-Hub-Signature-256 (401 otherwise) before anything in
- * it is read; `ping` and every other event are acknowledged and ignored.
+ * must carry a valid X-Hub-Signature-256 (401 otherwise), checked as the body
+ * streams, before anything in it is read; `ping` and every other event are
+ * acknowledged and ignored. Bounded against hostile senders: a delivery
+ * without a signature header is refused before its body is read, at most
+ * MAX_IN_FLIGHT bodies are read at once (503 beyond), each within
+ * BODY_TIMEOUT_MS and `maxBytes`; a repeated X-GitHub-Delivery is ignored;
+ * invalidations of one release are merged within MERGE_WINDOW_MS.
  */
 export function registerGithubHook(app: FastifyInstance, options: GithubHookOptions): void {
+  const seen = new SeenDeliveries(DELIVERIES_REMEMBERED)
+  const merged = new MergedInvalidations(MERGE_WINDOW_MS, options.clock ?? Date)
+  app.addHook('onClose', async () => merged.close())
+  let inFlight = 0
   void app.register(async (scope) => {
-    // The signature covers the bytes as sent: keep them, parse nothing first.
+    // The signature covers the bytes as sent: read them as a stream, parse nothing first.
     scope.removeAllContentTypeParsers()
-    scope.addContentTypeParser(
-      '*',
-      { parseAs: 'buffer', bodyLimit: options.maxBytes },
-      (_request, body, done) => done(null, body),
-    )
-    scope.post(HOOK_PATH, { bodyLimit: options.maxBytes }, async (request, reply) =>
-      handle(request, reply, options),
-    )
+    scope.addContentTypeParser('*', (request, payload, done) => {
+      // onRequest made sure the header can be a signature.
+      const verifier = verifierFor(options.secret, request.headers['x-hub-signature-256'])
+      if (verifier === null) return done(null, undefined)
+      const timeoutMs = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS
+      const limits = { maxBytes: options.maxBytes, timeoutMs }
+      void readSigned(payload, verifier, limits).then((body) => {
+        request.webhookBody = body
+        done(null, undefined)
+      })
+    })
+    scope.post(HOOK_PATH, {
+      bodyLimit: options.maxBytes,
+      onRequest: (request, reply, next) => {
+        request.rule = 'webhook'
+        if (verifierFor(options.secret, request.headers['x-hub-signature-256']) === null) {
+          return void refuse(reply, 401, 'Unauthorized: missing or wrong X-Hub-Signature-256')
+        }
+        if (inFlight >= MAX_IN_FLIGHT) {
+          reply.header('retry-after', '1')
+          return void refuse(reply, 503, 'Service Unavailable: too many deliveries at once')
+        }
+        inFlight++
+        reply.raw.once('close', () => inFlight--)
+        next()
+      },
+      handler: async (request, reply) => handle(request, reply, options, seen, merged),
+    })
   })
+}
+
+/** Answers before the body is read: the connection closes, so its rest is never read. */
+function refuse(reply: FastifyReply, status: number, line: string): FastifyReply {
+  return sendText(reply.header('connection', 'close'), status, line)
 }
 
 function handle(
   request: FastifyRequest,
   reply: FastifyReply,
   options: GithubHookOptions,
+  seen: SeenDeliveries,
+  merged: MergedInvalidations,
 ): FastifyReply {
-  request.rule = 'webhook'
-  const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
-  if (!signatureIsValid(options.secret, body, request.headers['x-hub-signature-256'])) {
+  const body = request.webhookBody ?? emptyBody(options.secret, request)
+  if (body.kind === 'too-large') {
+    return refuse(reply, 413, 'Payload Too Large: Request body is too large')
+  }
+  if (body.kind === 'too-slow') return refuse(reply, 408, 'Request Timeout: the body took too long')
+  if (body.kind === 'unsigned') {
     return sendText(reply, 401, 'Unauthorized: missing or wrong X-Hub-Signature-256')
+  }
+  const delivery = request.headers['x-github-delivery']
+  if (typeof delivery === 'string' && delivery !== '' && seen.repeat(delivery)) {
+    return sendText(reply, 200, `OK: delivery ${delivery.slice(0, 64)} was handled before; ignored`)
   }
   const event = request.headers['x-github-event']
   if (event === 'ping') return sendText(reply, 200, 'pong')
@@ -57,20 +123,30 @@ function handle(
     const name = typeof event === 'string' && /^[a-z_]{1,64}$/.test(event) ? event : 'unnamed'
     return sendText(reply, 202, `Accepted: ${name} events are ignored`)
   }
-  const release = readReleaseEvent(payloadOf(body, request.headers['content-type']))
+  const release = readReleaseEvent(payloadOf(body.bytes, request.headers['content-type']))
   if (!release.ok) return sendText(reply, 400, `Bad Request: ${release.reason}`)
-  const dropped = release.tags.map((tag) => options.invalidate(tag))
+  const results = release.tags.map((tag) => merged.request(tag, () => options.invalidate(tag)))
+  const dropped = results.filter((result) => result !== null)
   const manifests = [...new Set(dropped.flatMap((d) => d.manifests))]
   const checks = dropped.reduce((sum, d) => sum + d.checks, 0)
+  const later = results.length - dropped.length
   request.log.info(
-    { action: release.action, tags: release.tags, manifests, checks },
+    { action: release.action, tags: release.tags, manifests, checks, merged: later },
     'release webhook: caches dropped',
   )
+  const merging = later === 0 ? '' : `; ${later} merged with a change just before, dropped shortly`
   return sendText(
     reply,
     200,
-    `OK: release ${release.tags.join(', ')} ${release.action}; dropped ${manifests.length} manifest(s) and ${checks} check(s)`,
+    `OK: release ${release.tags.join(', ')} ${release.action}; dropped ${manifests.length} manifest(s) and ${checks} check(s)${merging}`,
   )
+}
+
+/** No body at all (Fastify parses none): signed only if its signature is that of no bytes. */
+function emptyBody(secret: string, request: FastifyRequest): Body {
+  const bytes = Buffer.alloc(0)
+  const signed = signatureIsValid(secret, bytes, request.headers['x-hub-signature-256'])
+  return signed ? { kind: 'signed', bytes } : { kind: 'unsigned' }
 }
 
 /** GitHub sends JSON, or the JSON in a `payload` form field (content type "form"). */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
 import { sign } from '../../src/webhooks/signature.js'
@@ -20,7 +21,8 @@ function deliver(
     'content-type':
       options.form === true ? 'application/x-www-form-urlencoded' : 'application/json',
     'x-github-event': event,
-    'x-github-delivery': '72d3162e-cc78-11e3-81ab-4c9367dc0958',
+    // Each its own delivery: a repeated id is ignored (see the test of replays).
+    'x-github-delivery': randomUUID(),
     'x-hub-signature-256': options.signature ?? sign(options.secret ?? SECRET, body),
     'user-agent': 'GitHub-Hookshot/abc123',
   })
@@ -189,4 +191,25 @@ t.test('with the index off, the webhook still drops upstream checks', async (t) 
   await app.inject('/extensions/docker-28.0.1-x86-64.raw')
   const res = await deliver(app, 'release', released('docker-28.0.1'))
   t.equal(res.body, 'OK: release docker-28.0.1 published; dropped 0 manifest(s) and 1 check(s)\n')
+})
+
+t.test('a replayed delivery is ignored; a storm for one release is merged', async (t) => {
+  const { app, logs } = await startBakery(t, { GITHUB_WEBHOOK_SECRET: SECRET })
+  await app.inject('/extensions/kubernetes.raw')
+  const body = JSON.stringify(released('kubernetes'))
+  const headers = { ...signed(body), 'x-github-delivery': 'same-delivery' }
+  const first = await post(app, body, headers)
+  t.match(first.body, /^OK: release kubernetes published; dropped 2 manifest/)
+  const replay = await post(app, body, headers)
+  t.equal(replay.statusCode, 200)
+  t.equal(replay.body, 'OK: delivery same-delivery was handled before; ignored\n')
+  const storm = await deliver(app, 'release', released('kubernetes', 'edited'))
+  t.equal(
+    storm.body,
+    'OK: release kubernetes edited; dropped 0 manifest(s) and 0 check(s); 1 merged with a change just before, dropped shortly\n',
+    'within the window: merged, dropped once at its end',
+  )
+  t.match(logs.filter((line) => line.msg === 'release webhook: caches dropped').at(-1), {
+    merged: 1,
+  })
 })

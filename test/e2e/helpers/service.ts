@@ -18,6 +18,8 @@ export interface RequestLine {
 export interface Service {
   /** `http://127.0.0.1:PORT`, no trailing slash. */
   readonly url: string
+  /** The process (for its memory in /proc/PID/status). */
+  readonly pid: number
   /**
    * Every request the service has logged, in order, up to now: a client that
    * has exited may have been answered before its request's line reached us.
@@ -99,6 +101,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let marks = 0
   return {
     url,
+    pid: child.pid as number,
     requests: async () => {
       // Lines come in answer order, so once a request sent now is logged,
       // so is every request answered before it.

@@ -76,6 +76,11 @@ export function createMetrics(): Metrics {
     help: 'Requests let through unlimited because the rate-limit store (Redis) failed.',
     registers,
   })
+  const rateLimitStoreSkipped = new Counter({
+    name: `${PREFIX}rate_limit_store_skipped_total`,
+    help: 'Requests let through uncounted without asking the rate-limit store (Redis): it kept failing, so it is not waited on for a while.',
+    registers,
+  })
   const { downloads, countDownload } = downloadMetrics(registers)
   const upstreamPauses = new Counter({
     name: `${PREFIX}upstream_pauses_total`,
@@ -109,6 +114,7 @@ export function createMetrics(): Metrics {
     rateLimitEvents: {
       limited: () => rateLimited.inc(),
       storeFailed: () => rateLimitStoreErrors.inc(),
+      storeSkipped: () => rateLimitStoreSkipped.inc(),
     },
     gateEvents: {
       paused: () => upstreamPauses.inc(),

@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
 import { sendText } from '../http/text-reply.js'
 import { addressMatcher, clientKey } from './address.js'
+import { Breaker } from './breaker.js'
 import { ClientCounts } from './client-counts.js'
 import type { RateLimitConfig } from './config.js'
 
@@ -12,7 +13,16 @@ export interface RateLimitEvents {
   limited(): void
   /** The counter store (Redis) failed; the request went through unlimited. */
   storeFailed(): void
+  /** The store was not asked (it kept failing, see Breaker); the request went through unlimited. */
+  storeSkipped(): void
 }
+
+// Three slow failures in a row (each up to REDIS_COMMAND_TIMEOUT_MS, 250 ms) and
+// Redis is not waited on for this long; then one request tries it again. A failure
+// that comes at once (Redis down, connection refused) costs nothing and trips nothing,
+// so counting resumes as soon as Redis is back.
+const BREAKER = { failures: 3, openMs: 10_000 }
+const SLOW_FAILURE_MS = 100
 
 const WINDOW_MS = 60_000
 
@@ -68,12 +78,26 @@ export async function registerRateLimit(
   })
   const count = app.createRateLimit()
   let lastWarning = -Infinity
+  const breaker = new Breaker({
+    ...BREAKER,
+    clock: Date,
+    opened: (reason) =>
+      app.log.warn(
+        { reason, seconds: BREAKER.openMs / 1000 },
+        'rate-limit store keeps failing: not waiting on it for a while; requests go through unlimited',
+      ),
+    closed: () => app.log.info('rate-limit store answers again: counting resumes'),
+  })
   app.addHook('onRequest', async (request, reply) => {
     if (EXEMPT_ROUTES.has(request.routeOptions.url ?? '') || allowlisted(request.ip)) return
+    if (!breaker.allows()) return events.storeSkipped()
     let result: Awaited<ReturnType<typeof count>>
+    const started = performance.now()
     try {
       result = await count(request)
+      breaker.succeeded()
     } catch (err) {
+      if (performance.now() - started >= SLOW_FAILURE_MS) breaker.failed((err as Error).message)
       events.storeFailed()
       if (Date.now() - lastWarning >= STORE_WARNING_INTERVAL_MS) {
         lastWarning = Date.now()

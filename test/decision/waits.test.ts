@@ -49,3 +49,20 @@ t.test('warm, then GitHub hangs: stale manifests answer at once, refreshed behin
   t.equal((await app.inject('/extensions/kubernetes/')).statusCode, 200, 'and the page')
   github.fault(null)
 })
+
+t.test(
+  'the bound is for the whole request: a check after a slow manifest gets what is left',
+  async (t) => {
+    const bound = { UPSTREAM_CONNECT_TIMEOUT: '300ms', UPSTREAM_TIMEOUT: '700ms' }
+    const { github, app, logs } = await startBakery(t, { ...bound, INDEX_FETCH_TIMEOUT: '1m' })
+    // The two manifests take 300 of the 1,000 ms; the image's check then hangs, and is
+    // given up when the request's 1,000 ms are over, before its own 1,000 ms would be.
+    github.fault({ kind: 'delay', ms: 150 }, (file) => file.endsWith('/SHA256SUMS'))
+    github.alsoFault({ kind: 'hang' }, (file) => file.endsWith('.raw'))
+    const res = await app.inject('/extensions/wasmtime-arm64.raw')
+    t.equal(res.statusCode, 302, 'fail open: redirected unconfirmed')
+    t.match(res.headers['cache-control'], /max-age=5$/)
+    t.ok(logs.some((line) => line.msg === 'upstream check failed; redirecting unconfirmed'))
+    github.fault(null)
+  },
+)

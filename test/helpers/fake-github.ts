@@ -56,6 +56,8 @@ export interface FakeGitHub {
    * fault has `storage: true`.
    */
   fault(fault: Fault | null, match?: (tagAndName: string) => boolean): void
+  /** One more fault beside the one fault() set, for the downloads `match` picks; fault(null) clears all. */
+  alsoFault(fault: Fault, match: (tagAndName: string) => boolean): void
   /** Stops listening and drops every open connection (connect gets ECONNREFUSED) until resume(). */
   refuse(): Promise<void>
   /** Listens again on the same port. */
@@ -91,6 +93,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const downloads: { method: string; tag: string; name: string }[] = []
   const timers = new Set<NodeJS.Timeout>()
   let current: { fault: Fault; match: (tagAndName: string) => boolean } | null = null
+  const more: { fault: Fault; match: (tagAndName: string) => boolean }[] = []
 
   const key = (tag: string, name: string): string => `${tag}/${name}`
   const put = (tag: string, name: string, body: Buffer | string): void => {
@@ -138,9 +141,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   server.keepAliveTimeout = 30_000
 
   function faultFor(target: Download): Fault | null {
-    if (current === null) return null
-    if (target.kind === 'storage' && current.fault.storage !== true) return null
-    return current.match(key(target.tag, target.name)) ? current.fault : null
+    for (const one of current === null ? more : [current, ...more]) {
+      if (target.kind === 'storage' && one.fault.storage !== true) continue
+      if (one.match(key(target.tag, target.name))) return one.fault
+    }
+    return null
   }
 
   function serve(req: IncomingMessage, res: ServerResponse, target: Download | null): void {
@@ -200,7 +205,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     removeAsset: (tag, name) => void assets.delete(key(tag, name)),
     fault: (fault, match = () => true) => {
       current = fault === null ? null : { fault, match }
+      if (fault === null) more.length = 0
     },
+    alsoFault: (fault, match) => void more.push({ fault, match }),
     refuse: stop,
     resume: async () => {
       if (!listening) await listen()

@@ -170,3 +170,29 @@ t.test('closing the app closes its Redis connection', async (t) => {
     await new Promise((resolve) => setTimeout(resolve, 20))
   t.equal(await clients(), 1, 'only this test is left')
 })
+
+t.test('Redis frozen: three requests wait for its timeout, the rest are not held up', async (t) => {
+  // Issue 15, finding 6: a frozen Redis added 250 ms to every request while frozen.
+  const redis = await startRedisServer()
+  t.teardown(() => redis.close())
+  const { app, logs } = await appOn(t, redis, 1000)
+  t.equal((await get(app)).statusCode, 302)
+  redis.pause()
+  t.teardown(() => redis.resume())
+  for (let i = 0; i < 20; i++) t.equal((await get(app)).statusCode, 302, `request ${i + 1} served`)
+  t.equal(await storeErrors(app), 3, 'three waited for the timeout and failed')
+  const skipped = await app.metrics.registry.getSingleMetricAsString(
+    'sysext_redirector_rate_limit_store_skipped_total',
+  )
+  t.match(
+    skipped,
+    /^sysext_redirector_rate_limit_store_skipped_total 17$/m,
+    'seventeen did not wait',
+  )
+  t.match(
+    logs.filter((line) => /keeps failing/.test(String(line.msg))),
+    [{ seconds: 10 }],
+    'said once, with for how long',
+  )
+  redis.resume()
+})

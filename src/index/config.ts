@@ -23,6 +23,8 @@ export interface IndexConfig {
   readonly maxBytes: number
   /** The most extension names taken from the global manifest. */
   readonly maxExtensions: number
+  /** How many bytes the manifests held take at most, parsed (estimated); least recently read go first. */
+  readonly cacheMaxBytes: number
   readonly webhook: {
     /** GITHUB_WEBHOOK_SECRET; undefined turns POST /hooks/github off. */
     readonly secret: string | undefined
@@ -45,6 +47,7 @@ export function parseIndexConfig(env: Env): IndexConfig {
     fetchTimeoutMs: readPositiveDuration(env, 'INDEX_FETCH_TIMEOUT', 10 * SECOND, 10 * MINUTE),
     maxBytes: readInteger(env, 'INDEX_MAX_BYTES', 4 * MIB, 1024, 256 * MIB),
     maxExtensions: readInteger(env, 'INDEX_MAX_EXTENSIONS', 500, 1, 100_000),
+    cacheMaxBytes: readInteger(env, 'INDEX_CACHE_MAX_BYTES', 32 * MIB, MIB, 4096 * MIB),
     webhook: {
       secret: readOptional(env, 'GITHUB_WEBHOOK_SECRET'),
       // GitHub caps webhook payloads at 25 MB.

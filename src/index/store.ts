@@ -24,6 +24,8 @@ export interface StoreSettings {
   readonly ttlMs: number
   readonly retryMs: number
   readonly staleMaxMs: number
+  /** The most bytes the manifests held take, by stateSize's estimate; unset: no byte bound. */
+  readonly cacheMaxBytes?: number
 }
 
 export type Snapshot =
@@ -72,6 +74,8 @@ export class ManifestStore {
     this.#cache = new RefreshingCache<State>({
       clock,
       max: MAX_RELEASES,
+      maxBytes: settings.cacheMaxBytes,
+      sizeOf: (release, state) => stateSize(release, state),
       refresh: (release, last) => this.#refresh(release, last),
       // Past its lifetime, a good copy is served at once while it is refreshed, so no read
       // waits on a slow GitHub; not after a webhook said the release changed: then the
@@ -191,4 +195,15 @@ export class ManifestStore {
     if (state.last === 'missing') return { state: 'missing' }
     return { state: 'unavailable', reason: state.reason }
   }
+}
+
+/**
+ * What a manifest held costs, estimated from above: each entry's name (up to
+ * two bytes a character) and hash (64 one-byte characters), and about 100
+ * bytes of objects around them; the validators and the state besides.
+ */
+export function stateSize(release: string, state: State): number {
+  let bytes = 2 * release.length + 300
+  for (const entry of state.good?.entries ?? []) bytes += 2 * entry.name.length + 64 + 100
+  return bytes
 }

@@ -26,6 +26,23 @@ const SLOW_FAILURE_MS = 100
 
 const WINDOW_MS = 60_000
 
+/** The breaker in front of the rate-limit store, saying when it opens and closes. */
+export function storeBreaker(
+  log: { warn(details: object, message: string): void; info(message: string): void },
+  clock: { now(): number },
+): Breaker {
+  return new Breaker({
+    ...BREAKER,
+    clock,
+    opened: (reason) =>
+      log.warn(
+        { reason, seconds: BREAKER.openMs / 1000 },
+        'rate-limit store keeps failing: not waiting on it for a while; requests go through unlimited',
+      ),
+    closed: () => log.info('rate-limit store answers again: counting resumes'),
+  })
+}
+
 /** Probes and the operators' own endpoints must answer whatever a client did. */
 export const EXEMPT_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz'])
 
@@ -78,16 +95,7 @@ export async function registerRateLimit(
   })
   const count = app.createRateLimit()
   let lastWarning = -Infinity
-  const breaker = new Breaker({
-    ...BREAKER,
-    clock: Date,
-    opened: (reason) =>
-      app.log.warn(
-        { reason, seconds: BREAKER.openMs / 1000 },
-        'rate-limit store keeps failing: not waiting on it for a while; requests go through unlimited',
-      ),
-    closed: () => app.log.info('rate-limit store answers again: counting resumes'),
-  })
+  const breaker = storeBreaker(app.log, Date)
   app.addHook('onRequest', async (request, reply) => {
     if (EXEMPT_ROUTES.has(request.routeOptions.url ?? '') || allowlisted(request.ip)) return
     if (!breaker.allows()) return events.storeSkipped()

@@ -11,6 +11,7 @@ t.test('defaults', async (t) => {
     fetchTimeoutMs: 10_000,
     maxBytes: 4 * 1024 * 1024,
     maxExtensions: 500,
+    cacheMaxBytes: 33_554_432,
     webhook: { secret: undefined, maxBytes: 1024 * 1024 },
   })
   t.same(parseConfig({}).index, parseIndexConfig({}), 'part of the service config')
@@ -26,6 +27,7 @@ t.test('reads every setting', async (t) => {
       INDEX_FETCH_TIMEOUT: '3s',
       INDEX_MAX_BYTES: '2048',
       INDEX_MAX_EXTENSIONS: '7',
+      INDEX_CACHE_MAX_BYTES: '2097152',
       GITHUB_WEBHOOK_SECRET: ' s3cret ',
       GITHUB_WEBHOOK_MAX_BYTES: '4096',
     }),
@@ -37,6 +39,7 @@ t.test('reads every setting', async (t) => {
       fetchTimeoutMs: 3000,
       maxBytes: 2048,
       maxExtensions: 7,
+      cacheMaxBytes: 2_097_152,
       webhook: { secret: 's3cret', maxBytes: 4096 },
     },
   )
@@ -54,6 +57,7 @@ t.test('a bad value names the variable and what it accepts', async (t) => {
       /^INDEX_MAX_BYTES="100" is not valid: expected a whole number from 1024 to 268435456$/,
     ],
     [{ INDEX_MAX_EXTENSIONS: '0' }, /^INDEX_MAX_EXTENSIONS="0" is not valid/],
+    [{ INDEX_CACHE_MAX_BYTES: '1000' }, /^INDEX_CACHE_MAX_BYTES="1000" is not valid/],
     [{ GITHUB_WEBHOOK_MAX_BYTES: '1g' }, /^GITHUB_WEBHOOK_MAX_BYTES="1g" is not valid/],
   ]
   for (const [env, message] of cases) {

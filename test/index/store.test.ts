@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { Agent } from 'undici'
 import { manifestFetcher } from '../../src/index/fetch.js'
-import { ManifestStore, type StoreSettings } from '../../src/index/store.js'
+import { ManifestStore, stateSize, type StoreSettings } from '../../src/index/store.js'
 import { releasesBase } from '../../src/table/resolve.js'
 import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js'
 import { TestClock } from '../helpers/upstream.js'
@@ -242,4 +242,49 @@ t.test('isStale: a copy whose last refresh failed; retain forgets invalidations 
   t.notOk(store.has('k'))
   t.ok(store.has('gone'))
   t.same(names(await store.get('k')), ['k-1-x86-64.raw'], 'read again from scratch')
+})
+
+t.test('the manifests held are bounded in bytes: the least recently read go first', async (t) => {
+  const github = await startFakeGitHub({
+    assets: { a: { SHA256SUMS: V2 }, b: { SHA256SUMS: V2 }, c: { SHA256SUMS: V2 } },
+  })
+  t.teardown(() => github.close())
+  const dispatcher = new Agent()
+  t.teardown(() => dispatcher.destroy())
+  const fetch = manifestFetcher({
+    dispatcher,
+    releases: releasesBase(github.url, 'flatcar/sysext-bakery'),
+    timeoutMs: 2000,
+    maxBytes: 4096,
+  })
+  // Room for two of these manifests, not three.
+  const one = stateSize('a', {
+    generation: 0,
+    good: {
+      entries: [
+        { sha256: '', name: 'k-1-x86-64.raw' },
+        { sha256: '', name: 'k-2-x86-64.raw' },
+      ],
+      validators: {},
+      confirmedAt: 0,
+    },
+    last: 'ok',
+    reason: '',
+  })
+  t.equal(
+    one,
+    2 * 1 + 300 + 2 * (2 * 14 + 64 + 100),
+    'two bytes a character, and the objects around',
+  )
+  const store = new ManifestStore(
+    fetch,
+    new TestClock(),
+    { ...SETTINGS, cacheMaxBytes: 2 * one + 1 },
+    {
+      warn: () => undefined,
+    },
+  )
+  for (const release of ['a', 'b', 'c']) await store.get(release)
+  t.notOk(store.has('a'), 'the least recently read was dropped')
+  t.ok(store.has('b') && store.has('c'))
 })

@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { testApp } from '../helpers/app.js'
+import { storeBreaker } from '../../src/protection/rate-limit.js'
+import { TestClock } from '../helpers/upstream.js'
 
 // No upstream checks: these tests are about who may ask, not what exists.
 const ENV = { UPSTREAM_CHECKS: 'false' }
@@ -208,3 +210,30 @@ t.test('over a real socket, with Fly-Client-IP and IPv6', async (t) => {
   t.equal(limited.headers.get('x-content-type-options'), 'nosniff')
   t.equal((await fetchAs('2001:db8:0:1::1')).status, 302)
 })
+
+t.test(
+  'the store breaker says when it stops waiting on Redis, and when Redis is back',
+  async (t) => {
+    const clock = new TestClock()
+    const said: unknown[] = []
+    const breaker = storeBreaker(
+      {
+        warn: (details, message) => said.push([message, details]),
+        info: (message) => said.push(message),
+      },
+      clock,
+    )
+    for (let i = 0; i < 3; i++) breaker.failed('Command timed out')
+    t.match(said, [
+      [
+        /keeps failing: not waiting on it for a while/,
+        { reason: 'Command timed out', seconds: 10 },
+      ],
+    ])
+    t.notOk(breaker.allows())
+    clock.advance(10_000)
+    t.ok(breaker.allows())
+    breaker.succeeded()
+    t.equal(said.at(-1), 'rate-limit store answers again: counting resumes')
+  },
+)

@@ -213,3 +213,20 @@ t.test('a replayed delivery is ignored; a storm for one release is merged', asyn
     merged: 1,
   })
 })
+
+t.test('a delivery without a body: signed only if signed for no bytes', async (t) => {
+  const { app } = await startBakery(t, { GITHUB_WEBHOOK_SECRET: SECRET })
+  const ping = { 'x-github-event': 'ping', 'x-github-delivery': 'empty-1' }
+  const signedEmpty = await post(app, undefined, {
+    ...ping,
+    'x-hub-signature-256': sign(SECRET, ''),
+  })
+  t.equal(signedEmpty.statusCode, 200)
+  t.equal(signedEmpty.body, 'pong\n')
+  const wrong = await post(app, undefined, {
+    ...ping,
+    'x-github-delivery': 'empty-2',
+    'x-hub-signature-256': sign('another secret', ''),
+  })
+  t.equal(wrong.statusCode, 401)
+})

@@ -21,6 +21,32 @@ const NAME_MAX = 255 // bytes, Linux's limit that filename_is_valid() applies
 const HASH_LENGTH = 64
 
 export function parseManifest(bytes: Uint8Array): ManifestResult {
+  const parsing = parseSteps(bytes)
+  let step = parsing.next()
+  while (step.done !== true) step = parsing.next()
+  return step.value
+}
+
+// Lines parsed between two turns of the event loop: a few milliseconds of work.
+const LINES_PER_TURN = 10_000
+
+/**
+ * parseManifest, giving the event loop a turn every LINES_PER_TURN lines:
+ * a manifest of 100,000 lines never holds other requests (health checks
+ * included) for the whole of its parse.
+ */
+export async function parseManifestInTurns(bytes: Uint8Array): Promise<ManifestResult> {
+  const parsing = parseSteps(bytes)
+  let step = parsing.next()
+  while (step.done !== true) {
+    await new Promise((resolve) => setImmediate(resolve))
+    step = parsing.next()
+  }
+  return step.value
+}
+
+/** The parse, pausing (yielding) every LINES_PER_TURN lines. */
+function* parseSteps(bytes: Uint8Array): Generator<void, ManifestResult, void> {
   if (bytes.includes(0)) return refuse('manifest has an embedded NUL byte')
   if (!isValidUtf8(bytes)) return refuse('manifest is not valid UTF-8')
   const entries: ManifestEntry[] = []
@@ -32,6 +58,7 @@ export function parseManifest(bytes: Uint8Array): ManifestResult {
     if (typeof parsed === 'string') return refuse(parsed)
     entries.push(parsed.entry)
     pos = parsed.next
+    if (line % LINES_PER_TURN === 0) yield
   }
   return { ok: true, entries }
 }

@@ -1,6 +1,6 @@
 import { RefreshingCache, type Clock, type Refreshed } from '../cache/refreshing.js'
 import type { ManifestFetcher, Validators } from './fetch.js'
-import { parseManifest, type ManifestEntry } from './manifest.js'
+import { parseManifestInTurns, type ManifestEntry } from './manifest.js'
 
 /**
  * The SHA256SUMS of each release we track, fetched on demand and kept:
@@ -148,7 +148,7 @@ export class ManifestStore {
     const now = this.#clock.now()
     const { ttlMs } = this.#settings
     if (outcome.kind === 'body') {
-      const parsed = parseManifest(outcome.bytes)
+      const parsed = await parseManifestInTurns(outcome.bytes)
       if (parsed.ok) {
         const fresh = { entries: parsed.entries, validators: outcome.validators, confirmedAt: now }
         return { value: { generation, good: fresh, last: 'ok', reason: '' }, ttlMs }

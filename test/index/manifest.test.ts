@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import t from 'tap'
-import { isValidUtf8, parseManifest } from '../../src/index/manifest.js'
+import { isValidUtf8, parseManifest, parseManifestInTurns } from '../../src/index/manifest.js'
 
 const HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
 const bytes = (text: string): Uint8Array => Buffer.from(text, 'utf8')
@@ -161,3 +161,25 @@ t.test('properties', async (t) => {
   )
   t.pass('valid manifests parse back; one bad line refuses the file; any bytes get an answer')
 })
+
+t.test(
+  'parseManifestInTurns: the same answers, with turns of the event loop between',
+  async (t) => {
+    const lines = Array.from(
+      { length: 25_000 },
+      (_, i) => `${'a'.repeat(64)}  k-1.${i}.0-x86-64.raw\n`,
+    )
+    const bytes = new TextEncoder().encode(lines.join(''))
+    let turns = 0
+    const counting = setInterval(() => turns++, 0)
+    const parsed = await parseManifestInTurns(bytes)
+    clearInterval(counting)
+    t.same(parsed, parseManifest(bytes))
+    t.ok(parsed.ok && parsed.entries.length === 25_000)
+    t.ok(turns >= 1, `other work ran meanwhile (${turns} timer turns)`)
+    lines[15_000] = 'not a line\n'
+    const broken = new TextEncoder().encode(lines.join(''))
+    t.same(await parseManifestInTurns(broken), parseManifest(broken), 'an error past a turn too')
+    t.same(await parseManifestInTurns(new Uint8Array([0])), parseManifest(new Uint8Array([0])))
+  },
+)

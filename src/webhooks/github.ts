@@ -3,7 +3,7 @@ import { sendText } from '../http/text-reply.js'
 import { readSigned, type Body } from './body.js'
 import { MergedInvalidations, SeenDeliveries } from './deliveries.js'
 import { readReleaseEvent } from './event.js'
-import { signatureIsValid, verifierFor } from './signature.js'
+import { signatureIsValid, verifierFor, type Verifier } from './signature.js'
 
 export const HOOK_PATH = '/hooks/github'
 
@@ -40,6 +40,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The webhook's body as read and checked (src/webhooks/body.ts). */
     webhookBody?: Body
+    /** Its signature, checked as the body streams. */
+    webhookVerifier?: Verifier
   }
 }
 
@@ -63,9 +65,8 @@ export function registerGithubHook(app: FastifyInstance, options: GithubHookOpti
     // The signature covers the bytes as sent: read them as a stream, parse nothing first.
     scope.removeAllContentTypeParsers()
     scope.addContentTypeParser('*', (request, payload, done) => {
-      // onRequest made sure the header can be a signature.
-      const verifier = verifierFor(options.secret, request.headers['x-hub-signature-256'])
-      if (verifier === null) return done(null, undefined)
+      // Set by onRequest, which refused the delivery when its header cannot be a signature.
+      const verifier = request.webhookVerifier as Verifier
       const timeoutMs = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS
       const limits = { maxBytes: options.maxBytes, timeoutMs }
       void readSigned(payload, verifier, limits).then((body) => {
@@ -77,9 +78,11 @@ export function registerGithubHook(app: FastifyInstance, options: GithubHookOpti
       bodyLimit: options.maxBytes,
       onRequest: (request, reply, next) => {
         request.rule = 'webhook'
-        if (verifierFor(options.secret, request.headers['x-hub-signature-256']) === null) {
+        const verifier = verifierFor(options.secret, request.headers['x-hub-signature-256'])
+        if (verifier === null) {
           return void refuse(reply, 401, 'Unauthorized: missing or wrong X-Hub-Signature-256')
         }
+        request.webhookVerifier = verifier
         if (inFlight >= MAX_IN_FLIGHT) {
           reply.header('retry-after', '1')
           return void refuse(reply, 503, 'Service Unavailable: too many deliveries at once')

@@ -134,3 +134,33 @@ t.test('readings from memory: at once when the index holds them fresh', async (t
   }
   t.equal(fromMemory(down(), knowledge)?.answer.body, 'GitHub is down')
 })
+
+t.test('run with waitMs: facts later than the request may wait are "cannot say"', async (t) => {
+  const never = new Promise<Fact>(() => undefined)
+  const seen: string[] = []
+  const started = Date.now()
+  const answer = await run(
+    twoChecks(),
+    (need) => (need.kind === 'check' && need.target.asset === 'a' ? never : 'exists'),
+    (need, fact) => seen.push(`${need.kind}=${String(fact)}`),
+    50,
+  )
+  t.equal(answer.body, 'unknown exists', 'the check that never came: unknown')
+  t.same(seen, ['check=unknown', 'check=exists'])
+  t.ok(Date.now() - started < 5000, 'given up, not waited for')
+  const catalog = await run(
+    readingThenCheck(),
+    (need) => (need.kind === 'reading' ? never : 'exists'),
+    undefined,
+    20,
+  )
+  t.equal(catalog.body, 'reading: GitHub did not answer within 20 ms')
+  const quick = await run(twoChecks(), () => Promise.resolve<Fact>('missing'), undefined, 1000)
+  t.equal(quick.body, 'missing missing', 'facts in time are taken as they are')
+})
+
+function* readingThenCheck(): Decision<Answer> {
+  const reading = yield* ask({ kind: 'reading', file: 'k.raw' })
+  const meta = { layer: 'newest', rule: 'newest', upstream: null } as const
+  return text(200, `reading: ${reading.ok ? 'ok' : reading.reason}`, 'no-store', meta)
+}

@@ -33,7 +33,7 @@ export interface RefreshingOptions<V, A = undefined> {
    */
   readonly refresh: (key: string, last: V | undefined, about: A) => Promise<Refreshed<V>>
   /** Whether an expired value is served at once while it is refreshed (stale while revalidate); default never. */
-  readonly serveExpired?: (value: V, key: string) => boolean
+  readonly serveExpired?: (value: V) => boolean
   /**
    * After an invalidation, whether readers already waiting on the refresh
    * it discarded wait for a new one (its answer may predate the change), or
@@ -48,6 +48,8 @@ export type ReadResult = 'hit' | 'stale' | 'miss'
 interface Held<V> {
   readonly value: V
   freshUntil: number
+  /** Expired by invalidate: the source said it changed, so it is never served expired. */
+  invalidated?: true
 }
 
 interface Flight<V, A> {
@@ -129,7 +131,7 @@ export class RefreshingCache<V, A = undefined> {
   now(key: string): V | undefined {
     const held = this.#held.peek(key)
     if (held === undefined) return undefined
-    if (this.#fresh(held) || this.#servesExpired(held, key)) return held.value
+    if (this.#fresh(held) || this.#servesExpired(held)) return held.value
     return undefined
   }
 
@@ -143,7 +145,7 @@ export class RefreshingCache<V, A = undefined> {
       told?.('hit')
       return held.value
     }
-    if (held !== undefined && this.#servesExpired(held, key)) {
+    if (held !== undefined && this.#servesExpired(held)) {
       told?.('stale')
       void this.#refresh(key, about).answer
       return held.value
@@ -154,8 +156,8 @@ export class RefreshingCache<V, A = undefined> {
 
   /**
    * Drops (the next read waits for the source, with nothing to fall back
-   * on) or expires (the next read waits, but the refresh still sees the
-   * value) what `pick` chooses, and discards refreshes in flight for those
+   * on) or expires (the next read waits, even where serveExpired would serve
+   * it, but the refresh still sees the value) what `pick` chooses, and discards refreshes in flight for those
    * keys (pick sees what their reader asked about). Returns the keys of the
    * values dropped or expired.
    */
@@ -173,8 +175,13 @@ export class RefreshingCache<V, A = undefined> {
       .filter(([key, held]) => pick(key, held.value))
       .map(([key]) => key)
     for (const key of picked) {
-      if (how === 'drop') this.#held.delete(key)
-      else (this.#held.peek(key) as Held<V>).freshUntil = -Infinity
+      if (how === 'drop') {
+        this.#held.delete(key)
+      } else {
+        const held = this.#held.peek(key) as Held<V>
+        held.freshUntil = -Infinity
+        held.invalidated = true
+      }
     }
     return picked
   }
@@ -215,7 +222,7 @@ export class RefreshingCache<V, A = undefined> {
     return this.#options.clock.now() < held.freshUntil
   }
 
-  #servesExpired(held: Held<V>, key: string): boolean {
-    return this.#options.serveExpired?.(held.value, key) ?? false
+  #servesExpired(held: Held<V>): boolean {
+    return held.invalidated !== true && (this.#options.serveExpired?.(held.value) ?? false)
   }
 }

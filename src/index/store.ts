@@ -46,8 +46,6 @@ interface Good {
 
 /** What the store holds for a release. */
 interface State {
-  /** The release's invalidation count when this refresh began (see serveExpired). */
-  readonly generation: number
   readonly good: Good | undefined
   /** What the last refresh found, when it found no good copy. */
   readonly last: 'ok' | 'missing' | 'failed'
@@ -63,8 +61,6 @@ export class ManifestStore {
   readonly #settings: StoreSettings
   readonly #log: StoreLog
   readonly #cache: RefreshingCache<State>
-  /** How many times each release was invalidated (webhooks); bounded by the releases tracked. */
-  readonly #generations = new Map<string, number>()
 
   constructor(fetch: ManifestFetcher, clock: Clock, settings: StoreSettings, log: StoreLog) {
     this.#fetch = fetch
@@ -78,11 +74,9 @@ export class ManifestStore {
       sizeOf: (release, state) => stateSize(release, state),
       refresh: (release, last) => this.#refresh(release, last),
       // Past its lifetime, a good copy is served at once while it is refreshed, so no read
-      // waits on a slow GitHub; not after a webhook said the release changed: then the
-      // next read waits for the new bytes.
-      serveExpired: (state, release) =>
-        state.generation === this.#generation(release) &&
-        this.#usable(state.good, this.#clock.now()),
+      // waits on a slow GitHub; not after a webhook said the release changed (invalidate):
+      // then the next read waits for the new bytes.
+      serveExpired: (state) => this.#usable(state.good, this.#clock.now()),
       // An invalidated refresh may have read the old bytes: read again.
       rereadAfterInvalidation: true,
     })
@@ -114,13 +108,7 @@ export class ManifestStore {
 
   /** The next read of this release waits for GitHub. True if it was tracked. */
   invalidate(release: string): boolean {
-    const tracked = this.#cache.invalidate((key) => key === release, 'expire').length > 0
-    if (tracked) this.#generations.set(release, this.#generation(release) + 1)
-    return tracked
-  }
-
-  #generation(release: string): number {
-    return this.#generations.get(release) ?? 0
+    return this.#cache.invalidate((key) => key === release, 'expire').length > 0
   }
 
   /** Whether reads of this release are served a copy whose last refresh failed. */
@@ -136,13 +124,9 @@ export class ManifestStore {
   /** Forgets every release not kept (extensions gone from the global list). */
   retain(keep: (release: string) => boolean): void {
     this.#cache.retain(keep)
-    for (const release of [...this.#generations.keys()]) {
-      if (!keep(release)) this.#generations.delete(release)
-    }
   }
 
   async #refresh(release: string, last: State | undefined): Promise<Refreshed<State>> {
-    const generation = this.#generation(release)
     const good = last?.good
     const outcome = await this.#fetch(release, good?.validators)
     const now = this.#clock.now()
@@ -151,17 +135,17 @@ export class ManifestStore {
       const parsed = await parseManifestInTurns(outcome.bytes)
       if (parsed.ok) {
         const fresh = { entries: parsed.entries, validators: outcome.validators, confirmedAt: now }
-        return { value: { generation, good: fresh, last: 'ok', reason: '' }, ttlMs }
+        return { value: { good: fresh, last: 'ok', reason: '' }, ttlMs }
       }
-      return this.#fail(release, generation, good, `refused: ${parsed.reason}`)
+      return this.#fail(release, good, `refused: ${parsed.reason}`)
     }
     if (outcome.kind === 'not-modified' && good !== undefined) {
       const confirmed = { ...good, confirmedAt: now }
-      return { value: { generation, good: confirmed, last: 'ok', reason: '' }, ttlMs }
+      return { value: { good: confirmed, last: 'ok', reason: '' }, ttlMs }
     }
     if (outcome.kind === 'missing' && !this.#usable(good, now)) {
       // Gone for longer than a re-upload takes: it is missing.
-      return { value: { generation, good: undefined, last: 'missing', reason: '' }, ttlMs }
+      return { value: { good: undefined, last: 'missing', reason: '' }, ttlMs }
     }
     const reason =
       outcome.kind === 'failed'
@@ -169,19 +153,14 @@ export class ManifestStore {
         : outcome.kind === 'missing'
           ? 'GitHub answered 404'
           : '304 for a copy we do not hold'
-    return this.#fail(release, generation, good, reason)
+    return this.#fail(release, good, reason)
   }
 
   /** The last good copy stays (stale if error); GitHub is asked again after `retryMs`. */
-  #fail(
-    release: string,
-    generation: number,
-    good: Good | undefined,
-    reason: string,
-  ): Refreshed<State> {
+  #fail(release: string, good: Good | undefined, reason: string): Refreshed<State> {
     const keeping = good !== undefined ? 'keeping the last good copy' : 'no good copy'
     this.#log.warn({ release, reason }, `manifest refresh failed; ${keeping}`)
-    return { value: { generation, good, last: 'failed', reason }, ttlMs: this.#settings.retryMs }
+    return { value: { good, last: 'failed', reason }, ttlMs: this.#settings.retryMs }
   }
 
   #usable(good: Good | undefined, now: number): good is Good {

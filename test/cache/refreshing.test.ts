@@ -180,16 +180,7 @@ t.test(
   async (t) => {
     const clock = new TestClock()
     const { pending, refresh } = source()
-    const keys: string[] = []
-    const cache = new RefreshingCache<string>({
-      clock,
-      max: 10,
-      refresh,
-      serveExpired: (_value, key) => {
-        keys.push(key)
-        return true
-      },
-    })
+    const cache = new RefreshingCache<string>({ clock, max: 10, refresh, serveExpired: () => true })
     t.equal(cache.fresh('k'), undefined, 'nothing held')
     const first = cache.get('k', undefined)
     pending[0]?.answer('v1')
@@ -199,7 +190,6 @@ t.test(
     t.equal(cache.fresh('k'), undefined, 'expired: not fresh...')
     t.equal(cache.now('k'), 'v1', '...though served at once')
     t.equal(cache.get('k', undefined), 'v1', 'and read: a refresh behind it')
-    t.same(keys, ['k', 'k'], 'serveExpired is told the key')
     let settled = false
     const done = cache.settled().then(() => (settled = true))
     await tick()
@@ -208,5 +198,13 @@ t.test(
     await done
     t.equal(cache.fresh('k'), 'v2', 'settled once it answered')
     await cache.settled() // nothing under way: at once
+    cache.invalidate((key) => key === 'k', 'expire')
+    t.equal(cache.now('k'), undefined, 'expired by invalidate: never served expired')
+    const waiting = cache.get('k', undefined)
+    t.ok(waiting instanceof Promise, 'the next read waits for the source')
+    pending[2]?.answer('v3')
+    t.equal(await waiting, 'v3')
+    clock.advance(1000)
+    t.equal(cache.now('k'), 'v3', 'a value refreshed since is served expired again')
   },
 )

@@ -259,7 +259,6 @@ t.test('the manifests held are bounded in bytes: the least recently read go firs
   })
   // Room for two of these manifests, not three.
   const one = stateSize('a', {
-    generation: 0,
     good: {
       entries: [
         { sha256: '', name: 'k-1-x86-64.raw' },

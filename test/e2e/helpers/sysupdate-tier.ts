@@ -64,11 +64,19 @@ export async function sysupdateTier(release: Release): Promise<void> {
     t: Test,
     s: Scenario,
     ext: string,
-    options: { verify?: boolean; path?: string; file?: string } = {},
+    options: {
+      verify?: boolean
+      path?: string
+      matchPattern?: string
+      file?: string
+      /** Fetched below its release, `/extensions/<ext>/<file>`, not at the top. */
+      inRelease?: boolean
+    } = {},
   ) {
     const file = options.file ?? definitionName(features, ext)
     bakery.addMetadata(ext, file, transferFile({ service: service.url, ext, ...options }))
-    await download(t, s, `/extensions/${file}`, `/etc/sysupdate.${ext}.d/${file}`)
+    const url = options.inRelease === true ? `/extensions/${ext}/${file}` : `/extensions/${file}`
+    await download(t, s, url, `/etc/sysupdate.${ext}.d/${file}`)
     if (!features.createsTargetFolder) await s.machine.mkdir(`/opt/extensions/${ext}`)
   }
 
@@ -209,15 +217,11 @@ export async function sysupdateTier(release: Release): Promise<void> {
     const s = await machine(t, 'pinned-stream')
     const ext = 'kubernetes'
     for (const v of ['v1.31.6', 'v1.32.2', 'v1.33.0']) await bakery.publish(ext, v)
-    const file = `kubernetes-v1.32${features.readsTransfer ? '.transfer' : '.conf'}`
-    const stream = transferFile({
-      service: service.url,
-      ext,
+    await install(t, s, ext, {
+      file: definitionName(features, 'kubernetes-v1.32'),
       matchPattern: 'kubernetes-v1.32.@v-%a.raw',
+      inRelease: true,
     })
-    bakery.addMetadata(ext, file, stream)
-    await download(t, s, `/extensions/kubernetes/${file}`, `/etc/sysupdate.kubernetes.d/${file}`)
-    if (!features.createsTargetFolder) await s.machine.mkdir('/opt/extensions/kubernetes')
 
     t.same((await list(t, s, ext)).all, ['2'], 'only the v1.32 stream is offered')
     await update(t, s, ext)

@@ -73,10 +73,11 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   options.log.append(`# service env: ${JSON.stringify(options.env ?? {})}`)
   const requests: RequestLine[] = []
   const listening = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`the service did not listen within ${START_TIMEOUT_MS} ms`)),
-      START_TIMEOUT_MS,
-    )
+    const timer = setTimeout(() => {
+      // Not left running behind the failure: nobody else would ever stop it.
+      child.kill('SIGKILL')
+      reject(new Error(`the service did not listen within ${START_TIMEOUT_MS} ms`))
+    }, START_TIMEOUT_MS)
     createInterface({ input: child.stdout }).on('line', (line) => {
       options.log.append(line)
       const record = parseJson(line)

@@ -1,6 +1,7 @@
 import { isFileName } from '../table/template.js'
 import { strverscmpImproved } from '../version/strverscmp.js'
 import type { ManifestEntry } from './manifest.js'
+import { atOnce, inTurns, pausesBefore, sortSteps, type Steps } from './turns.js'
 
 /**
  * What the manifests say is published: extensions, their versions and the
@@ -67,9 +68,32 @@ export function candidateNames(entries: readonly ManifestEntry[]): string[] {
  * built from them stays below the release download base.
  */
 export function imagesOf(name: string, entries: readonly ManifestEntry[]): Image[] {
+  return atOnce(imagesSteps(name, entries))
+}
+
+/**
+ * imagesOf and the outline of its result, made in turns of the event loop
+ * (turns.ts): the work an extension's manifest costs once per revision,
+ * about half a second for 100,000 versions, never holds other requests for
+ * more than a slice of it. Pages and lookups then read the outline at once.
+ */
+export async function extensionInTurns(
+  name: string,
+  entries: readonly ManifestEntry[],
+): Promise<Extension | undefined> {
+  const images = await inTurns(imagesSteps(name, entries))
+  if (images.length === 0) return undefined
+  const extension = { name, images }
+  outlines.set(extension, await inTurns(outlineSteps(images)))
+  return extension
+}
+
+function* imagesSteps(name: string, entries: readonly ManifestEntry[]): Steps<Image[]> {
   const images: Image[] = []
   const seen = new Set<string>()
-  for (const entry of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    if (pausesBefore(i)) yield
+    const entry = entries[i] as ManifestEntry
     const split = splitImageName(entry.name)
     if (split === null || !split.stem.startsWith(`${name}-`)) continue
     const version = split.stem.slice(name.length + 1)
@@ -77,8 +101,8 @@ export function imagesOf(name: string, entries: readonly ManifestEntry[]): Image
     seen.add(entry.name)
     images.push({ version, arch: split.arch, file: entry.name, sha256: entry.sha256 })
   }
-  // Array.prototype.sort is stable: equivalent versions keep manifest order.
-  return images.sort((a, b) => strverscmpImproved(b.version, a.version))
+  // Stable: equivalent versions keep manifest order.
+  return yield* sortSteps(images, (a, b) => strverscmpImproved(b.version, a.version))
 }
 
 /**
@@ -89,8 +113,11 @@ export function imagesOf(name: string, entries: readonly ManifestEntry[]): Image
  */
 interface Outline {
   readonly versions: readonly string[]
-  readonly versionSet: ReadonlySet<string>
+  /** Per version, the architectures it has an image for: bit i for ARCHES[i]. */
+  readonly archBits: ReadonlyMap<string, number>
   readonly streams: readonly string[]
+  /** Per architecture, the streams shown that have an image for it. */
+  readonly streamsWith: Readonly<Record<Arch, readonly string[]>>
   /** The newest image per architecture, of all versions. */
   readonly newest: Partial<Record<Arch, Image>>
   /** Per architecture, the newest image of each stream: every prefix of a version that ends before a `.`. */
@@ -102,20 +129,22 @@ const outlines = new WeakMap<Extension, Outline>()
 function outlineOf(extension: Extension): Outline {
   let outline = outlines.get(extension)
   if (outline === undefined) {
-    outline = makeOutline(extension.images)
+    outline = atOnce(outlineSteps(extension.images))
     outlines.set(extension, outline)
   }
   return outline
 }
 
-function makeOutline(images: readonly Image[]): Outline {
-  const versionSet = new Set<string>()
+function* outlineSteps(images: readonly Image[]): Steps<Outline> {
+  const archBits = new Map<string, number>()
   const newest: Partial<Record<Arch, Image>> = {}
   const newestIn = { 'x86-64': new Map<string, Image>(), arm64: new Map<string, Image>() }
   // Newest first: the first image seen for a stream and architecture is its newest.
-  for (const image of images) {
+  for (let i = 0; i < images.length; i++) {
+    if (pausesBefore(i)) yield
+    const image = images[i] as Image
     const { version, arch } = image
-    versionSet.add(version)
+    archBits.set(version, (archBits.get(version) ?? 0) | archBit(arch))
     newest[arch] ??= image
     const streams = newestIn[arch]
     for (let dot = version.indexOf('.'); dot !== -1; dot = version.indexOf('.', dot + 1)) {
@@ -123,22 +152,39 @@ function makeOutline(images: readonly Image[]): Outline {
       if (!streams.has(stream)) streams.set(stream, image)
     }
   }
-  const versions = [...versionSet]
-  return { versions, versionSet, streams: streamsFrom(versions, versionSet), newest, newestIn }
+  const versions = [...archBits.keys()]
+  const { streams, streamsWith } = yield* streamSteps(versions, archBits, newestIn)
+  return { versions, archBits, streams, streamsWith, newest, newestIn }
+}
+
+function archBit(arch: Arch): number {
+  return 1 << ARCHES.indexOf(arch)
 }
 
 /**
  * The streams worth showing: each version without its last `.` part
- * (`v1.32` for `v1.32.2`), unless that names a release itself. Newest first.
+ * (`v1.32` for `v1.32.2`), unless that names a release itself. Newest first;
+ * and per architecture, those that have an image for it.
  */
-function streamsFrom(versions: readonly string[], published: ReadonlySet<string>): string[] {
-  const streams = new Set<string>()
-  for (const version of versions) {
+function* streamSteps(
+  versions: readonly string[],
+  published: ReadonlyMap<string, number>,
+  newestIn: Readonly<Record<Arch, ReadonlyMap<string, Image>>>,
+): Steps<Pick<Outline, 'streams' | 'streamsWith'>> {
+  const seen = new Set<string>()
+  const streams: string[] = []
+  const streamsWith: Record<Arch, string[]> = { 'x86-64': [], arm64: [] }
+  for (let i = 0; i < versions.length; i++) {
+    if (pausesBefore(i)) yield
+    const version = versions[i] as string
     const dot = version.lastIndexOf('.')
     const stream = version.slice(0, dot)
-    if (dot > 0 && !published.has(stream)) streams.add(stream)
+    if (dot <= 0 || published.has(stream) || seen.has(stream)) continue
+    seen.add(stream)
+    streams.push(stream)
+    for (const arch of ARCHES) if (newestIn[arch].has(stream)) streamsWith[arch].push(stream)
   }
-  return [...streams]
+  return { streams, streamsWith }
 }
 
 export function architecturesOf(extension: Extension): Arch[] {
@@ -153,7 +199,13 @@ export function versionsOf(extension: Extension): readonly string[] {
 
 /** Whether the extension publishes exactly this version. */
 export function publishes(extension: Extension, version: string): boolean {
-  return outlineOf(extension).versionSet.has(version)
+  return outlineOf(extension).archBits.has(version)
+}
+
+/** The architectures a published version has an image for. */
+export function architecturesOfVersion(extension: Extension, version: string): Arch[] {
+  const bits = outlineOf(extension).archBits.get(version) ?? 0
+  return ARCHES.filter((arch) => (bits & archBit(arch)) !== 0)
 }
 
 /**
@@ -166,7 +218,8 @@ export function newestImage(extension: Extension, arch: Arch, stream?: string): 
   return stream === undefined ? outline.newest[arch] : outline.newestIn[arch].get(stream)
 }
 
-/** The streams worth showing (see streamsFrom), newest first. */
-export function streamsOf(extension: Extension): readonly string[] {
-  return outlineOf(extension).streams
+/** The streams worth showing (see streamSteps), newest first; with `arch`, those that have an image for it. */
+export function streamsOf(extension: Extension, arch?: Arch): readonly string[] {
+  const outline = outlineOf(extension)
+  return arch === undefined ? outline.streams : outline.streamsWith[arch]
 }

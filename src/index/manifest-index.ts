@@ -1,7 +1,7 @@
 import { RedirectorError } from '../errors.js'
 import { DEFAULT_MANIFESTS, type Manifests } from '../table/layers.js'
 import { renderOutput } from '../table/template.js'
-import { candidateNames, imagesOf, type Extension } from './catalog.js'
+import { candidateNames, extensionInTurns, type Extension } from './catalog.js'
 import type { ManifestEntry } from './manifest.js'
 import { readingsFor, type CatalogSource, type Interpretation } from './newest.js'
 import type { ManifestStore, Snapshot } from './store.js'
@@ -38,7 +38,9 @@ export class ManifestIndex implements CatalogSource {
   readonly #releaseOf: (extension: string) => string
   // Derived data, recomputed only when a manifest's content changes.
   readonly #candidates = new WeakMap<readonly ManifestEntry[], ReadonlySet<string>>()
-  readonly #extensions = new WeakMap<readonly ManifestEntry[], Extension | null>()
+  readonly #extensions = new WeakMap<readonly ManifestEntry[], Map<string, Derivation>>()
+  /** The candidates of the last global manifest read, for preparing new copies. */
+  #lastCandidates: ReadonlySet<string> = new Set()
 
   constructor(store: ManifestStore, limits: IndexLimits, log: IndexLog) {
     this.#store = store
@@ -47,6 +49,7 @@ export class ManifestIndex implements CatalogSource {
     const manifests = limits.manifests ?? DEFAULT_MANIFESTS
     this.#globalRelease = manifests.global.release
     this.#releaseOf = (ext) => renderOutput(manifests.extension.release, { ext })
+    store.prepareCopies((release, entries) => this.#prepare(release, entries))
   }
 
   candidates(): Promise<ReadonlySet<string>> {
@@ -57,7 +60,8 @@ export class ManifestIndex implements CatalogSource {
     const candidates = await this.#candidateSet()
     if (!candidates.has(name)) return undefined
     const release = this.#releaseOf(name)
-    return this.#extensionOf(name, await this.#store.get(release))
+    const entries = entriesOf(await this.#store.get(release), release)
+    return entries === null ? undefined : this.#derivation(name, entries).ready
   }
 
   /**
@@ -102,23 +106,52 @@ export class ManifestIndex implements CatalogSource {
     return global === undefined ? undefined : this.#candidatesOf(global)
   }
 
-  /** A candidate's extension, when its manifest is fresh in memory. */
+  /** A candidate's extension, when its manifest is fresh in memory and made into one. */
   #heldExtension(name: string): { found: Extension | undefined } | undefined {
-    const snapshot = this.#store.now(this.#releaseOf(name))
-    return snapshot === undefined ? undefined : { found: this.#extensionOf(name, snapshot) }
+    const release = this.#releaseOf(name)
+    const snapshot = this.#store.now(release)
+    if (snapshot === undefined) return undefined
+    const entries = entriesOf(snapshot, release)
+    if (entries === null) return { found: undefined }
+    // Still being made (in turns): the read that waits (extension()) shares that work.
+    return this.#extensions.get(entries)?.get(name)?.made
   }
 
-  /** An extension from its manifest; undefined when missing or naming no image of it. */
-  #extensionOf(name: string, snapshot: Snapshot): Extension | undefined {
-    const entries = entriesOf(snapshot, this.#releaseOf(name))
-    if (entries === null) return undefined
-    let extension = this.#extensions.get(entries)
-    if (extension === undefined) {
-      const images = imagesOf(name, entries)
-      extension = images.length === 0 ? null : { name, images }
-      this.#extensions.set(entries, extension)
+  /**
+   * The extension a manifest copy gives `name`, made once per copy in turns
+   * of the event loop (extensionInTurns), so even 100,000 versions never
+   * hold /healthz or the requests beside it.
+   */
+  #derivation(name: string, entries: readonly ManifestEntry[]): Derivation {
+    let byName = this.#extensions.get(entries)
+    if (byName === undefined) {
+      byName = new Map()
+      this.#extensions.set(entries, byName)
     }
-    return extension ?? undefined
+    let derivation = byName.get(name)
+    if (derivation === undefined) {
+      const made: Derivation = {
+        made: undefined,
+        ready: extensionInTurns(name, entries).then((found) => {
+          made.made = { found }
+          return found
+        }),
+      }
+      derivation = made
+      byName.set(name, derivation)
+    }
+    return derivation
+  }
+
+  /**
+   * A new copy of a release, before the store serves it: the extensions it
+   * belongs to are made from it first, so no read finds it half made, and
+   * while this runs the reads are served the copy before it.
+   */
+  async #prepare(release: string, entries: readonly ManifestEntry[]): Promise<void> {
+    for (const name of this.#lastCandidates) {
+      if (this.#releaseOf(name) === release) await this.#derivation(name, entries).ready
+    }
   }
 
   /** Every extension, by name. */
@@ -170,6 +203,7 @@ export class ManifestIndex implements CatalogSource {
     if (candidates === undefined) {
       candidates = this.#limit(candidateNames(entries))
       this.#candidates.set(entries, candidates)
+      this.#lastCandidates = candidates
       const kept = new Set([global, ...[...candidates].map(this.#releaseOf)])
       this.#store.retain((release) => kept.has(release))
     }
@@ -186,6 +220,12 @@ export class ManifestIndex implements CatalogSource {
     }
     return new Set(names.slice(0, maxExtensions))
   }
+}
+
+/** An extension being made from a manifest copy; `made` once it is. */
+interface Derivation {
+  made: { readonly found: Extension | undefined } | undefined
+  readonly ready: Promise<Extension | undefined>
 }
 
 /** The entries of a manifest; null when it is missing; throws when GitHub cannot say. */

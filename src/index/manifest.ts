@@ -1,3 +1,5 @@
+import { atOnce, inTurns, pausesBefore, type Steps } from './turns.js'
+
 /**
  * A SHA256SUMS manifest read exactly as systemd-sysupdate (v255 to v258)
  * reads one in resource_load_from_web(): every line is 64 hex digits, a
@@ -21,34 +23,23 @@ const NAME_MAX = 255 // bytes, Linux's limit that filename_is_valid() applies
 const HASH_LENGTH = 64
 
 export function parseManifest(bytes: Uint8Array): ManifestResult {
-  const parsing = parseSteps(bytes)
-  let step = parsing.next()
-  while (step.done !== true) step = parsing.next()
-  return step.value
+  return atOnce(parseSteps(bytes))
 }
-
-// Lines parsed between two turns of the event loop: a few milliseconds of work.
-const LINES_PER_TURN = 10_000
 
 /**
- * parseManifest, giving the event loop a turn every LINES_PER_TURN lines:
- * a manifest of 100,000 lines never holds other requests (health checks
- * included) for the whole of its parse.
+ * parseManifest, giving the event loop a turn every ITEMS_PER_TURN lines and
+ * every UTF8_BYTES_PER_TURN bytes of its UTF-8 check (turns.ts): a manifest
+ * of 100,000 lines holds other requests (health checks included) a few
+ * milliseconds at a time, never for its whole parse.
  */
-export async function parseManifestInTurns(bytes: Uint8Array): Promise<ManifestResult> {
-  const parsing = parseSteps(bytes)
-  let step = parsing.next()
-  while (step.done !== true) {
-    await new Promise((resolve) => setImmediate(resolve))
-    step = parsing.next()
-  }
-  return step.value
+export function parseManifestInTurns(bytes: Uint8Array): Promise<ManifestResult> {
+  return inTurns(parseSteps(bytes))
 }
 
-/** The parse, pausing (yielding) every LINES_PER_TURN lines. */
-function* parseSteps(bytes: Uint8Array): Generator<void, ManifestResult, void> {
+/** The parse, pausing (yielding) every ITEMS_PER_TURN lines. */
+function* parseSteps(bytes: Uint8Array): Steps<ManifestResult> {
   if (bytes.includes(0)) return refuse('manifest has an embedded NUL byte')
-  if (!isValidUtf8(bytes)) return refuse('manifest is not valid UTF-8')
+  if (!(yield* utf8Steps(bytes))) return refuse('manifest is not valid UTF-8')
   const entries: ManifestEntry[] = []
   // One Buffer view of the bytes, so each line's strings are read without a wrapper of their own.
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
@@ -58,7 +49,7 @@ function* parseSteps(bytes: Uint8Array): Generator<void, ManifestResult, void> {
     if (typeof parsed === 'string') return refuse(parsed)
     entries.push(parsed.entry)
     pos = parsed.next
-    if (line % LINES_PER_TURN === 0) yield
+    if (pausesBefore(line)) yield
   }
   return { ok: true, entries }
 }
@@ -118,21 +109,31 @@ function hasControlChar(name: string): boolean {
   return false
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-
 /**
  * systemd's utf8_is_valid_n(): well-formed UTF-8 (no overlong forms, no
  * surrogates, nothing past U+10FFFF) and, stricter than the standard, none of
  * the noncharacters U+FDD0..U+FDEF and U+xxFFFE/U+xxFFFF.
  */
 export function isValidUtf8(bytes: Uint8Array): boolean {
-  let text: string
+  return atOnce(utf8Steps(bytes))
+}
+
+// Bytes checked between two pauses: about 2 ms of decoding.
+const UTF8_BYTES_PER_TURN = 256 * 1024
+
+/** isValidUtf8, a slice of the bytes at a time (the decoder holds a code point cut in two). */
+function* utf8Steps(bytes: Uint8Array): Steps<boolean> {
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
   try {
-    text = utf8.decode(bytes)
+    for (let start = 0; start < bytes.length; start += UTF8_BYTES_PER_TURN) {
+      const slice = bytes.subarray(start, start + UTF8_BYTES_PER_TURN)
+      if (NONCHARACTER.test(decoder.decode(slice, { stream: true }))) return false
+      yield
+    }
+    return !NONCHARACTER.test(decoder.decode())
   } catch {
     return false
   }
-  return !NONCHARACTER.test(text)
 }
 
 // U+FDD0..U+FDEF and the last two code points of each of the 17 planes:

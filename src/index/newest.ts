@@ -2,6 +2,7 @@ import {
   ARCHES,
   DEFAULT_ARCH,
   architecturesOf,
+  architecturesOfVersion,
   newestImage,
   publishes,
   streamsOf,
@@ -120,8 +121,8 @@ export function answerFor(found: Interpretation): NewestAnswer {
   const { name } = extension
   if (isPublishedVersion(found)) {
     // A released version, not a stream: its own URL answers for it.
-    const arches = extension.images.filter((i) => i.version === stream).map((i) => i.arch)
-    return notFound(`${name} ${stream} has no ${arch} image; it has ${arches.join(', ')}`)
+    const arches = architecturesOfVersion(extension, stream as string).join(', ')
+    return notFound(`${name} ${stream} has no ${arch} image; it has ${arches}`)
   }
   const image = newestImage(extension, arch, stream)
   if (image !== undefined) {
@@ -131,7 +132,7 @@ export function answerFor(found: Interpretation): NewestAnswer {
     const arches = architecturesOf(extension).join(', ')
     return notFound(`${name} has no ${arch} image; architectures: ${arches}`)
   }
-  const streams = streamsOf(extension).filter((s) => newestImage(extension, arch, s) !== undefined)
+  const streams = streamsOf(extension, arch)
   return notFound(
     `${name} has no ${arch} image whose version starts with ${stream}.; streams: ${listOf(streams, `/extensions/${name}/`)}`,
   )

@@ -33,6 +33,9 @@ export type Snapshot =
   | { readonly state: 'missing' }
   | { readonly state: 'unavailable'; readonly reason: string }
 
+/** Work on a new copy of a release's manifest, before it is served. */
+export type Prepare = (release: string, entries: readonly ManifestEntry[]) => Promise<void>
+
 export interface StoreLog {
   warn(details: object, message: string): void
 }
@@ -61,6 +64,7 @@ export class ManifestStore {
   readonly #settings: StoreSettings
   readonly #log: StoreLog
   readonly #cache: RefreshingCache<State>
+  #prepare: Prepare = () => Promise.resolve()
 
   constructor(fetch: ManifestFetcher, clock: Clock, settings: StoreSettings, log: StoreLog) {
     this.#fetch = fetch
@@ -80,6 +84,15 @@ export class ManifestStore {
       // An invalidated refresh may have read the old bytes: read again.
       rereadAfterInvalidation: true,
     })
+  }
+
+  /**
+   * Work done on each new copy before it is served (the index makes its
+   * extensions from it): meanwhile, reads are served the copy before it, as
+   * during the fetch.
+   */
+  prepareCopies(prepare: Prepare): void {
+    this.#prepare = prepare
   }
 
   /** Resolves once every refresh under way (those behind a stale read too) has answered. */
@@ -134,6 +147,7 @@ export class ManifestStore {
     if (outcome.kind === 'body') {
       const parsed = await parseManifestInTurns(outcome.bytes)
       if (parsed.ok) {
+        await this.#prepare(release, parsed.entries)
         const fresh = { entries: parsed.entries, validators: outcome.validators, confirmedAt: now }
         return { value: { good: fresh, last: 'ok', reason: '' }, ttlMs }
       }

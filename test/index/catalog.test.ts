@@ -3,7 +3,9 @@ import t from 'tap'
 import {
   ARCHES,
   architecturesOf,
+  architecturesOfVersion,
   candidateNames,
+  extensionInTurns,
   imagesOf,
   newestImage,
   publishes,
@@ -180,7 +182,12 @@ t.test('newestImage by lookup answers as the scan of every image would', async (
             (one) => one.arch === arch && (asked === undefined || inStream(one.version, asked)),
           )
           if (newestImage(extension, arch, asked) !== scanned) return false
+          const withArch = streamsOf(extension).filter((s) => newestImage(extension, arch, s))
+          if (streamsOf(extension, arch).join() !== withArch.join()) return false
         }
+        const ofVersion = extension.images.filter((one) => one.version === asked)
+        const arches = ARCHES.filter((arch) => ofVersion.some((one) => one.arch === arch))
+        if (architecturesOfVersion(extension, asked ?? '').join() !== arches.join()) return false
         return publishes(extension, asked ?? '') === versionsOf(extension).includes(asked ?? '')
       }),
       { numRuns: 2000 },
@@ -193,4 +200,51 @@ t.test('what a page or lookup reads is made once per extension', async (t) => {
   t.equal(streamsOf(kubernetes), streamsOf(kubernetes))
   const dotted = { name: 'x', images: imagesOf('x', entries('x-.5-x86-64.raw')) }
   t.equal(newestImage(dotted, 'x86-64', '')?.file, 'x-.5-x86-64.raw', 'an empty stream too')
+})
+
+t.test('made in turns, an extension reads as one made at once', async (t) => {
+  const part = fc.constantFrom('0', '1', '2', '10', 'v1', '')
+  const version = fc.array(part, { minLength: 1, maxLength: 3 }).map((parts) => parts.join('.'))
+  const name = fc.tuple(version, fc.constantFrom(...ARCHES)).map(([v, a]) => `e-${v}-${a}.raw`)
+  await t.resolves(
+    fc.assert(
+      fc.asyncProperty(fc.array(name, { maxLength: 40 }), async (names) => {
+        const listed = entries(...names, 'other-1-x86-64.raw')
+        const atOnce = imagesOf('e', listed)
+        const made = await extensionInTurns('e', listed)
+        if (atOnce.length === 0) return made === undefined
+        const asMade = { name: 'e', images: atOnce }
+        return (
+          made !== undefined &&
+          JSON.stringify(made.images) === JSON.stringify(atOnce) &&
+          versionsOf(made).join() === versionsOf(asMade).join() &&
+          streamsOf(made).join() === streamsOf(asMade).join() &&
+          ARCHES.every(
+            (arch) => newestImage(made, arch) === made.images.find((i) => i.arch === arch),
+          )
+        )
+      }),
+      { numRuns: 300 },
+    ),
+  )
+})
+
+t.test('a big extension is made a slice at a time, the event loop turning between', async (t) => {
+  const n = 30_000
+  const listed = entries(...Array.from({ length: n }, (_, i) => `big-1.${i}.0-x86-64.raw`))
+  let turns = 0
+  let making = true
+  const tick = (): void => {
+    turns++
+    if (making) setImmediate(tick)
+  }
+  setImmediate(tick)
+  const made = await extensionInTurns('big', listed)
+  making = false
+  t.equal(made?.images.length, n)
+  t.equal(made?.images[0]?.version, `1.${n - 1}.0`, 'sorted newest first')
+  t.equal(newestImage(made as Extension, 'x86-64', '1.7')?.version, '1.7.0')
+  // A pass over the images pauses every ITEMS_PER_TURN (2,000) of them, and
+  // the sort every 20,000 comparisons: at least 15 turns for 30,000 images.
+  t.ok(turns >= n / 2_000, `${turns} turns of the event loop while it was made`)
 })

@@ -221,3 +221,36 @@ t.test('reads from memory throw as the others do when GitHub cannot say', async 
   t.throws(() => index.readingNow('docker.raw'), { code: 'SR_INDEX_UNAVAILABLE' })
   t.throws(() => index.extensionsNow(), { code: 'SR_INDEX_UNAVAILABLE' })
 })
+
+t.test('an extension is made from a new copy before the copy is served', async (t) => {
+  const { github, index, store, clock } = await rig(t)
+  t.equal((await index.extension('kubernetes'))?.images[0]?.version, 'v1.33.0')
+  const spec = { ...BAKERY, kubernetes: { ...BAKERY.kubernetes, 'v1.34.0': ['x86-64'] as const } }
+  const manifest = bakeryAssets(spec).kubernetes?.SHA256SUMS as string
+  github.addAsset('kubernetes', 'SHA256SUMS', manifest)
+  clock.advance(60_000)
+  t.equal(
+    (await index.extension('kubernetes'))?.images[0]?.version,
+    'v1.33.0',
+    'expired: the copy held, at once, while GitHub is asked',
+  )
+  await store.settled()
+  t.match(
+    index.extensionNow('kubernetes'),
+    { found: { images: [{ version: 'v1.34.0' }] } },
+    'the refreshed copy, made into an extension before it was served: read from memory',
+  )
+})
+
+t.test('from memory, an extension not made yet must wait: never made on the spot', async (t) => {
+  const { index, store } = await rig(t)
+  await index.extension('docker')
+  // A second index over the same store: the manifests are held and fresh,
+  // but this index has made no extension of them yet.
+  const fresh = new ManifestIndex(store, { maxExtensions: 500, concurrency: 4 }, { warn: () => {} })
+  t.equal(fresh.extensionNow('docker'), undefined, 'must wait')
+  t.equal(fresh.readingNow('docker.raw'), undefined)
+  const docker = await fresh.extension('docker')
+  t.equal(docker?.name, 'docker', 'the read that waits makes it, in turns')
+  t.same(fresh.extensionNow('docker'), { found: docker }, 'then it is read from memory')
+})

@@ -287,3 +287,25 @@ t.test('the manifests held are bounded in bytes: the least recently read go firs
   t.notOk(store.has('a'), 'the least recently read was dropped')
   t.ok(store.has('b') && store.has('c'))
 })
+
+t.test('a new copy is prepared before it is served; meanwhile, the copy before it', async (t) => {
+  const { github, store, clock } = await rig(t)
+  const prepared: { release: string; names: string[] }[] = []
+  let release: () => void = () => {}
+  store.prepareCopies(async (name, entries) => {
+    prepared.push({ release: name, names: entries.map((entry) => entry.name) })
+    if (prepared.length > 1) await new Promise<void>((resolve) => (release = resolve))
+  })
+  t.same(names(await store.get('k')), ['k-1-x86-64.raw'])
+  t.same(prepared, [{ release: 'k', names: ['k-1-x86-64.raw'] }], 'the first copy, before its read')
+  github.addAsset('k', 'SHA256SUMS', V2)
+  clock.advance(SETTINGS.ttlMs)
+  t.same(names(await store.get('k')), ['k-1-x86-64.raw'], 'expired: served at once')
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(prepared.length, 2, 'the new copy is being prepared')
+  t.same(names(await store.get('k')), ['k-1-x86-64.raw'], 'meanwhile: the copy before it')
+  t.equal(store.now('k'), undefined, 'and nothing fresh from memory')
+  release()
+  await store.settled()
+  t.same(names(await store.get('k')), ['k-1-x86-64.raw', 'k-2-x86-64.raw'], 'then the new one')
+})

@@ -16,7 +16,7 @@ const LAYERS: [RegExp, number, string][] = [
   [/(^|\/)config\.ts$|^config\//, 0, 'settings'],
   [/^(errors|path|table|version|cache)(\/|\.ts$)/, 0, 'leaf helpers'],
   // Pure reading of manifests, names and addresses: no I/O, nothing above them.
-  [/^index\/(catalog|manifest|newest)\.ts$|^protection\/address\.ts$/, 0, 'leaf helpers'],
+  [/^index\/(catalog|manifest|newest|turns)\.ts$|^protection\/address\.ts$/, 0, 'leaf helpers'],
   [/^(upstream|index)\//, 1, 'knowledge'],
   [/^decision\//, 2, 'the decision'],
   [/^(http|directory|lane|metrics|protection|webhooks)\/|^cli\.ts$/, 3, 'renderers'],

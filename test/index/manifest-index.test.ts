@@ -161,6 +161,7 @@ t.test('a candidate without a manifest of its own is no extension', async (t) =>
   github.removeAsset('k3s', 'SHA256SUMS')
   t.equal(await index.extension('k3s'), undefined)
   t.notOk((await index.extensions()).some((e) => e.name === 'k3s'))
+  t.same(index.extensionNow('k3s'), { found: undefined }, 'from memory too: known missing')
 })
 
 t.test("an extension's unreadable manifest makes it unavailable, not absent", async (t) => {

@@ -1,4 +1,5 @@
 import {
+  invalid,
   readBoolean,
   readDuration,
   readInteger,
@@ -6,6 +7,7 @@ import {
   readPositiveDuration,
   type Env,
 } from '../config/env.js'
+import { RedirectorError } from '../errors.js'
 
 /** The manifest index (newest-version URLs, the directory) and the GitHub webhook. */
 export interface IndexConfig {
@@ -38,7 +40,31 @@ const MINUTE = 60 * SECOND
 const HOUR = 60 * MINUTE
 const MIB = 1024 * 1024
 
+/**
+ * A manifest held takes up to 2.5 times its bytes once parsed (store.ts's
+ * stateSize); the cache must hold the global manifest and an extension's,
+ * both at INDEX_MAX_BYTES, or reading one evicts the other and every request
+ * fetches 2 manifests from GitHub again.
+ */
+const HELD_PER_MANIFEST_BYTE = 2.5
+const MANIFESTS_HELD_AT_LEAST = 2
+
 export function parseIndexConfig(env: Env): IndexConfig {
+  const config = readIndexConfig(env)
+  const needed = Math.ceil(config.maxBytes * HELD_PER_MANIFEST_BYTE * MANIFESTS_HELD_AT_LEAST)
+  if (config.cacheMaxBytes < needed) {
+    const accepts = `expected at least ${needed} (5 × INDEX_MAX_BYTES, ${config.maxBytes}) so that the global manifest and an extension's fit together; raise it or lower INDEX_MAX_BYTES`
+    const value = env.INDEX_CACHE_MAX_BYTES?.trim()
+    if (value) throw invalid('INDEX_CACHE_MAX_BYTES', value, accepts)
+    throw new RedirectorError(
+      'SR_CONFIG_INVALID',
+      `INDEX_CACHE_MAX_BYTES (unset: ${config.cacheMaxBytes}) is too small for INDEX_MAX_BYTES: ${accepts}`,
+    )
+  }
+  return config
+}
+
+function readIndexConfig(env: Env): IndexConfig {
   return {
     enabled: readBoolean(env, 'MANIFEST_INDEX', true),
     ttlMs: readPositiveDuration(env, 'INDEX_TTL', 5 * MINUTE),

@@ -15,6 +15,12 @@ t.test('defaults', async (t) => {
     webhook: { secret: undefined, maxBytes: 1024 * 1024 },
   })
   t.same(parseConfig({}).index, parseIndexConfig({}), 'part of the service config')
+  t.equal(
+    parseIndexConfig({ INDEX_MAX_BYTES: '8388608', INDEX_CACHE_MAX_BYTES: '41943040' })
+      .cacheMaxBytes,
+    41_943_040,
+    'room for a global manifest and an extension’s, both at INDEX_MAX_BYTES: taken',
+  )
 })
 
 t.test('reads every setting', async (t) => {
@@ -58,6 +64,14 @@ t.test('a bad value names the variable and what it accepts', async (t) => {
     ],
     [{ INDEX_MAX_EXTENSIONS: '0' }, /^INDEX_MAX_EXTENSIONS="0" is not valid/],
     [{ INDEX_CACHE_MAX_BYTES: '1000' }, /^INDEX_CACHE_MAX_BYTES="1000" is not valid/],
+    [
+      { INDEX_MAX_BYTES: '8388608', INDEX_CACHE_MAX_BYTES: '41943039' },
+      /^INDEX_CACHE_MAX_BYTES="41943039" is not valid: expected at least 41943040 \(5 × INDEX_MAX_BYTES, 8388608\) so that the global manifest and an extension's fit together; raise it or lower INDEX_MAX_BYTES$/,
+    ],
+    [
+      { INDEX_MAX_BYTES: '8388608' },
+      /^INDEX_CACHE_MAX_BYTES \(unset: 33554432\) is too small for INDEX_MAX_BYTES: expected at least 41943040/,
+    ],
     [{ GITHUB_WEBHOOK_MAX_BYTES: '1g' }, /^GITHUB_WEBHOOK_MAX_BYTES="1g" is not valid/],
   ]
   for (const [env, message] of cases) {

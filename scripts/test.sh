@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests drive
-# for real (Debian packages, npm packages), then lint, type check, the unit and
-# integration tests (tap, 100% coverage; again on Node.js 24 and 22) and the
-# real-client tier (three systemd-sysupdate versions, Ignition, curl, wget).
+# for real (Debian packages, Node.js 24 and 22, npm packages), then lint, type
+# check, the unit and integration tests (tap, 100% coverage, on Node.js 24;
+# those that can differ between Node.js lines again on 22) and the real-client
+# tier (three systemd-sysupdate versions, Ignition, curl, wget).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests start or drive: the clients, the servers compared
-# against, and what builds the sysupdate chroot. Installed only when missing.
-DEBIAN_PACKAGES=(curl wget ca-certificates redis-server debootstrap debian-archive-keyring gpg ignition policycoreutils caddy chromium)
+# against, what builds the sysupdate chroot, and promtool (prometheus) for the
+# alert rules. Installed only when missing.
+DEBIAN_PACKAGES=(curl wget ca-certificates redis-server debootstrap debian-archive-keyring gpg ignition policycoreutils caddy chromium prometheus)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
@@ -20,19 +22,33 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Everything runs on the image's Node.js line (24, the Dockerfile's base),
+# fetched once from the npm registry: npm, lint, the type check and every test
+# with coverage. The machine's own Node.js is not used.
+node24=$(bash scripts/node-release.sh 24 | tail -n 1)
+export PATH="$(dirname "$node24"):$PATH"
+echo "tests on Node.js $(node --version)"
+
 npm ci --no-audit --no-fund
 npm run lint
 npm run typecheck
 npm test
 
-# The same tests (without coverage, which the run above measured) under the
-# other Node.js lines the service supports: 24, which the image runs, and 22.
-# That includes the replayed image, built and warmed by that Node.js.
-for major in 24 22; do
-  node_bin=$(bash scripts/node-release.sh "$major" | tail -n 1)
-  echo "unit and integration tests on Node.js $("$node_bin" --version)"
-  PATH="$(dirname "$node_bin"):$PATH" npx tap --disable-coverage
-done
+# Node.js 22, the other supported line: again the tests whose outcome rests on
+# what differs between Node.js lines (README, "Node.js lines"): Node's HTTP
+# server and parser beside the lane, sockets, signals and draining, undici and
+# timers, streams and TextDecoder, crypto, V8's code cache and the image
+# replay (built and warmed by that Node.js), Node's own metrics. The pure
+# logic (paths, the table, versions, the decision, pages) runs once, above.
+NODE_LINE_TESTS=(
+  test/main.test.ts test/server-curl.test.ts test/app.test.ts
+  test/{lane,http,boot,deploy,upstream,webhooks,protection,metrics}/*.test.ts
+  test/fuzz/lane-vs-route.test.ts
+  test/index/{fetch,manifest,store}.test.ts
+)
+node22=$(bash scripts/node-release.sh 22 | tail -n 1)
+echo "Node.js line tests on Node.js $("$node22" --version)"
+PATH="$(dirname "$node22"):$PATH" npx tap --disable-coverage "${NODE_LINE_TESTS[@]}"
 
 # The real-client tier (README: "The real-client tier"): build or reuse the cached
 # roots for systemd-sysupdate 254 (bookworm-backports), 257 (trixie) and the

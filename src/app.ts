@@ -22,7 +22,7 @@ import type { Clock } from './upstream/checks.js'
 import type { UpstreamEvents } from './upstream/events.js'
 import { UpstreamGate } from './upstream/gate.js'
 import { registerUpstreamChecks } from './upstream/register.js'
-import { registerGithubHook } from './webhooks/github.js'
+import { registerGithubHook, registerHookOff } from './webhooks/github.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -82,7 +82,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...deps,
     events: options.upstreamEvents ?? metrics.upstreamEvents,
   })
-  const index = registerIndex(app, config, { ...deps, manifests: table.manifests })
+  const index = registerIndex(app, config, {
+    ...deps,
+    manifests: table.manifests,
+    events: metrics.indexEvents,
+  })
   const { secret, maxBytes } = config.index.webhook
   if (secret !== undefined) {
     // A release event drops what the service knows of that release.
@@ -94,6 +98,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         checks: checks?.invalidate(tag) ?? 0,
       }),
     })
+  } else {
+    registerHookOff(app)
   }
   const decider = createDecider({
     table,

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import { originsOf, parseConfig, type Config } from './config.js'
 import type { Env } from './config/env.js'
+import { describeError } from './errors.js'
 import type { Answer } from './decision/answer.js'
 import { decision } from './decision/decide.js'
 import { firstNeed, liveFacts, run, type Knowledge } from './decision/drivers.js'
@@ -53,11 +54,19 @@ export async function runCommand(argv: readonly string[], env: Env, io: Io): Pro
     }
   } catch (err) {
     // Config, table and path errors: say what is wrong, no stack.
-    io.err(`sysext-redirector: ${(err as Error).message}`)
+    io.err(`sysext-redirector: ${describeError(err)}`)
     return 1
   }
-  io.err(USAGE)
+  io.err(`sysext-redirector: ${misuseOf(command, args)}\n\n${USAGE}`)
   return 2
+}
+
+/** What was wrong with the command line, named, for the line above the usage. */
+function misuseOf(command: string | undefined, args: readonly string[]): string {
+  if (command === 'check-table') return `check-table takes at most one FILE, not ${args.length}`
+  if (command === 'explain') return 'explain takes one PATH, after --live if given'
+  if (command === undefined) return 'no command given'
+  return `unknown command ${JSON.stringify(command)}`
 }
 
 async function checkTable(file: string | undefined, env: Env, io: Io): Promise<number> {

@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'SR_TABLE_INVALID'
   | 'SR_TABLE_EXAMPLE'
   | 'SR_CONFIG_INVALID'
+  /** A listener could not start: the port is taken, the host is not this machine's. */
+  | 'SR_LISTEN_FAILED'
   /** The manifest index cannot answer yet (GitHub unreachable, no good copy). */
   | 'SR_INDEX_UNAVAILABLE'
 
@@ -26,4 +28,13 @@ export class RedirectorError extends Error {
 
 export function isRedirectorError(err: unknown): err is RedirectorError {
   return err instanceof RedirectorError
+}
+
+/**
+ * The line a person reads when a start or a command fails: the message and,
+ * for our own errors, their code (README, "Error codes"); never a stack.
+ */
+export function describeError(err: unknown): string {
+  if (isRedirectorError(err)) return `${err.message} (${err.code})`
+  return err instanceof Error ? err.message : String(err)
 }

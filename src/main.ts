@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
+import type { AddressInfo } from 'node:net'
+import { listenError } from './boot/listen-errors.js'
+import { startSummary } from './boot/summary.js'
 import { originsOf, parseConfig, type Config } from './config.js'
-import { isRedirectorError } from './errors.js'
+import { describeError } from './errors.js'
 import { listenMetrics } from './metrics/server.js'
 import { DEFAULT_TABLE_FILE, loadTable } from './table/load.js'
 
@@ -14,11 +17,24 @@ async function serve(config: Config): Promise<void> {
   // Humans at a terminal get colours; everything else gets JSON lines.
   const destination = process.stdout.isTTY ? undefined : bufferedStdout()
   const logger = pino({ level: config.logLevel }, destination ?? (await prettyStdout()))
-  const table = await loadTable(config.patternTable ?? DEFAULT_TABLE_FILE, originsOf(config))
+  const tableFile = config.patternTable ?? DEFAULT_TABLE_FILE
+  const table = await loadTable(tableFile, originsOf(config))
   const { buildApp } = await import('./app.js')
   const app = await buildApp({ config, table, logger })
-  await app.listen({ port: config.port, host: config.host })
-  await listenMetrics(app, config.metrics)
+  const { port, host, metrics } = config
+  await app.listen({ port, host }).catch((err: unknown) => {
+    throw listenError(err, { hostVariable: 'HOST', host, portVariable: 'PORT', port })
+  })
+  const metricsAddress = await listenMetrics(app, metrics).catch((err: unknown) => {
+    const listener = {
+      hostVariable: 'METRICS_HOST',
+      host: metrics.host,
+      portVariable: 'METRICS_PORT',
+    }
+    throw listenError(err, { ...listener, port: metrics.port })
+  })
+  const listening = { service: app.server.address() as AddressInfo, metrics: metricsAddress }
+  app.log.info(startSummary(config, { file: tableFile, table }, listening), 'started')
   // Whoever waits for "Server listening" sees it now, not a flush later.
   destination?.flush()
   handleSignals(app, config.shutdownTimeoutMs)
@@ -105,7 +121,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     // A bad setting or table stops the start with its message, not a stack.
-    console.error(`sysext-redirector: ${isRedirectorError(err) ? err.message : String(err)}`)
+    console.error(`sysext-redirector: ${describeError(err)}`)
     process.exit(1)
   },
 )

@@ -23,9 +23,20 @@ const REL = 'https://github.com/flatcar/sysext-bakery/releases/download'
 t.test('help and usage errors', async (t) => {
   for (const help of ['help', '--help', '-h'])
     t.same(await run([help]), { code: 0, out: USAGE, err: '' })
-  t.same(await run(['frobnicate']), { code: 2, out: '', err: USAGE })
-  t.same(await run(['explain']), { code: 2, out: '', err: USAGE }, 'explain needs a path')
-  t.same(await run(['check-table', 'a', 'b']), { code: 2, out: '', err: USAGE })
+  const usage = (problem: string) => ({
+    code: 2,
+    out: '',
+    err: `sysext-redirector: ${problem}\n\n${USAGE}`,
+  })
+  t.same(await run(['frobnicate']), usage('unknown command "frobnicate"'), 'the command named')
+  t.same(await run([]), usage('no command given'))
+  t.same(
+    await run(['explain']),
+    usage('explain takes one PATH, after --live if given'),
+    'explain needs a path',
+  )
+  t.same(await run(['explain', '--live']), usage('explain takes one PATH, after --live if given'))
+  t.same(await run(['check-table', 'a', 'b']), usage('check-table takes at most one FILE, not 2'))
 })
 
 t.test('check-table passes the built-in table', async (t) => {
@@ -61,7 +72,7 @@ t.test("check-table finds a fork's broken rule before its users do", async (t) =
   t.equal(invalid.code, 1, 'PATTERN_TABLE is the default file')
   t.equal(
     invalid.err,
-    `sysext-redirector: ${file}: rule "conf": "release" uses {y}, which the path does not capture`,
+    `sysext-redirector: ${file}: rule "conf": "release" uses {y}, which the path does not capture (SR_TABLE_INVALID)`,
   )
   const bad = await run(['check-table'], { BAKERY_REPO: 'nope' })
   t.equal(bad.code, 1)
@@ -112,7 +123,11 @@ t.test('explain follows the environment and rejects bad paths', async (t) => {
     'location   https://github.com/acme/bakery/releases/download/SHA256SUMS/SHA256SUMS',
   )
   const bad = await run(['explain', '/extensions/%zz'])
-  t.same(bad, { code: 1, out: '', err: 'sysext-redirector: path has an invalid percent-encoding' })
+  t.same(bad, {
+    code: 1,
+    out: '',
+    err: 'sysext-redirector: path has an invalid percent-encoding (SR_PATH_ENCODING)',
+  })
 })
 
 t.test('explain --live with checks and the index off asks nobody', async (t) => {

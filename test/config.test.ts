@@ -95,11 +95,18 @@ t.test('a bad value names the variable and what it accepts', async (t) => {
     ],
     [
       { REDIRECT_MAX_AGE_VERSIONED: '1 day' },
-      'REDIRECT_MAX_AGE_VERSIONED="1 day" is not valid: expected a duration such as 500ms, 30s, 5m, 1h or 7d',
+      'REDIRECT_MAX_AGE_VERSIONED="1 day" is not valid: expected a duration such as 500ms, 30s, 5m or 1h, at most 365d',
     ],
     [{ REDIRECT_MAX_AGE_MUTABLE: '60' }, 'REDIRECT_MAX_AGE_MUTABLE="60" is not valid'],
     [{ REDIRECT_MAX_AGE_FALLBACK: '400d' }, 'REDIRECT_MAX_AGE_FALLBACK="400d" is not valid'],
-    [{ SHUTDOWN_TIMEOUT: '11m' }, 'SHUTDOWN_TIMEOUT="11m" is not valid'],
+    [
+      { SHUTDOWN_TIMEOUT: '11m' },
+      'SHUTDOWN_TIMEOUT="11m" is not valid: expected a duration at most 10m',
+    ],
+    [
+      { SHUTDOWN_TIMEOUT: '1 hour' },
+      'SHUTDOWN_TIMEOUT="1 hour" is not valid: expected a duration such as 500ms, 30s or 5m, at most 10m',
+    ],
     [{ REDIRECT_LANE: 'fast' }, 'REDIRECT_LANE="fast" is not valid: expected true or false'],
   ]
   for (const [env, message] of cases) {

@@ -20,6 +20,21 @@ t.test('serves the Flatcar default and stops cleanly on SIGTERM', async (t) => {
     redirect.headers.get('location'),
     'https://github.com/flatcar/sysext-bakery/releases/download/SHA256SUMS/SHA256SUMS',
   )
+  const started = main
+    .output()
+    .split('\n')
+    .find((line) => line.includes('"msg":"started"'))
+  t.match(
+    JSON.parse(started ?? '{}'),
+    {
+      releases: 'https://github.com/flatcar/sysext-bakery/releases/download',
+      table: { file: /tables\/flatcar\.yaml$/, rules: Number },
+      checks: { failMode: 'open' },
+      listening: new URL(main.url).host,
+      metrics: /^127\.0\.0\.1:\d+$/,
+    },
+    'one line says what this instance does',
+  )
   main.child.kill('SIGTERM')
   t.equal(await main.exited(), 0)
   t.match(main.output(), /"signal":"SIGTERM".*"msg":"shutting down"/)
@@ -89,7 +104,7 @@ t.test('a bad setting stops the start with a message, not a stack', async (t) =>
   t.equal(res.code, 1)
   t.equal(
     res.stderr,
-    'sysext-redirector: PORT="eighty" is not valid: expected a whole number from 0 to 65535\n',
+    'sysext-redirector: PORT="eighty" is not valid: expected a whole number from 0 to 65535 (SR_CONFIG_INVALID)\n',
   )
 })
 
@@ -98,18 +113,36 @@ t.test('a broken table stops the start and names the rule', async (t) => {
   t.equal(res.code, 1)
   t.equal(
     res.stderr,
-    'sysext-redirector: cannot read pattern table /nonexistent/table.yaml: ENOENT\n',
+    'sysext-redirector: cannot read pattern table /nonexistent/table.yaml: ENOENT (SR_TABLE_SYNTAX)\n',
   )
 })
 
-t.test('a port in use is reported plainly', async (t) => {
+t.test('a port in use or a host not of this machine: the setting named', async (t) => {
   const main = await startMain()
   const { port } = new URL(main.url)
   const res = await runMain([], { PORT: port, HOST: '127.0.0.1' })
   t.equal(res.code, 1)
-  t.match(res.stderr, /^sysext-redirector: Error: listen EADDRINUSE/)
+  t.equal(
+    res.stderr,
+    `sysext-redirector: PORT=${port} on HOST=127.0.0.1 is in use by another process (EADDRINUSE): stop it or choose another PORT (SR_LISTEN_FAILED)\n`,
+  )
+  const metrics = await runMain([], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    METRICS_PORT: port,
+    METRICS_HOST: '127.0.0.1',
+  })
+  t.equal(metrics.code, 1)
+  t.match(metrics.stderr, `METRICS_PORT=${port} on METRICS_HOST=127.0.0.1 is in use`)
   main.child.kill('SIGTERM')
   await main.exited()
+  // An address no interface of this machine has (TEST-NET-1): no packet leaves.
+  const elsewhere = await runMain([], { PORT: '0', HOST: '192.0.2.1' })
+  t.equal(elsewhere.code, 1)
+  t.equal(
+    elsewhere.stderr,
+    'sysext-redirector: HOST="192.0.2.1" is no address of this machine (EADDRNOTAVAIL): expected one of its addresses, 0.0.0.0 or :: (SR_LISTEN_FAILED)\n',
+  )
 })
 
 t.test('runs the CLI commands', async (t) => {
@@ -121,7 +154,10 @@ t.test('runs the CLI commands', async (t) => {
   )
   const usage = await runMain(['nonsense'])
   t.equal(usage.code, 2)
-  t.match(usage.stderr, /^usage: sysext-redirector/)
+  t.match(
+    usage.stderr,
+    /^sysext-redirector: unknown command "nonsense"\n\nusage: sysext-redirector/,
+  )
 })
 
 t.test('pretty logs on a terminal, JSON otherwise', async (t) => {

@@ -53,22 +53,51 @@ export function readHost(env: Env, name: string, fallback: string): string {
 const DURATION = /^(\d+)(ms|s|m|h|d)$/
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 
+// The longest any duration setting takes unless it says less: a year.
+const MAX_DURATION_MS = 365 * 86_400_000
+
 /** A duration such as `500ms`, `30s`, `5m`, `1h` or `7d`; returns milliseconds. */
 export function readDuration(
   env: Env,
   name: string,
   fallbackMs: number,
-  maxMs = 365 * 86_400_000,
+  maxMs = MAX_DURATION_MS,
 ): number {
   const value = raw(env, name)
   if (value === undefined) return fallbackMs
   const match = DURATION.exec(value)
   const ms =
     match === null ? Number.NaN : Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]
-  if (!(ms <= maxMs)) {
-    throw invalid(name, value, 'expected a duration such as 500ms, 30s, 5m, 1h or 7d')
+  if (Number.isNaN(ms)) {
+    throw invalid(
+      name,
+      value,
+      `expected a duration such as ${examplesUpTo(maxMs)}, ${rangeOf(maxMs)}`,
+    )
   }
+  if (ms > maxMs) throw invalid(name, value, `expected a duration ${rangeOf(maxMs)}`)
   return ms
+}
+
+const EXAMPLES: [string, number][] = [
+  ['500ms', 500],
+  ['30s', 30_000],
+  ['5m', 300_000],
+  ['1h', 3_600_000],
+]
+
+/** "500ms, 30s or 5m": the examples a setting takes, none above its limit. */
+function examplesUpTo(maxMs: number): string {
+  const names = EXAMPLES.filter(([, ms]) => ms <= maxMs).map(([name]) => name)
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names.join('')
+}
+
+/** "at most 10m": the largest duration a setting takes, in its largest whole unit. */
+function rangeOf(maxMs: number): string {
+  const [unit, size] = Object.entries(UNIT_MS)
+    .sort(([, a], [, b]) => b - a)
+    .find(([, size]) => maxMs % size === 0) as [string, number]
+  return `at most ${maxMs / size}${unit}`
 }
 
 /**
@@ -86,7 +115,7 @@ export function readPositiveDuration(
   throw invalid(
     name,
     raw(env, name) as string,
-    'expected a duration above zero such as 500ms, 30s, 5m or 1h',
+    `expected a duration above zero such as ${examplesUpTo(maxMs ?? MAX_DURATION_MS)}, ${rangeOf(maxMs ?? MAX_DURATION_MS)}`,
   )
 }
 

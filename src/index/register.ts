@@ -6,7 +6,7 @@ import type { Clock } from '../upstream/checks.js'
 import type { UpstreamGate } from '../upstream/gate.js'
 import { manifestFetcher } from './fetch.js'
 import { ManifestIndex, type IndexLog } from './manifest-index.js'
-import { ManifestStore } from './store.js'
+import { ManifestStore, type StoreEvents } from './store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,6 +24,8 @@ export interface IndexDeps {
   readonly manifests: Manifests
   /** GitHub's pauses, shared with the existence checks. */
   readonly gate?: UpstreamGate | undefined
+  /** Told each manifest refresh's outcome (the metrics). */
+  readonly events?: StoreEvents | undefined
 }
 
 // Manifests fetched at once when the whole catalog is wanted (the directory).
@@ -54,6 +56,7 @@ function appIndex(app: FastifyInstance, config: Config, deps: IndexDeps): Manife
     manifests: deps.manifests,
     gate: deps.gate,
     log: app.log.child({ module: 'index' }),
+    events: deps.events,
   })
 }
 
@@ -66,6 +69,7 @@ export function createIndex(
     manifests: Manifests
     log: IndexLog
     gate?: UpstreamGate | undefined
+    events?: StoreEvents | undefined
   },
 ): ManifestIndex {
   const settings = config.index
@@ -78,7 +82,7 @@ export function createIndex(
     assetOf: (release) => (release === global.release ? global.asset : extension.asset),
     gate: deps.gate,
   })
-  const store = new ManifestStore(fetch, deps.clock, settings, deps.log)
+  const store = new ManifestStore(fetch, deps.clock, settings, deps.log, deps.events)
   return new ManifestIndex(
     store,
     { maxExtensions: settings.maxExtensions, concurrency: CONCURRENCY, manifests: deps.manifests },

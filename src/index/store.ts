@@ -36,6 +36,14 @@ export type Snapshot =
 /** Work on a new copy of a release's manifest, before it is served. */
 export type Prepare = (release: string, entries: readonly ManifestEntry[]) => Promise<void>
 
+/** What a refresh of a release's manifest came to: a new copy, the same one (304), a 404, a failure. */
+export type RefreshOutcome = 'fetched' | 'unchanged' | 'missing' | 'failed'
+
+/** Told each refresh's outcome (the metrics count them). */
+export interface StoreEvents {
+  refreshed(outcome: RefreshOutcome): void
+}
+
 export interface StoreLog {
   warn(details: object, message: string): void
 }
@@ -63,14 +71,22 @@ export class ManifestStore {
   readonly #clock: Clock
   readonly #settings: StoreSettings
   readonly #log: StoreLog
+  readonly #events: StoreEvents | undefined
   readonly #cache: RefreshingCache<State>
   #prepare: Prepare = () => Promise.resolve()
 
-  constructor(fetch: ManifestFetcher, clock: Clock, settings: StoreSettings, log: StoreLog) {
+  constructor(
+    fetch: ManifestFetcher,
+    clock: Clock,
+    settings: StoreSettings,
+    log: StoreLog,
+    events?: StoreEvents,
+  ) {
     this.#fetch = fetch
     this.#clock = clock
     this.#settings = settings
     this.#log = log
+    this.#events = events
     this.#cache = new RefreshingCache<State>({
       clock,
       max: MAX_RELEASES,
@@ -149,16 +165,19 @@ export class ManifestStore {
       if (parsed.ok) {
         await this.#prepare(release, parsed.entries)
         const fresh = { entries: parsed.entries, validators: outcome.validators, confirmedAt: now }
+        this.#events?.refreshed('fetched')
         return { value: { good: fresh, last: 'ok', reason: '' }, ttlMs }
       }
       return this.#fail(release, good, `refused: ${parsed.reason}`)
     }
     if (outcome.kind === 'not-modified' && good !== undefined) {
       const confirmed = { ...good, confirmedAt: now }
+      this.#events?.refreshed('unchanged')
       return { value: { good: confirmed, last: 'ok', reason: '' }, ttlMs }
     }
     if (outcome.kind === 'missing' && !this.#usable(good, now)) {
       // Gone for longer than a re-upload takes: it is missing.
+      this.#events?.refreshed('missing')
       return { value: { good: undefined, last: 'missing', reason: '' }, ttlMs }
     }
     const reason =
@@ -173,6 +192,7 @@ export class ManifestStore {
   /** The last good copy stays (stale if error); GitHub is asked again after `retryMs`. */
   #fail(release: string, good: Good | undefined, reason: string): Refreshed<State> {
     const keeping = good !== undefined ? 'keeping the last good copy' : 'no good copy'
+    this.#events?.refreshed('failed')
     this.#log.warn({ release, reason }, `manifest refresh failed; ${keeping}`)
     return { value: { good, last: 'failed', reason }, ttlMs: this.#settings.retryMs }
   }

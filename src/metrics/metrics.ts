@@ -4,6 +4,7 @@ import type { CheckOutcome, UpstreamEvents } from '../upstream/events.js'
 import type { GateEvents, HeldBack } from '../upstream/gate.js'
 import { CounterTally, type Tally } from './counter-tally.js'
 import type { ImageLabels } from '../decision/answer.js'
+import type { RefreshOutcome, StoreEvents } from '../index/store.js'
 import { TalliedHistogram, type HistogramSeries } from './tallied-histogram.js'
 
 const PREFIX = 'sysext_redirector_'
@@ -42,6 +43,8 @@ export interface Metrics {
   readonly rateLimitEvents: RateLimitEvents
   /** Feeds the metrics of GitHub's pauses and the check budget (src/upstream/gate.ts). */
   readonly gateEvents: GateEvents
+  /** Feeds the manifest refresh metric (src/index/store.ts). */
+  readonly indexEvents: StoreEvents
 }
 
 // Redirects from memory take well under a millisecond; a checked one waits
@@ -53,6 +56,7 @@ export const LATENCY_BUCKETS: readonly number[] = Object.freeze([
 const OUTCOMES: readonly CheckOutcome[] = ['exists', 'missing', 'unknown']
 const CACHE_RESULTS = ['hit', 'miss', 'stale'] as const
 const HELD_BACK: readonly HeldBack[] = ['paused', 'budget']
+const REFRESH_OUTCOMES: readonly RefreshOutcome[] = ['fetched', 'unchanged', 'missing', 'failed']
 
 export function createMetrics(): Metrics {
   const registry = new Registry()
@@ -94,6 +98,13 @@ export function createMetrics(): Metrics {
     registers,
   })
   for (const reason of HELD_BACK) upstreamHeldBack.labels({ reason }).inc(0)
+  const manifestRefreshes = new Counter({
+    name: `${PREFIX}manifest_refreshes_total`,
+    help: 'Manifest (SHA256SUMS) refreshes from GitHub, by outcome: fetched (a new copy), unchanged (304), missing (404) or failed (the last good copy kept).',
+    labelNames: ['outcome'] as const,
+    registers,
+  })
+  for (const outcome of REFRESH_OUTCOMES) manifestRefreshes.labels({ outcome }).inc(0)
   // Series that exist from the start, so rate() sees their first increase.
   for (const outcome of OUTCOMES) upstreamChecks.zero({ outcome })
   return {
@@ -120,6 +131,7 @@ export function createMetrics(): Metrics {
       paused: () => upstreamPauses.inc(),
       heldBack: (reason) => upstreamHeldBack.labels({ reason }).inc(),
     },
+    indexEvents: { refreshed: (outcome) => manifestRefreshes.labels({ outcome }).inc() },
   }
 }
 

@@ -96,6 +96,26 @@ export function registerGithubHook(app: FastifyInstance, options: GithubHookOpti
   })
 }
 
+/**
+ * Without GITHUB_WEBHOOK_SECRET there is no webhook: POST /hooks/github
+ * answers 404 saying so (a sender setting it up learns why its deliveries
+ * fail, rather than "method POST is not allowed"), before its body is read.
+ */
+export function registerHookOff(app: FastifyInstance): void {
+  app.post(HOOK_PATH, {
+    onRequest: (request, reply) => {
+      request.rule = 'webhook'
+      refuse(reply, 404, NOT_CONFIGURED)
+    },
+    // Never reached: onRequest answers every request.
+    /* c8 ignore next */
+    handler: async () => {},
+  })
+}
+
+export const NOT_CONFIGURED =
+  'Not Found: the GitHub webhook is not configured on this service (GITHUB_WEBHOOK_SECRET is unset)'
+
 /** Answers before the body is read: the connection closes, so its rest is never read. */
 function refuse(reply: FastifyReply, status: number, line: string): FastifyReply {
   return sendText(reply.header('connection', 'close'), status, line)

@@ -30,6 +30,27 @@ t.test('durations: units, bounds, and a message naming the variable', async (t) 
   )
 })
 
+t.test('a duration refused names its limit, and offers no example above it', async (t) => {
+  const message = (maxMs: number): string => refused(() => readDuration({ D: 'x' }, 'D', 1, maxMs))
+  t.equal(message(10_000), 'D="x" is not valid: expected a duration such as 500ms, at most 10s')
+  t.equal(
+    message(90_000),
+    'D="x" is not valid: expected a duration such as 500ms or 30s, at most 90s',
+  )
+  t.equal(
+    message(600_000),
+    'D="x" is not valid: expected a duration such as 500ms, 30s or 5m, at most 10m',
+  )
+  t.equal(
+    refused(() => readDuration({ D: '2h' }, 'D', 1, 3_600_000)),
+    'D="2h" is not valid: expected a duration at most 1h',
+  )
+  t.equal(
+    refused(() => readPositiveDuration({ D: '0s' }, 'D', 1)),
+    'D="0s" is not valid: expected a duration above zero such as 500ms, 30s, 5m or 1h, at most 365d',
+  )
+})
+
 t.test('booleans, choices, URLs, optional values', async (t) => {
   t.same(
     ['ON', 'off', '1', 'no'].map((v) => readBoolean({ B: v }, 'B', false)),

@@ -284,3 +284,36 @@ t.test("GitHub's pauses and the check budget are counted", async (t) => {
   t.match(after, /^sysext_redirector_upstream_held_back_total\{reason="paused"\} 2$/m)
   t.match(after, /^sysext_redirector_upstream_held_back_total\{reason="budget"\} 1$/m)
 })
+
+t.test('manifest refreshes are counted by outcome, from the start', async (t) => {
+  const { app, github, clock } = await startBakery(t)
+  const counts = async (): Promise<Record<string, number>> => {
+    const found: Record<string, number> = {}
+    const text = await app.metrics.registry.metrics()
+    for (const [, outcome, n] of text.matchAll(
+      /^sysext_redirector_manifest_refreshes_total\{outcome="(\w+)"\} (\d+)$/gm,
+    )) {
+      found[outcome as string] = Number(n)
+    }
+    return found
+  }
+  /** Asks for a newest-version name until the counts read `expected` (refreshes run behind reads). */
+  const until = async (expected: Record<string, number>): Promise<void> => {
+    let now = await counts()
+    while (JSON.stringify(now) !== JSON.stringify(expected)) {
+      await app.inject('/extensions/kubernetes.raw')
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      now = await counts()
+    }
+  }
+  t.same(await counts(), { fetched: 0, unchanged: 0, missing: 0, failed: 0 }, 'from the start')
+  await app.inject('/extensions/kubernetes.raw')
+  t.same(await counts(), { fetched: 2, unchanged: 0, missing: 0, failed: 0 }, 'global and own')
+  clock.advance(5 * 60_000)
+  await until({ fetched: 2, unchanged: 2, missing: 0, failed: 0 })
+  t.pass('past INDEX_TTL: both revalidated with a 304')
+  github.fault({ kind: 'status', status: 500 })
+  clock.advance(5 * 60_000)
+  await until({ fetched: 2, unchanged: 2, missing: 0, failed: 2 })
+  t.pass('GitHub failing: both refreshes failed, the copies kept')
+})

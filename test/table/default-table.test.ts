@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { normaliseTarget } from '../../src/path/normalise.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
@@ -223,5 +224,48 @@ t.test('a fork changes the origin and repo, not the paths', async (t) => {
   t.equal(
     resolve(table, normaliseTarget('/extensions/kubernetes/SHA256SUMS'), fork).location,
     'https://github.com/acme/bakery/releases/download/kubernetes/SHA256SUMS',
+  )
+})
+
+t.test("the README's URL table is the built-in table, row by row", async (t) => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+  const section = readme.slice(
+    readme.indexOf('## The URLs it answers'),
+    readme.indexOf('### Cache lifetimes'),
+  )
+  // | `request` ... | `target` ... (or "same": the row above's) | `rule` |
+  const rows = [
+    ...section.matchAll(/^\| `([^`]+)`.*?\| (?:`([^`]+)`[^|]*|same +)\| (`[^`]+`|fallback) +\|$/gm),
+  ]
+  // Sample values for the placeholders; a target's <file> is the request's
+  // <file>, or its last segment when the request names the file literally.
+  const sample: Record<string, string> = {
+    ext: 'kubernetes',
+    ver: 'v1.32.2',
+    arch: 'arm64',
+    name: 'docker',
+    release: 'kubernetes',
+    sub: 'kubernetes',
+    file: 'kubernetes-v1.32',
+  }
+  const fill = (text: string, values: Record<string, string>): string =>
+    text.replace('/.../', '/').replace(/<(\w+)>/g, (_, key: string) => values[key] as string)
+  const ruleNames: string[] = []
+  let previous = ''
+  for (const [, request, target = previous, ruleCell] of rows) {
+    previous = target
+    const rule = (ruleCell as string).replace(/`/g, '')
+    if (rule === 'fallback') continue
+    ruleNames.push(rule)
+    const path = fill(request as string, sample)
+    const named = (request as string).includes('<file>')
+    const file = named ? (sample.file as string) : path.slice(path.lastIndexOf('/') + 1)
+    const location = fill(target, { ...sample, file }).replace('REL', REL)
+    t.same(where(path), [rule, location], `${rule}: ${path}`)
+  }
+  t.same(
+    ruleNames,
+    table.rules.map((rule) => rule.name),
+    'every rule of the table, in its order, and no other',
   )
 })

@@ -64,28 +64,34 @@ t.test('reads every setting', async (t) => {
 })
 
 t.test('a bad value names the variable and what it accepts', async (t) => {
-  const duration = 'expected a duration such as 500ms, 30s, 5m, 1h or 7d'
-  const positive = 'expected a duration above zero such as 500ms, 30s, 5m or 1h'
+  // What a duration setting accepts, its limit named: a year unless it says less.
+  const examples = (most: string): string =>
+    most === '1m' ? '500ms or 30s' : most === '10m' ? '500ms, 30s or 5m' : '500ms, 30s, 5m or 1h'
+  const duration = (most = '365d'): string =>
+    `expected a duration such as ${examples(most)}, at most ${most}`
+  const tooLong = (most: string): string => `expected a duration at most ${most}`
+  const positive = (most = '365d'): string =>
+    `expected a duration above zero such as ${examples(most)}, at most ${most}`
   const cases: [string, string, string][] = [
     ['UPSTREAM_CHECKS', 'maybe', 'expected true or false'],
     ['UPSTREAM_FAIL_MODE', 'ajar', 'expected one of open, closed'],
-    ['UPSTREAM_CONNECT_TIMEOUT', '5', duration],
-    ['UPSTREAM_CONNECT_TIMEOUT', '0ms', positive],
-    ['UPSTREAM_CONNECT_TIMEOUT', '2m', duration],
-    ['UPSTREAM_TIMEOUT', 'soon', duration],
-    ['UPSTREAM_TIMEOUT', '0s', positive],
-    ['UPSTREAM_TIMEOUT', '61s', duration],
-    ['CHECK_TTL_VERSIONED', '1y', duration],
-    ['CHECK_TTL_VERSIONED', '0d', positive],
-    ['CHECK_TTL_VERSIONED', '366d', duration],
-    ['CHECK_TTL_MUTABLE', '-1s', duration],
-    ['CHECK_TTL_MUTABLE', '0m', positive],
-    ['CHECK_TTL_MISSING', '30', duration],
-    ['CHECK_TTL_MISSING', '0s', positive],
-    ['CHECK_TTL_SIGNATURE', '0s', positive],
-    ['CHECK_TTL_SIGNATURE', '25h', duration],
-    ['CHECK_TTL_UNKNOWN', '0ms', positive],
-    ['CHECK_TTL_UNKNOWN', '11m', duration],
+    ['UPSTREAM_CONNECT_TIMEOUT', '5', duration('1m')],
+    ['UPSTREAM_CONNECT_TIMEOUT', '0ms', positive('1m')],
+    ['UPSTREAM_CONNECT_TIMEOUT', '2m', tooLong('1m')],
+    ['UPSTREAM_TIMEOUT', 'soon', duration('1m')],
+    ['UPSTREAM_TIMEOUT', '0s', positive('1m')],
+    ['UPSTREAM_TIMEOUT', '61s', tooLong('1m')],
+    ['CHECK_TTL_VERSIONED', '1y', duration()],
+    ['CHECK_TTL_VERSIONED', '0d', positive()],
+    ['CHECK_TTL_VERSIONED', '366d', tooLong('365d')],
+    ['CHECK_TTL_MUTABLE', '-1s', duration()],
+    ['CHECK_TTL_MUTABLE', '0m', positive()],
+    ['CHECK_TTL_MISSING', '30', duration()],
+    ['CHECK_TTL_MISSING', '0s', positive()],
+    ['CHECK_TTL_SIGNATURE', '0s', positive('1d')],
+    ['CHECK_TTL_SIGNATURE', '25h', tooLong('1d')],
+    ['CHECK_TTL_UNKNOWN', '0ms', positive('10m')],
+    ['CHECK_TTL_UNKNOWN', '11m', tooLong('10m')],
     ['CHECK_CACHE_MAX', '0', 'expected a whole number from 1 to 10000000'],
     ['CHECK_CACHE_MAX', '1e3', 'expected a whole number from 1 to 10000000'],
     ['CHECK_CACHE_MAX', '10000001', 'expected a whole number from 1 to 10000000'],

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import t from 'tap'
+import { NOT_CONFIGURED } from '../../src/webhooks/github.js'
 import { sign } from '../../src/webhooks/signature.js'
 import { releasesBase } from '../../src/table/resolve.js'
 import { BAKERY, publish, startBakery } from '../helpers/bakery.js'
@@ -173,10 +174,17 @@ t.test('other events are acknowledged and ignored; broken payloads are 400', asy
   t.equal(noTag.body, 'Bad Request: payload has no release.tag_name\n')
 })
 
-t.test('without GITHUB_WEBHOOK_SECRET the endpoint is off', async (t) => {
-  const { app } = await startBakery(t)
+t.test('without GITHUB_WEBHOOK_SECRET the endpoint is off, and says so', async (t) => {
+  const { app, github } = await startBakery(t)
+  await app.inject('/extensions/kubernetes.raw')
+  const before = github.requests.length
   const res = await deliver(app, 'release', released('kubernetes'))
-  t.equal(res.statusCode, 405)
+  t.equal(res.statusCode, 404)
+  t.equal(res.body, `${NOT_CONFIGURED}\n`)
+  t.match(res.body, /GITHUB_WEBHOOK_SECRET is unset/)
+  t.equal(res.headers.connection, 'close', 'its body is never read')
+  await app.inject('/extensions/kubernetes.raw')
+  t.equal(github.requests.length, before, 'nothing was dropped: no new question to GitHub')
 })
 
 t.test('with upstream checks off, the webhook drops manifests alone', async (t) => {

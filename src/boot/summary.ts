@@ -1,0 +1,63 @@
+import type { AddressInfo } from 'node:net'
+import { originsOf, type Config } from '../config.js'
+import type { Table } from '../table/table.js'
+
+/**
+ * The one start-up line that says what this instance does, so an operator
+ * reading the log of a start sees the effective configuration (defaults
+ * included) instead of guessing from the environment: where redirects lead,
+ * which table, how GitHub is asked, what is on and where the metrics are.
+ * Secrets (the webhook's, a Redis password) are never in it.
+ */
+export interface StartSummary {
+  readonly releases: string
+  readonly fallback: string
+  readonly table: { readonly file: string; readonly rules: number }
+  readonly checks: 'off' | { readonly failMode: string; readonly perSecond: number }
+  readonly index: 'off' | { readonly webhook: 'on' | 'off' }
+  readonly lane: 'on' | 'off'
+  readonly rateLimit: 'off' | { readonly perMinute: number; readonly store: string }
+  readonly listening: string
+  readonly metrics: string
+}
+
+export interface Listening {
+  readonly service: AddressInfo
+  readonly metrics: AddressInfo
+}
+
+export function startSummary(
+  config: Config,
+  table: { readonly file: string; readonly table: Table },
+  listening: Listening,
+): StartSummary {
+  const { upstream, index, protection } = config
+  const { rateLimit } = protection
+  return {
+    releases: originsOf(config).releases,
+    fallback: config.fallbackUrl,
+    table: { file: table.file, rules: table.table.rules.length },
+    checks: upstream.enabled
+      ? { failMode: upstream.failMode, perSecond: upstream.checksPerSecond }
+      : 'off',
+    index: index.enabled ? { webhook: index.webhook.secret === undefined ? 'off' : 'on' } : 'off',
+    lane: config.redirectLane ? 'on' : 'off',
+    rateLimit:
+      rateLimit.max === 0
+        ? 'off'
+        : { perMinute: rateLimit.max, store: storeOf(rateLimit.redisUrl) },
+    listening: addressOf(listening.service),
+    metrics: addressOf(listening.metrics),
+  }
+}
+
+/** `memory`, or Redis's host and port: never its password. */
+function storeOf(redisUrl: string | undefined): string {
+  if (redisUrl === undefined) return 'memory'
+  const url = new URL(redisUrl)
+  return `redis ${url.hostname}:${url.port || '6379'}`
+}
+
+function addressOf({ address, port, family }: AddressInfo): string {
+  return family === 'IPv6' ? `[${address}]:${port}` : `${address}:${port}`
+}

@@ -1,0 +1,63 @@
+import t from 'tap'
+import { startSummary } from '../../src/boot/summary.js'
+import { originsOf, parseConfig } from '../../src/config.js'
+import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
+
+const listening = {
+  service: { address: '0.0.0.0', family: 'IPv4', port: 8080 },
+  metrics: { address: '::1', family: 'IPv6', port: 9091 },
+}
+
+async function summaryOf(env: Record<string, string>) {
+  const config = parseConfig(env)
+  const table = await loadTable(DEFAULT_TABLE_FILE, originsOf(config))
+  return { summary: startSummary(config, { file: DEFAULT_TABLE_FILE, table }, listening), table }
+}
+
+t.test('the defaults: the Flatcar bakery, everything on', async (t) => {
+  const { summary, table } = await summaryOf({})
+  t.same(summary, {
+    releases: 'https://github.com/flatcar/sysext-bakery/releases/download',
+    fallback: 'https://flatcar.github.io/sysext-bakery',
+    table: { file: DEFAULT_TABLE_FILE, rules: table.rules.length },
+    checks: { failMode: 'open', perSecond: 50 },
+    index: { webhook: 'off' },
+    lane: 'on',
+    rateLimit: { perMinute: 6000, store: 'memory' },
+    listening: '0.0.0.0:8080',
+    metrics: '[::1]:9091',
+  })
+  t.ok(table.rules.length > 0)
+})
+
+t.test('what is off says off; secrets are never in it', async (t) => {
+  const { summary } = await summaryOf({
+    BAKERY_REPO: 'acme/bakery',
+    UPSTREAM_CHECKS: 'false',
+    MANIFEST_INDEX: 'false',
+    REDIRECT_LANE: 'false',
+    RATE_LIMIT_MAX: '0',
+    GITHUB_WEBHOOK_SECRET: 'hush',
+  })
+  t.match(summary, {
+    releases: 'https://github.com/acme/bakery/releases/download',
+    checks: 'off',
+    index: 'off',
+    lane: 'off',
+    rateLimit: 'off',
+  })
+  const withRedis = await summaryOf({
+    REDIS_URL: 'redis://user:s3cret@redis.internal',
+    GITHUB_WEBHOOK_SECRET: 'hush',
+    UPSTREAM_FAIL_MODE: 'closed',
+  })
+  t.match(withRedis.summary, {
+    rateLimit: { store: 'redis redis.internal:6379' },
+    index: { webhook: 'on' },
+    checks: { failMode: 'closed' },
+  })
+  const line = JSON.stringify(withRedis.summary)
+  t.notMatch(line, /s3cret|hush|user/, 'no password, no secret')
+  const tls = await summaryOf({ REDIS_URL: 'rediss://redis.internal:6380' })
+  t.match(tls.summary, { rateLimit: { store: 'redis redis.internal:6380' } })
+})

@@ -309,3 +309,35 @@ t.test('a new copy is prepared before it is served; meanwhile, the copy before i
   await store.settled()
   t.same(names(await store.get('k')), ['k-1-x86-64.raw', 'k-2-x86-64.raw'], 'then the new one')
 })
+
+t.test('each refresh tells its outcome', async (t) => {
+  const github = await startFakeGitHub({ assets: { k: { SHA256SUMS: V1 } } })
+  t.teardown(() => github.close())
+  const dispatcher = new Agent()
+  t.teardown(() => dispatcher.destroy())
+  const clock = new TestClock()
+  const told: string[] = []
+  const fetch = manifestFetcher({
+    dispatcher,
+    releases: releasesBase(github.url, 'flatcar/sysext-bakery'),
+    timeoutMs: 2000,
+    maxBytes: 4096,
+  })
+  const store = new ManifestStore(
+    fetch,
+    clock,
+    SETTINGS,
+    { warn: () => {} },
+    {
+      refreshed: (outcome) => void told.push(outcome),
+    },
+  )
+  await store.get('k')
+  await store.get('nope')
+  clock.advance(SETTINGS.ttlMs)
+  await refreshed(store, 'k')
+  github.fault({ kind: 'status', status: 500 })
+  clock.advance(SETTINGS.ttlMs)
+  await refreshed(store, 'k')
+  t.same(told, ['fetched', 'missing', 'unchanged', 'failed'])
+})

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests drive
-# for real (Debian packages, Node.js 24 and 22, npm packages), then lint, type
+# for real (Debian packages, Node.js 24, 22 and 26, npm packages), then lint, type
 # check, the unit and integration tests (tap, 100% coverage, on Node.js 24;
-# those that can differ between Node.js lines again on 22) and the real-client
+# those that can differ between Node.js lines again on 22 and 26) and the real-client
 # tier (three systemd-sysupdate versions, Ignition, curl, wget).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,21 +34,27 @@ npm run lint
 npm run typecheck
 npm test
 
-# Node.js 22, the other supported line: again the tests whose outcome rests on
-# what differs between Node.js lines (README, "Node.js lines"): Node's HTTP
-# server and parser beside the lane, sockets, signals and draining, undici and
-# timers, streams and TextDecoder, crypto, V8's code cache and the image
-# replay (built and warmed by that Node.js), Node's own metrics. The pure
-# logic (paths, the table, versions, the decision, pages) runs once, above.
+# Node.js 22 and 26, the other supported lines: again the tests whose outcome
+# rests on what differs between Node.js lines (README, "Node.js lines"):
+# Node's HTTP server and parser beside the lane, sockets, signals and draining,
+# undici, timers, streams and TextDecoder, crypto, V8's code cache and the
+# image replay (built and warmed by that Node.js), Node's own metrics. The
+# rest (paths, the table, versions, the decision, pages, caches, the deploy
+# files) is logic those lines run alike, and runs once, above.
 NODE_LINE_TESTS=(
   test/main.test.ts test/server-curl.test.ts test/app.test.ts
-  test/{lane,http,boot,deploy,upstream,webhooks,protection,metrics}/*.test.ts
-  test/fuzz/lane-vs-route.test.ts
-  test/index/{fetch,manifest,store}.test.ts
+  test/{lane,http,boot,webhooks}/*.test.ts
+  test/deploy/{docker-start,dockerfile}.test.ts
+  test/upstream/{head,register,github-limits}.test.ts
+  test/protection/{server-limits,redis,client-ip,rate-limit}.test.ts
+  test/metrics/server.test.ts test/fuzz/lane-vs-route.test.ts
+  test/index/{fetch,manifest}.test.ts
 )
-node22=$(bash scripts/node-release.sh 22 | tail -n 1)
-echo "Node.js line tests on Node.js $("$node22" --version)"
-PATH="$(dirname "$node22"):$PATH" npx tap --disable-coverage "${NODE_LINE_TESTS[@]}"
+for major in 22 26; do
+  node_bin=$(bash scripts/node-release.sh "$major" | tail -n 1)
+  echo "Node.js line tests on Node.js $("$node_bin" --version)"
+  PATH="$(dirname "$node_bin"):$PATH" npx tap --disable-coverage "${NODE_LINE_TESTS[@]}"
+done
 
 # The real-client tier (README: "The real-client tier"): build or reuse the cached
 # roots for systemd-sysupdate 254 (bookworm-backports), 257 (trixie) and the

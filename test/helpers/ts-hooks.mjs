@@ -1,13 +1,14 @@
 // Module hooks for ts-register.mjs: compile .ts with esbuild (types dropped,
 // lines kept, an inline source map for stack traces and coverage), and find
 // `./x.js` imports as `./x.ts`, as TypeScript's NodeNext resolution does.
-import { readFile } from 'node:fs/promises'
+// Synchronous, as module.registerHooks wants them.
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { transform } from 'esbuild'
+import { transformSync } from 'esbuild'
 
-export async function resolve(specifier, context, next) {
+export function resolve(specifier, context, next) {
   try {
-    return await next(specifier, context)
+    return next(specifier, context)
   } catch (err) {
     const relative = specifier.startsWith('.') || specifier.startsWith('file:')
     if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !relative || !specifier.endsWith('.js')) throw err
@@ -15,10 +16,10 @@ export async function resolve(specifier, context, next) {
   }
 }
 
-export async function load(url, context, next) {
+export function load(url, context, next) {
   if (!url.startsWith('file:') || !url.endsWith('.ts')) return next(url, context)
   const path = fileURLToPath(url)
-  const { code } = await transform(await readFile(path, 'utf8'), {
+  const { code } = transformSync(readFileSync(path, 'utf8'), {
     loader: 'ts',
     format: 'esm',
     target: `node${process.versions.node}`,

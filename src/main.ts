@@ -26,12 +26,13 @@ async function serve(config: Config): Promise<void> {
     throw listenError(err, { hostVariable: 'HOST', host, portVariable: 'PORT', port })
   })
   const metricsAddress = await listenMetrics(app, metrics).catch((err: unknown) => {
-    const listener = {
+    const { host, port } = metrics
+    throw listenError(err, {
       hostVariable: 'METRICS_HOST',
-      host: metrics.host,
+      host,
       portVariable: 'METRICS_PORT',
-    }
-    throw listenError(err, { ...listener, port: metrics.port })
+      port,
+    })
   })
   const listening = { service: app.server.address() as AddressInfo, metrics: metricsAddress }
   app.log.info(startSummary(config, { file: tableFile, table }, listening), 'started')

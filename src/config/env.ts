@@ -108,14 +108,14 @@ export function readPositiveDuration(
   env: Env,
   name: string,
   fallbackMs: number,
-  maxMs?: number,
+  maxMs = MAX_DURATION_MS,
 ): number {
   const ms = readDuration(env, name, fallbackMs, maxMs)
   if (ms > 0) return ms
   throw invalid(
     name,
     raw(env, name) as string,
-    `expected a duration above zero such as ${examplesUpTo(maxMs ?? MAX_DURATION_MS)}, ${rangeOf(maxMs ?? MAX_DURATION_MS)}`,
+    `expected a duration above zero such as ${examplesUpTo(maxMs)}, ${rangeOf(maxMs)}`,
   )
 }
 

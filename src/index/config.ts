@@ -51,9 +51,10 @@ const MANIFESTS_HELD_AT_LEAST = 2
 
 export function parseIndexConfig(env: Env): IndexConfig {
   const config = readIndexConfig(env)
-  const needed = Math.ceil(config.maxBytes * HELD_PER_MANIFEST_BYTE * MANIFESTS_HELD_AT_LEAST)
+  const factor = HELD_PER_MANIFEST_BYTE * MANIFESTS_HELD_AT_LEAST
+  const needed = Math.ceil(config.maxBytes * factor)
   if (config.cacheMaxBytes < needed) {
-    const accepts = `expected at least ${needed} (5 × INDEX_MAX_BYTES, ${config.maxBytes}) so that the global manifest and an extension's fit together; raise it or lower INDEX_MAX_BYTES`
+    const accepts = `expected at least ${needed} (${factor} × INDEX_MAX_BYTES, ${config.maxBytes}) so that the global manifest and an extension's fit together; raise it or lower INDEX_MAX_BYTES`
     const value = env.INDEX_CACHE_MAX_BYTES?.trim()
     if (value) throw invalid('INDEX_CACHE_MAX_BYTES', value, accepts)
     throw new RedirectorError(

@@ -3,10 +3,16 @@ import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { Agent } from 'undici'
 import { manifestFetcher } from '../../src/index/fetch.js'
-import { ManifestStore, stateSize, type StoreSettings } from '../../src/index/store.js'
+import {
+  ManifestStore,
+  stateSize,
+  type StoreEvents,
+  type StoreSettings,
+} from '../../src/index/store.js'
 import { releasesBase } from '../../src/table/resolve.js'
 import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js'
 import { TestClock } from '../helpers/upstream.js'
+import { waitUntil } from '../helpers/wait.js'
 
 const line = (name: string): string => `${'a'.repeat(64)}  ${name}\n`
 const V1 = line('k-1-x86-64.raw')
@@ -23,7 +29,7 @@ interface Rig {
   fetches(): number
 }
 
-async function rig(t: Test, url?: string): Promise<Rig> {
+async function rig(t: Test, url?: string, events?: StoreEvents): Promise<Rig> {
   const github = await startFakeGitHub({ assets: { k: { SHA256SUMS: V1 } } })
   t.teardown(() => github.close())
   const dispatcher = new Agent()
@@ -36,9 +42,10 @@ async function rig(t: Test, url?: string): Promise<Rig> {
     timeoutMs: 2000,
     maxBytes: 4096,
   })
-  const store = new ManifestStore(fetch, clock, SETTINGS, {
-    warn: (details, message) => void warnings.push({ details, message }),
-  })
+  const log = {
+    warn: (details: object, message: string) => void warnings.push({ details, message }),
+  }
+  const store = new ManifestStore(fetch, clock, SETTINGS, log, events)
   return { github, store, clock, warnings, fetches: () => github.count('GET', 'k', 'SHA256SUMS') }
 }
 
@@ -301,7 +308,7 @@ t.test('a new copy is prepared before it is served; meanwhile, the copy before i
   github.addAsset('k', 'SHA256SUMS', V2)
   clock.advance(SETTINGS.ttlMs)
   t.same(names(await store.get('k')), ['k-1-x86-64.raw'], 'expired: served at once')
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await waitUntil(() => prepared.length >= 2)
   t.equal(prepared.length, 2, 'the new copy is being prepared')
   t.same(names(await store.get('k')), ['k-1-x86-64.raw'], 'meanwhile: the copy before it')
   t.equal(store.now('k'), undefined, 'and nothing fresh from memory')
@@ -311,27 +318,10 @@ t.test('a new copy is prepared before it is served; meanwhile, the copy before i
 })
 
 t.test('each refresh tells its outcome', async (t) => {
-  const github = await startFakeGitHub({ assets: { k: { SHA256SUMS: V1 } } })
-  t.teardown(() => github.close())
-  const dispatcher = new Agent()
-  t.teardown(() => dispatcher.destroy())
-  const clock = new TestClock()
   const told: string[] = []
-  const fetch = manifestFetcher({
-    dispatcher,
-    releases: releasesBase(github.url, 'flatcar/sysext-bakery'),
-    timeoutMs: 2000,
-    maxBytes: 4096,
+  const { github, store, clock } = await rig(t, undefined, {
+    refreshed: (outcome) => void told.push(outcome),
   })
-  const store = new ManifestStore(
-    fetch,
-    clock,
-    SETTINGS,
-    { warn: () => {} },
-    {
-      refreshed: (outcome) => void told.push(outcome),
-    },
-  )
   await store.get('k')
   await store.get('nope')
   clock.advance(SETTINGS.ttlMs)

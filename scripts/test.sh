@@ -32,7 +32,23 @@ echo "tests on Node.js $(node --version)"
 npm ci --no-audit --no-fund
 npm run lint
 npm run typecheck
-npm test
+
+# The TAP stream is long and CI shows its end: on failure, repeat each failing
+# assertion with its diagnostics last, where they are seen.
+tap_failures() {
+  awk '/^ *not ok /{print; block=1; next} block && /^ *---$/{yaml=1} yaml{print} /^ *\.\.\.$/{yaml=0} {block=0}' "$1"
+}
+run_tap() {
+  local log=$1
+  shift
+  mkdir -p test-artifacts
+  if ! "$@" 2>&1 | tee "$log"; then
+    echo "===== failing tests (whole stream: $log)"
+    tap_failures "$log"
+    exit 1
+  fi
+}
+run_tap test-artifacts/tap.log npm test
 
 # Node.js 22 and 26, the other supported lines: again the tests whose outcome
 # rests on what differs between Node.js lines (README, "Node.js lines"):
@@ -53,7 +69,8 @@ NODE_LINE_TESTS=(
 for major in 22 26; do
   node_bin=$(bash scripts/node-release.sh "$major" | tail -n 1)
   echo "Node.js line tests on Node.js $("$node_bin" --version)"
-  PATH="$(dirname "$node_bin"):$PATH" npx tap --disable-coverage "${NODE_LINE_TESTS[@]}"
+  PATH="$(dirname "$node_bin"):$PATH" run_tap "test-artifacts/tap-node$major.log" \
+    npx tap --disable-coverage "${NODE_LINE_TESTS[@]}"
 done
 
 # The real-client tier (README: "The real-client tier"): build or reuse the cached

@@ -16,6 +16,7 @@ import {
   startCaddy,
   startFakeGitHub,
   startNginx,
+  startRedis,
   startService,
   type Server,
 } from './lib/servers.js'
@@ -49,7 +50,8 @@ async function main(argv: readonly string[]): Promise<void> {
     running.push(github)
     const service = await startService({ build, githubUrl: github.url, dir, label: 'service' })
     running.push(service)
-    const others = [await startCaddy(dir), await startNginx(dir)]
+    const shared = options.sharedStore ? await startSharedService(build, github.url, dir) : []
+    const others = [...shared, await startCaddy(dir), await startNginx(dir)]
     running.push(...others)
     const servers: Server[] = [service, ...others]
 
@@ -141,6 +143,29 @@ async function main(argv: readonly string[]): Promise<void> {
     if (options.keep) console.error(`kept ${dir}`)
     else await rm(dir, { recursive: true, force: true })
   }
+}
+
+/**
+ * The same service with a shared store, as a fleet runs it: a redis-server and
+ * REDIS_URL, the rate-limit counts per instance (RATE_LIMIT_SHARED=false) so
+ * the redirect lane stays on. Memory answers first: the store is not asked
+ * once the caches are warm, and its throughput should be the service's.
+ */
+async function startSharedService(
+  build: Awaited<ReturnType<typeof buildService>>,
+  githubUrl: string,
+  dir: string,
+): Promise<Server[]> {
+  const redis = await startRedis()
+  const service = await startService({
+    build,
+    githubUrl,
+    dir,
+    label: 'service-shared',
+    name: 'sysext-redirector (shared store)',
+    env: { REDIS_URL: redis.url, RATE_LIMIT_SHARED: 'false' },
+  })
+  return [{ ...service, stop: async () => (await service.stop(), await redis.stop()) }]
 }
 
 function progress(message: string): void {

@@ -17,6 +17,7 @@ import { createMetrics } from './metrics/metrics.js'
 import { registerMetrics } from './metrics/register.js'
 import { registerProtection } from './protection/register.js'
 import { serverOptions } from './protection/server-limits.js'
+import { registerSharedStore } from './shared/register.js'
 import type { Table } from './table/table.js'
 import type { Clock } from './upstream/checks.js'
 import type { UpstreamEvents } from './upstream/events.js'
@@ -77,7 +78,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     events: metrics.gateEvents,
     log: app.log.child({ module: 'upstream' }),
   })
-  const deps = { dispatcher: options.dispatcher, clock: options.clock, gate }
+  const shared = await registerSharedStore(app, config.shared, {
+    clock: options.clock ?? performance,
+    events: metrics.sharedEvents,
+    releases: originsOf(config).releases,
+  })
+  const deps = { dispatcher: options.dispatcher, clock: options.clock, gate, shared }
   const checks = registerUpstreamChecks(app, config.upstream, {
     ...deps,
     events: options.upstreamEvents ?? metrics.upstreamEvents,
@@ -87,16 +93,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     manifests: table.manifests,
     events: metrics.indexEvents,
   })
+  // A release event drops what the service knows of that release.
+  const dropLocally = (tag: string) => ({
+    manifests: index?.invalidate(tag) ?? [],
+    checks: checks?.invalidate(tag) ?? 0,
+  })
+  // Another instance got a release event: drop the same here.
+  shared?.onInvalidation((tags) => tags.forEach(dropLocally))
   const { secret, maxBytes } = config.index.webhook
   if (secret !== undefined) {
-    // A release event drops what the service knows of that release.
     registerGithubHook(app, {
       secret,
       maxBytes,
-      invalidate: (tag) => ({
-        manifests: index?.invalidate(tag) ?? [],
-        checks: checks?.invalidate(tag) ?? 0,
-      }),
+      invalidate: (tag) => {
+        // Retired in the store first, on the connection later reads use, then told to the fleet.
+        shared?.invalidate(index?.touchedBy(tag) ?? [tag], [tag])
+        return dropLocally(tag)
+      },
     })
   } else {
     registerHookOff(app)

@@ -12,6 +12,7 @@ import {
 import { parseIndexConfig, type IndexConfig } from './index/config.js'
 import { parseMetricsConfig, type MetricsConfig } from './metrics/config.js'
 import { parseProtectionConfig, type ProtectionConfig } from './protection/config.js'
+import { parseSharedConfig, type SharedConfig } from './shared/config.js'
 import { releasesBase, type Origins } from './table/resolve.js'
 import { parseUpstreamConfig, type UpstreamConfig } from './upstream/config.js'
 
@@ -51,6 +52,8 @@ export interface Config {
   readonly metrics: MetricsConfig
   /** Newest-version URLs, the directory, the webhook (src/index/config.ts). */
   readonly index: IndexConfig
+  /** What a fleet shares in Redis (src/shared/config.ts). */
+  readonly shared: SharedConfig
 }
 
 // GitHub's own rules: owner up to 39 alphanumerics or dashes, repo name of
@@ -83,6 +86,7 @@ export function parseConfig(env: Env): Config {
     protection: parseProtectionConfig(env),
     metrics: parseMetricsConfig(env),
     index: parseIndexConfig(env),
+    shared: parseSharedConfig(env),
   }
 }
 

@@ -15,9 +15,15 @@ const TEST = fileURLToPath(new URL('./', import.meta.url))
 const LAYERS: [RegExp, number, string][] = [
   [/(^|\/)config\.ts$|^config\//, 0, 'settings'],
   [/^(errors|path|table|version|cache)(\/|\.ts$)/, 0, 'leaf helpers'],
-  // Pure reading of manifests, names and addresses: no I/O, nothing above them.
-  [/^index\/(catalog|manifest|newest|turns)\.ts$|^protection\/address\.ts$/, 0, 'leaf helpers'],
-  [/^(upstream|index)\//, 1, 'knowledge'],
+  // Pure reading of manifests, names and addresses, and the circuit breaker's
+  // arithmetic: no I/O, nothing above them.
+  [
+    /^index\/(catalog|manifest|newest|turns)\.ts$|^protection\/(address|breaker)\.ts$/,
+    0,
+    'leaf helpers',
+  ],
+  // The shared store is knowledge too: what other instances learnt.
+  [/^(upstream|index|shared)\//, 1, 'knowledge'],
   [/^decision\//, 2, 'the decision'],
   [/^(http|directory|lane|metrics|protection|webhooks)\/|^cli\.ts$/, 3, 'renderers'],
   [/^(app|main|start)\.ts$|^boot\//, 4, 'the app'],

@@ -17,6 +17,8 @@ export interface Options {
   readonly allowTypeErrors: boolean
   /** Keep the temp dir (build, logs, server configs) for a look afterwards. */
   readonly keep: boolean
+  /** Also measure a service with a shared store (REDIS_URL, counts per instance). */
+  readonly sharedStore: boolean
 }
 
 export const USAGE = `npm run bench [-- options]
@@ -31,7 +33,9 @@ export const USAGE = `npm run bench [-- options]
   --profile            also profile the service under load (node --cpu-prof)
   --out FILE           results JSON (default bench/results/latest.json)
   --allow-type-errors  measure even if tsc reports errors (the bundle does not need the types)
-  --keep               keep the temp dir with the build, logs and server configs`
+  --keep               keep the temp dir with the build, logs and server configs
+  --shared-store       also measure a second service with a shared store (a redis-server,
+                       REDIS_URL, RATE_LIMIT_SHARED=false), side by side with the first`
 
 export function parseOptions(argv: readonly string[]): Options | 'help' {
   const { values } = parseArgs({
@@ -48,6 +52,7 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
       out: { type: 'string', default: 'bench/results/latest.json' },
       'allow-type-errors': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      'shared-store': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   })
@@ -64,6 +69,7 @@ export function parseOptions(argv: readonly string[]): Options | 'help' {
     out: values.out,
     allowTypeErrors: values['allow-type-errors'],
     keep: values.keep,
+    sharedStore: values['shared-store'],
   }
 }
 

@@ -18,7 +18,8 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url))
 export const GITHUB_RELEASES = 'https://github.com/flatcar/sysext-bakery/releases/download'
 export const DOCS_SITE = 'https://flatcar.github.io/sysext-bakery'
 
-export type ServerName = 'sysext-redirector' | 'caddy' | 'nginx'
+export type ServerName =
+  'sysext-redirector' | 'sysext-redirector (shared store)' | 'caddy' | 'nginx'
 
 export interface Server {
   readonly name: ServerName
@@ -74,6 +75,9 @@ export interface ServiceOptions {
   readonly label: string
   /** Node flags before the script, e.g. --cpu-prof. */
   readonly nodeArgs?: readonly string[]
+  /** Settings besides serviceEnv's, and the name it is reported under. */
+  readonly env?: NodeJS.ProcessEnv
+  readonly name?: ServerName
 }
 
 /**
@@ -95,7 +99,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     [...options.build.nodeFlags, ...(options.nodeArgs ?? []), options.build.main],
     {
       cwd: options.build.appDir,
-      env: serviceEnv(options.githubUrl, port, metricsPort),
+      env: { ...serviceEnv(options.githubUrl, port, metricsPort), ...options.env },
       stdio: ['ignore', out, err],
     },
   )
@@ -104,7 +108,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const url = `http://127.0.0.1:${port}`
   await waitForAnswer(`${url}/healthz`, child)
   return {
-    name: 'sysext-redirector',
+    name: options.name ?? 'sysext-redirector',
     url,
     child,
     releasesBase: `${options.githubUrl}/flatcar/sysext-bakery/releases/download`,
@@ -133,6 +137,29 @@ export function serviceEnv(
     METRICS_HOST: '127.0.0.1',
     METRICS_PORT: String(metricsPort),
   }
+}
+
+/**
+ * Debian's redis-server as the shared store (--shared-store), on the load
+ * core: with warm caches the service does not ask it, which is the point.
+ */
+export async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort()
+  const child = spawnPinned(
+    LOAD_CORE,
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  )
+  await new Promise<void>((resolve, reject) => {
+    let output = ''
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      if (output.includes('Ready to accept connections')) resolve()
+    })
+    child.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${output}`)))
+  })
+  return { url: `redis://127.0.0.1:${port}`, stop: () => stop(child) }
 }
 
 /** Debian's caddy with bench/Caddyfile; its state and config dirs in `dir`. */

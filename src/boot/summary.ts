@@ -17,6 +17,8 @@ export interface StartSummary {
   readonly index: 'off' | { readonly webhook: 'on' | 'off' }
   readonly lane: 'on' | 'off'
   readonly rateLimit: 'off' | { readonly perMinute: number; readonly store: string }
+  /** What the fleet shares checks, manifests and invalidations through. */
+  readonly shared: string
   readonly listening: string
   readonly metrics: string
 }
@@ -41,11 +43,16 @@ export function startSummary(
       ? { failMode: upstream.failMode, perSecond: upstream.checksPerSecond }
       : 'off',
     index: index.enabled ? { webhook: index.webhook.secret === undefined ? 'off' : 'on' } : 'off',
-    lane: config.redirectLane ? 'on' : 'off',
+    // Counts kept in Redis cannot be read at once: the lane stays off then (src/lane/register.ts).
+    lane:
+      config.redirectLane && (rateLimit.max === 0 || rateLimit.redisUrl === undefined)
+        ? 'on'
+        : 'off',
     rateLimit:
       rateLimit.max === 0
         ? 'off'
         : { perMinute: rateLimit.max, store: storeOf(rateLimit.redisUrl) },
+    shared: config.shared.url === undefined ? 'off' : storeOf(config.shared.url),
     listening: addressOf(listening.service),
     metrics: addressOf(listening.metrics),
   }

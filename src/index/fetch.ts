@@ -13,12 +13,18 @@ export interface Validators {
   readonly lastModified?: string | undefined
 }
 
-export type FetchOutcome =
+/**
+ * `freshForMs`: how long the answer stays fresh when the fleet's shared
+ * store says (src/index/shared-fetch.ts); unset: the index's own lifetime.
+ */
+export type FetchOutcome = (
   | { readonly kind: 'body'; readonly bytes: Uint8Array; readonly validators: Validators }
   | { readonly kind: 'not-modified' }
   /** GitHub answered 404: no such release or no SHA256SUMS in it. */
   | { readonly kind: 'missing' }
-  | { readonly kind: 'failed'; readonly reason: string }
+  /** `held`: not sent, GitHub asked this instance to wait. */
+  | { readonly kind: 'failed'; readonly reason: string; readonly held?: true }
+) & { readonly freshForMs?: number }
 
 export interface FetchOptions {
   readonly dispatcher: Dispatcher
@@ -40,7 +46,7 @@ export type ManifestFetcher = (release: string, validators?: Validators) => Prom
 export function manifestFetcher(options: FetchOptions): ManifestFetcher {
   return async (release, validators) => {
     if (options.gate?.admitFetch() === 'paused') {
-      return { kind: 'failed', reason: 'GitHub asked us to wait (rate limited)' }
+      return { kind: 'failed', reason: 'GitHub asked us to wait (rate limited)', held: true }
     }
     const asset = options.assetOf?.(release) ?? MANIFEST_NAME
     const url = `${options.releases}/${encodePath(release)}/${encodePath(asset)}`

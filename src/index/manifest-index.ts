@@ -183,11 +183,16 @@ export class ManifestIndex implements CatalogSource {
    * belong to (`kubernetes` for `kubernetes-v1.33.0`). Returns what it dropped.
    */
   invalidate(tag: string): string[] {
+    return this.touchedBy(tag).filter((release) => this.#store.invalidate(release))
+  }
+
+  /** The manifests a release event for `tag` may have changed (see invalidate). */
+  touchedBy(tag: string): string[] {
     const releases = new Set([this.#globalRelease, tag])
     for (let dash = tag.indexOf('-'); dash > 0; dash = tag.indexOf('-', dash + 1)) {
       releases.add(this.#releaseOf(tag.slice(0, dash)))
     }
-    return [...releases].filter((release) => this.#store.invalidate(release))
+    return [...releases]
   }
 
   async #candidateSet(): Promise<ReadonlySet<string>> {

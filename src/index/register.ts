@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import { Agent, type Dispatcher } from 'undici'
 import { originsOf, type Config } from '../config.js'
+import type { SharedStore } from '../shared/store.js'
 import type { Manifests } from '../table/layers.js'
 import type { Clock } from '../upstream/checks.js'
 import type { UpstreamGate } from '../upstream/gate.js'
 import { manifestFetcher } from './fetch.js'
+import { sharedFetcher } from './shared-fetch.js'
 import { ManifestIndex, type IndexLog } from './manifest-index.js'
 import { ManifestStore, type StoreEvents } from './store.js'
 
@@ -26,6 +28,8 @@ export interface IndexDeps {
   readonly gate?: UpstreamGate | undefined
   /** Told each manifest refresh's outcome (the metrics). */
   readonly events?: StoreEvents | undefined
+  /** The fleet's shared store; undefined: this instance alone. */
+  readonly shared?: SharedStore | null | undefined
 }
 
 // Manifests fetched at once when the whole catalog is wanted (the directory).
@@ -57,6 +61,7 @@ function appIndex(app: FastifyInstance, config: Config, deps: IndexDeps): Manife
     gate: deps.gate,
     log: app.log.child({ module: 'index' }),
     events: deps.events,
+    shared: deps.shared,
   })
 }
 
@@ -70,6 +75,7 @@ export function createIndex(
     log: IndexLog
     gate?: UpstreamGate | undefined
     events?: StoreEvents | undefined
+    shared?: SharedStore | null | undefined
   },
 ): ManifestIndex {
   const settings = config.index
@@ -82,7 +88,9 @@ export function createIndex(
     assetOf: (release) => (release === global.release ? global.asset : extension.asset),
     gate: deps.gate,
   })
-  const store = new ManifestStore(fetch, deps.clock, settings, deps.log, deps.events)
+  // With a shared store, an instance fetches only what no other instance fetched lately.
+  const fleetFetch = deps.shared == null ? fetch : sharedFetcher(fetch, deps.shared, settings)
+  const store = new ManifestStore(fleetFetch, deps.clock, settings, deps.log, deps.events)
   return new ManifestIndex(
     store,
     { maxExtensions: settings.maxExtensions, concurrency: CONCURRENCY, manifests: deps.manifests },

@@ -159,7 +159,8 @@ export class ManifestStore {
     const good = last?.good
     const outcome = await this.#fetch(release, good?.validators)
     const now = this.#clock.now()
-    const { ttlMs } = this.#settings
+    // Another instance's answer lives as long as it has left: the fleet refreshes together.
+    const ttlMs = outcome.freshForMs ?? this.#settings.ttlMs
     if (outcome.kind === 'body') {
       const parsed = await parseManifestInTurns(outcome.bytes)
       if (parsed.ok) {

@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { SharedEvents, SharedKind, SharedResult } from '../shared/store.js'
 import type { RateLimitEvents } from '../protection/rate-limit.js'
 import type { CheckOutcome, UpstreamEvents } from '../upstream/events.js'
 import type { GateEvents, HeldBack } from '../upstream/gate.js'
@@ -45,6 +46,8 @@ export interface Metrics {
   readonly gateEvents: GateEvents
   /** Feeds the manifest refresh metric (src/index/store.ts). */
   readonly indexEvents: StoreEvents
+  /** Feeds the shared-store metrics (src/shared/store.ts). */
+  readonly sharedEvents: SharedEvents
 }
 
 // Redirects from memory take well under a millisecond; a checked one waits
@@ -57,6 +60,8 @@ const OUTCOMES: readonly CheckOutcome[] = ['exists', 'missing', 'unknown']
 const CACHE_RESULTS = ['hit', 'miss', 'stale'] as const
 const HELD_BACK: readonly HeldBack[] = ['paused', 'budget']
 const REFRESH_OUTCOMES: readonly RefreshOutcome[] = ['fetched', 'unchanged', 'missing', 'failed']
+const SHARED_KINDS: readonly SharedKind[] = ['check', 'manifest']
+const SHARED_RESULTS: readonly SharedResult[] = ['hit', 'waited', 'asked', 'alone']
 
 export function createMetrics(): Metrics {
   const registry = new Registry()
@@ -132,6 +137,40 @@ export function createMetrics(): Metrics {
       heldBack: (reason) => upstreamHeldBack.labels({ reason }).inc(),
     },
     indexEvents: { refreshed: (outcome) => manifestRefreshes.labels({ outcome }).inc() },
+    sharedEvents: sharedMetrics(registers),
+  }
+}
+
+/** What the fleet's shared store saved, and whether it is in use (REDIS_URL). */
+function sharedMetrics(registers: Registry[]): SharedEvents {
+  const reads = new Counter({
+    name: `${PREFIX}shared_reads_total`,
+    help: 'Answers an instance needed from GitHub (kind: check or manifest), by how they came: hit (from the shared store), waited (from it, after another instance asked GitHub), asked (this instance asked GitHub and shared the answer), alone (asked GitHub without the store: it failed or was skipped).',
+    labelNames: ['kind', 'result'] as const,
+    registers,
+  })
+  for (const kind of SHARED_KINDS) {
+    for (const result of SHARED_RESULTS) reads.labels({ kind, result }).inc(0)
+  }
+  // Labelled so that without a store there is no series at all (an alert on 0 stays quiet).
+  const up = new Gauge({
+    name: `${PREFIX}shared_store_up`,
+    help: 'Whether the shared store (REDIS_URL) is in use: 1, or 0 while it is down or skipped after failing (each instance goes on alone). No series without one.',
+    labelNames: ['store'] as const,
+    registers,
+  })
+  const invalidations = new Counter({
+    name: `${PREFIX}shared_invalidations_total`,
+    help: 'Release invalidations sent to the other instances (a webhook received here) or received from them.',
+    labelNames: ['direction'] as const,
+    registers,
+  })
+  invalidations.labels({ direction: 'sent' }).inc(0)
+  invalidations.labels({ direction: 'received' }).inc(0)
+  return {
+    read: (kind, result) => reads.labels({ kind, result }).inc(),
+    available: (isUp) => up.labels({ store: 'redis' }).set(isUp ? 1 : 0),
+    invalidation: (direction) => invalidations.labels({ direction }).inc(),
   }
 }
 

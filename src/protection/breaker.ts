@@ -40,6 +40,13 @@ export class Breaker {
     if (wasOpen) this.#options.closed()
   }
 
+  /** Closed again without a word: what it counted was about a connection that is gone. */
+  reset(): void {
+    this.#failures = 0
+    this.#openUntil = -Infinity
+    this.#trying = false
+  }
+
   failed(reason: string): void {
     this.#trying = false
     this.#failures++

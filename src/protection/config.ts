@@ -1,4 +1,11 @@
-import { invalid, readChoice, readInteger, readOptional, type Env } from '../config/env.js'
+import {
+  invalid,
+  readBoolean,
+  readChoice,
+  readInteger,
+  readOptional,
+  type Env,
+} from '../config/env.js'
 import { RedirectorError } from '../errors.js'
 import { parseCidr, type Cidr } from './address.js'
 
@@ -17,7 +24,7 @@ export interface RateLimitConfig {
   readonly status: 503 | 429
   /** Clients never limited. */
   readonly allowlist: readonly Cidr[]
-  /** Counters shared through Redis; undefined keeps them in this process. */
+  /** Counters shared through Redis (REDIS_URL unless RATE_LIMIT_SHARED=false); undefined keeps them in this process. */
   readonly redisUrl: string | undefined
 }
 
@@ -35,7 +42,10 @@ export function parseProtectionConfig(env: Env): ProtectionConfig {
       status: Number(readChoice(env, 'RATE_LIMIT_STATUS', '503', ['503', '429'] as const)) as
         503 | 429,
       allowlist: readCidrList(env, 'RATE_LIMIT_ALLOWLIST'),
-      redisUrl: readRedisUrl(env, 'REDIS_URL'),
+      // Shared unless told otherwise: counted alone, the redirect lane can count them at once.
+      redisUrl: readBoolean(env, 'RATE_LIMIT_SHARED', true)
+        ? readRedisUrl(env, 'REDIS_URL')
+        : undefined,
     },
   }
 }

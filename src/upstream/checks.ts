@@ -1,6 +1,7 @@
 import { RefreshingCache, type ReadResult, type Refreshed } from '../cache/refreshing.js'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../cache/refreshing.js'
+import type { SharedStore } from '../shared/store.js'
 import type { CacheClass } from '../table/table.js'
 import type { UpstreamConfig } from './config.js'
 import type { CheckOutcome, UpstreamEvents } from './events.js'
@@ -33,6 +34,8 @@ export interface UpstreamChecksOptions {
   readonly gate: UpstreamGate
   /** Where a check that could not get an answer is reported. */
   readonly log: { warn(details: object, message: string): void }
+  /** The fleet's answers (REDIS_URL); undefined: this instance alone. */
+  readonly shared?: SharedStore | undefined
 }
 
 /**
@@ -125,12 +128,35 @@ export class UpstreamChecks {
     return this.#cache.invalidate(pick, 'drop').length
   }
 
-  /** Asks GitHub; when it cannot say, the last known answer stays for the `unknown` lifetime. */
+  /**
+   * What GitHub says of the target, from the fleet when another instance
+   * asked it lately; when it cannot say, the last known answer stays for
+   * the `unknown` lifetime.
+   */
   async #check(target: CheckTarget, last: Entry | undefined): Promise<Refreshed<Entry>> {
+    const { shared, config } = this.#options
+    if (shared === undefined) {
+      const outcome = await this.#ask(target)
+      return this.#answer(outcome, target, last, this.#ttl(outcome, target))
+    }
+    const ask = async () => {
+      const outcome = await this.#ask(target)
+      // Held back by this instance's own budget or pause is not news for the fleet.
+      const share = outcome !== 'held'
+      const value = Buffer.from(share ? outcome : 'unknown')
+      return { value, ttlMs: this.#ttl(share ? outcome : 'unknown', target), share }
+    }
+    // An instance asking first is waited for as long as a check of our own could take.
+    const waitMs = config.connectTimeoutMs + config.responseTimeoutMs
+    const fresh = await shared.answer('check', target.release, target.location, ask, waitMs)
+    shared.told('check', fresh.result)
+    return this.#answer(outcomeOf(fresh.value), target, last, fresh.ttlMs)
+  }
+
+  /** One HEAD; `held` when it may not go to GitHub now (paused, or this second's budget spent). */
+  async #ask(target: CheckTarget): Promise<CheckOutcome | 'held'> {
     const { config, dispatcher, events, gate, log } = this.#options
-    // Not sent while GitHub asked us to wait or this second's budget is spent: nobody knows then.
-    const held = gate.admitCheck()
-    if (held !== null) return this.#answer('unknown', target, last)
+    if (gate.admitCheck() !== null) return 'held'
     const started = performance.now()
     const observe = (status: number, headers: Readonly<Record<string, unknown>>): void =>
       gate.observe(status, headers)
@@ -142,24 +168,38 @@ export class UpstreamChecks {
         'upstream check got no answer',
       )
     }
-    return this.#answer(result.outcome, target, last)
+    return result.outcome
   }
 
-  #answer(outcome: CheckOutcome, target: CheckTarget, last: Entry | undefined): Refreshed<Entry> {
-    const answer = outcome === 'unknown' && last !== undefined ? last.answer : outcome
+  #answer(
+    outcome: CheckOutcome | 'held',
+    target: CheckTarget,
+    last: Entry | undefined,
+    ttlMs: number,
+  ): Refreshed<Entry> {
+    const known = outcome === 'held' ? 'unknown' : outcome
+    const answer = known === 'unknown' && last !== undefined ? last.answer : known
     const { release, asset } = target
-    return { value: { answer, release, asset }, ttlMs: this.#ttl(outcome, target) }
+    return { value: { answer, release, asset }, ttlMs }
   }
 
   /** How long an answer is fresh; after "unknown", how long until GitHub is asked again. */
-  #ttl(outcome: CheckOutcome, target: CheckTarget): number {
+  #ttl(outcome: CheckOutcome | 'held', target: CheckTarget): number {
     const { ttlMs } = this.#options.config
-    if (outcome === 'unknown') return ttlMs.unknown
+    if (outcome === 'unknown' || outcome === 'held') return ttlMs.unknown
     // A signature's 404 is as certain as its 302: both hold until the release changes.
     if (target.cache === 'signature') return ttlMs.signature
     if (outcome === 'missing') return ttlMs.missing
     return target.cache === 'versioned' ? ttlMs.versioned : ttlMs.mutable
   }
+}
+
+const OUTCOMES: readonly string[] = ['exists', 'missing', 'unknown'] satisfies CheckOutcome[]
+
+/** An outcome as the store holds it; anything else (another version's?) is "unknown". */
+function outcomeOf(bytes: Buffer): CheckOutcome {
+  const text = bytes.toString()
+  return OUTCOMES.includes(text) ? (text as CheckOutcome) : 'unknown'
 }
 
 /** What the cache holds for a target. */

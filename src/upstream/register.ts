@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import type { SharedStore } from '../shared/store.js'
 import type { Dispatcher } from 'undici'
 import { UpstreamChecks, type Clock } from './checks.js'
 import type { UpstreamConfig } from './config.js'
@@ -21,6 +22,8 @@ export interface UpstreamDeps {
   /** Default performance (monotonic milliseconds). */
   readonly clock?: Clock | undefined
   readonly events?: UpstreamEvents | undefined
+  /** The fleet's shared store; undefined: this instance alone. */
+  readonly shared?: SharedStore | null | undefined
 }
 
 /** Sets up the checks; returns them, or null when they are off. */
@@ -47,6 +50,7 @@ export function registerUpstreamChecks(
     events: deps.events ?? noUpstreamEvents,
     gate: deps.gate,
     log: app.log.child({ module: 'upstream' }),
+    shared: deps.shared ?? undefined,
   })
   app.decorate('upstreamChecks', checks)
   return checks

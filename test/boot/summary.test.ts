@@ -24,6 +24,7 @@ t.test('the defaults: the Flatcar bakery, everything on', async (t) => {
     index: { webhook: 'off' },
     lane: 'on',
     rateLimit: { perMinute: 6000, store: 'memory' },
+    shared: 'off',
     listening: '0.0.0.0:8080',
     metrics: '[::1]:9091',
   })
@@ -53,6 +54,8 @@ t.test('what is off says off; secrets are never in it', async (t) => {
   })
   t.match(withRedis.summary, {
     rateLimit: { store: 'redis redis.internal:6379' },
+    shared: 'redis redis.internal:6379',
+    lane: 'off',
     index: { webhook: 'on' },
     checks: { failMode: 'closed' },
   })
@@ -60,4 +63,14 @@ t.test('what is off says off; secrets are never in it', async (t) => {
   t.notMatch(line, /s3cret|hush|user/, 'no password, no secret')
   const tls = await summaryOf({ REDIS_URL: 'rediss://redis.internal:6380' })
   t.match(tls.summary, { rateLimit: { store: 'redis redis.internal:6380' } })
+  const countsAlone = await summaryOf({ REDIS_URL: 'redis://r:6379', RATE_LIMIT_SHARED: 'false' })
+  t.match(countsAlone.summary, {
+    rateLimit: { store: 'memory' },
+    shared: 'redis r:6379',
+    lane: 'on',
+  })
+  const limitOff = await summaryOf({ REDIS_URL: 'redis://r:6379', RATE_LIMIT_MAX: '0' })
+  t.match(limitOff.summary, { rateLimit: 'off', lane: 'on' }, 'nothing to count: the lane is on')
+  const countsOnly = await summaryOf({ REDIS_URL: 'redis://r:6379', SHARED_STATE: 'false' })
+  t.match(countsOnly.summary, { rateLimit: { store: 'redis r:6379' }, shared: 'off' })
 })

@@ -1,4 +1,8 @@
 import { fileURLToPath } from 'node:url'
+import { spawn } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { join, relative } from 'node:path'
+import { Redis } from 'ioredis'
 import t from 'tap'
 import {
   applyKustomization,
@@ -8,8 +12,11 @@ import {
 } from '../../deploy/tools/kustomize.js'
 import { checkServiceEnv } from '../../deploy/tools/service-env.js'
 import { readDuration } from '../../src/config/env.js'
+import { freePort } from '../helpers/fleet.js'
+import { waitUntil } from '../helpers/wait.js'
 
 const BASE = fileURLToPath(new URL('../../deploy/kubernetes/base/', import.meta.url))
+const VALKEY = fileURLToPath(new URL('../../deploy/kubernetes/components/valkey/', import.meta.url))
 
 interface Probe {
   httpGet?: { path?: string; port?: string | number }
@@ -184,7 +191,10 @@ t.test('renderer: images, labels and what it refuses', async (t) => {
     () => applyKustomization({ kind: 'Kustomization', namespace: 'x' }, []),
     /namespace is not supported/,
   )
-  t.throws(() => applyKustomization({ kind: 'Component' }, []), /kind must be Kustomization/)
+  t.throws(
+    () => applyKustomization({ kind: 'Other' }, []),
+    /kind must be Kustomization or Component/,
+  )
   t.throws(
     () =>
       applyKustomization(
@@ -212,4 +222,115 @@ t.test('renderer: reads multi-document files and reports YAML errors', async (t)
   await t.rejects(renderKustomization(broken), /a\.yaml: /)
   const empty = t.testdir({ 'kustomization.yaml': 'kind: Kustomization\n' })
   t.strictSame(await renderKustomization(empty), [])
+})
+
+t.test('renderer: JSON 6902 patches, and what they refuse', async (t) => {
+  const deployment = () =>
+    ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'd' },
+      spec: { replicas: 1, env: [{ name: 'A' }] },
+    }) as unknown as Resource
+  const patch = (text: string, name = 'd') => ({
+    kind: 'Kustomization',
+    patches: [{ target: { kind: 'Deployment', name }, patch: text }],
+  })
+  const [patched] = applyKustomization(
+    patch(
+      [
+        '- { op: add, path: /spec/env/-, value: { name: B } }',
+        '- { op: replace, path: /spec/replicas, value: 3 }',
+        '- { op: add, path: /spec/paused, value: true }',
+      ].join('\n'),
+    ),
+    [deployment()],
+  )
+  t.strictSame(patched?.spec, { replicas: 3, env: [{ name: 'A' }, { name: 'B' }], paused: true })
+  t.throws(
+    () => applyKustomization(patch('- { op: add, path: /spec/x, value: 1 }', 'e'), [deployment()]),
+    /patch target Deployment\/e not found/,
+  )
+  t.throws(
+    () => applyKustomization(patch('- { op: remove, path: /spec/replicas }'), [deployment()]),
+    /op remove is not supported/,
+  )
+  t.throws(
+    () => applyKustomization(patch('- { op: replace, path: /spec/x, value: 1 }'), [deployment()]),
+    /path \/spec\/x not found/,
+  )
+  t.throws(
+    () => applyKustomization(patch('- { op: add, path: /no/such, value: 1 }'), [deployment()]),
+    /path \/no\/such not found/,
+  )
+  const notComponent = t.testdir({
+    overlay: { 'kustomization.yaml': 'kind: Kustomization\ncomponents: [../c]\n' },
+    c: { 'kustomization.yaml': 'kind: Kustomization\n' },
+  })
+  await t.rejects(renderKustomization(`${notComponent}/overlay`), /kind must be Component/)
+  const patchOnly = t.testdir({
+    overlay: {
+      'kustomization.yaml': 'kind: Kustomization\nresources: [a.yaml]\ncomponents: [../c]\n',
+      'a.yaml': 'apiVersion: v1\nkind: A\nmetadata: {name: a}\n',
+    },
+    c: {
+      'kustomization.yaml':
+        'kind: Component\npatches:\n  - target: {kind: A, name: a}\n    patch: "- {op: add, path: /x, value: 1}"\n',
+    },
+  })
+  t.match(await renderKustomization(`${patchOnly}/overlay`), [{ kind: 'A', x: 1 }], 'a patch alone')
+})
+
+t.test('the Valkey component: a shared store every replica is pointed at', async (t) => {
+  // An overlay as docs/deploy.md shows it, with paths relative to it as kustomize wants.
+  const overlay = t.testdir({})
+  await writeFile(
+    join(overlay, 'kustomization.yaml'),
+    `kind: Kustomization\nresources: [${relative(overlay, BASE)}]\ncomponents: [${relative(overlay, VALKEY)}]\n`,
+  )
+  const rendered = await renderKustomization(overlay)
+  const named = (kind: string, name: string) =>
+    rendered.find((r) => r.kind === kind && r.metadata.name === name) as Resource
+  const service = named('Service', 'sysext-redirector-valkey') as unknown as {
+    spec: { selector: Record<string, string>; ports: { port: number; targetPort: string }[] }
+  }
+  const valkey = named('Deployment', 'sysext-redirector-valkey') as Deployment
+  const store = valkey.spec.template.spec.containers[0] as Container & { args: string[] }
+  const redirector = named('Deployment', 'sysext-redirector') as Deployment
+  const env = Object.fromEntries(
+    (redirector.spec.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value ?? '']),
+  )
+  const url = new URL(env.REDIS_URL as string)
+  t.equal(url.hostname, 'sysext-redirector-valkey', 'REDIS_URL names the Service')
+  t.equal(Number(url.port), service.spec.ports[0]?.port)
+  t.equal(service.spec.ports[0]?.targetPort, store.ports?.[0]?.name, 'which reaches the store')
+  t.strictSame(service.spec.selector, valkey.spec.selector.matchLabels)
+  t.ok(
+    Object.entries(service.spec.selector).every(
+      ([key, value]) => valkey.spec.template.metadata.labels[key] === value,
+    ),
+    'and selects its pod, not the redirector’s',
+  )
+  t.equal(checkServiceEnv(env).config.shared.url, env.REDIS_URL, 'the service shares through it')
+  t.equal(store.securityContext?.readOnlyRootFilesystem, true)
+
+  // The store's arguments, given to Debian's redis-server (Valkey takes Redis's): it runs with them.
+  const port = await freePort()
+  const server = spawn('redis-server', [
+    ...store.args,
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+  ])
+  t.teardown(() => server.kill('SIGKILL'))
+  let output = ''
+  server.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  await waitUntil(() => output.includes('Ready to accept connections') || server.exitCode !== null)
+  t.equal(server.exitCode, null, `redis-server started with those arguments\n${output}`)
+  const client = new Redis(port, '127.0.0.1')
+  t.teardown(() => client.disconnect())
+  t.strictSame(await client.config('GET', 'maxmemory-policy'), ['maxmemory-policy', 'volatile-lru'])
+  t.strictSame(await client.config('GET', 'maxmemory'), ['maxmemory', String(96 * 1024 * 1024)])
+  t.strictSame(await client.config('GET', 'save'), ['save', ''], 'nothing kept on disk')
 })

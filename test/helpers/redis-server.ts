@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer, type AddressInfo } from 'node:net'
+import type { Redis } from 'ioredis'
 
 /**
  * A real redis-server (Debian's) on a free port of 127.0.0.1, started and
@@ -20,7 +21,8 @@ export interface RedisServer {
   close(): Promise<void>
 }
 
-async function freePort(): Promise<number> {
+/** A port of 127.0.0.1 free right now. */
+export async function freePort(): Promise<number> {
   const server = createServer()
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
@@ -81,4 +83,14 @@ export async function startRedisServer(): Promise<RedisServer> {
     resume: () => child?.kill('SIGCONT'),
     close: kill,
   }
+}
+
+/** The clients Redis counts, as soon as it counts `count` (within 5 s): connecting and closing are not awaited by ioredis. */
+export async function clientsBecome(client: Redis, count: number): Promise<number> {
+  const clients = async (): Promise<number> =>
+    Number(/connected_clients:(\d+)/.exec(await client.info('clients'))?.[1])
+  const deadline = Date.now() + 5_000
+  while ((await clients()) !== count && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  return clients()
 }

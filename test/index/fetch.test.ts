@@ -205,6 +205,10 @@ t.test('while GitHub asked us to wait, nothing is sent; its 429 is what asks', a
   t.same(await fetch('k'), { kind: 'failed', reason: 'GitHub answered 429' })
   t.same(statuses, [302, 429], 'the gate saw each answer of GitHub')
   const before = fake.requests.length
-  t.same(await fetch('k'), { kind: 'failed', reason: 'GitHub asked us to wait (rate limited)' })
+  t.same(await fetch('k'), {
+    kind: 'failed',
+    reason: 'GitHub asked us to wait (rate limited)',
+    held: true,
+  })
   t.equal(fake.requests.length, before, 'and GitHub was not asked')
 })

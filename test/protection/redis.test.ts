@@ -2,17 +2,21 @@ import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { REDIS_COMMAND_TIMEOUT_MS } from '../../src/protection/redis.js'
 import { testApp, type TestApp } from '../helpers/app.js'
-import { startRedisServer, type RedisServer } from '../helpers/redis-server.js'
+import { clientsBecome, startRedisServer, type RedisServer } from '../helpers/redis-server.js'
 
 const PATH = '/extensions/kubernetes/SHA256SUMS'
 const CLIENT = '203.0.113.7'
 
-/** An app whose rate-limit counters live in the given Redis, once it has connected. */
+/**
+ * An app whose rate-limit counters live in the given Redis, once it has connected.
+ * Only the counters: the shared store's own connections are test/shared's.
+ */
 async function appOn(t: Test, redis: RedisServer, max = 4): Promise<TestApp> {
   const built = await testApp({
     UPSTREAM_CHECKS: 'false',
     RATE_LIMIT_MAX: String(max),
     REDIS_URL: redis.url,
+    SHARED_STATE: 'false',
   })
   t.teardown(() => built.app.close())
   await connected(built, 1)
@@ -156,19 +160,14 @@ t.test('closing the app closes its Redis connection', async (t) => {
   t.teardown(() => redis.close())
   const client = new Redis(redis.url)
   t.teardown(() => client.disconnect())
-  const clients = async (): Promise<number> =>
-    Number(/connected_clients:(\d+)/.exec(await client.info('clients'))?.[1])
   const { app, logs } = await appOn(t, redis)
-  t.equal(await clients(), 2, 'the app and this test')
+  t.equal(await clientsBecome(client, 2), 2, 'the app and this test')
   await app.close()
   t.notOk(
     logs.some((line) => String(line.msg).startsWith('redis unavailable')),
     'a deliberate close is no outage',
   )
-  const deadline = Date.now() + 5000
-  while ((await clients()) !== 1 && Date.now() < deadline)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  t.equal(await clients(), 1, 'only this test is left')
+  t.equal(await clientsBecome(client, 1), 1, 'only this test is left')
 })
 
 t.test('Redis frozen: three requests wait for its timeout, the rest are not held up', async (t) => {

@@ -1,6 +1,22 @@
-import t from 'tap'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Redis } from 'ioredis'
+import t, { type Test } from 'tap'
+import type { Env } from '../../src/config/env.js'
 import { entrySize } from '../../src/upstream/checks.js'
-import { IMAGE, INDEX, MISSING, requestLine, settle, setup } from '../helpers/upstream.js'
+import { testApp } from '../helpers/app.js'
+import { startFakeGitHub } from '../helpers/fake-github.js'
+import { releaseDelivery } from '../helpers/fleet.js'
+import { startRedisServer } from '../helpers/redis-server.js'
+import {
+  ASSETS,
+  IMAGE,
+  INDEX,
+  MISSING,
+  requestLine,
+  settle,
+  setup,
+  TestClock,
+} from '../helpers/upstream.js'
 import { waitUntil } from '../helpers/wait.js'
 
 const HOUR = 3_600_000
@@ -299,3 +315,77 @@ t.test('answerNow: what lookupNow would answer at once, changing nothing', async
   t.equal(checks.answerNow(image), 'exists', 'an expired "exists" is served while refreshed')
   t.equal(events.caches.length, counted, 'nothing counted')
 })
+
+/** Two instances sharing a real redis-server, against one fake GitHub, each with a clock held still. */
+async function sharedPair(t: Test, env: Env = {}) {
+  const github = await startFakeGitHub({ assets: ASSETS })
+  t.teardown(() => github.close())
+  const redis = await startRedisServer()
+  t.teardown(() => redis.close())
+  const instance = async () => {
+    const built = await testApp(
+      { GITHUB_URL: github.url, UPSTREAM_CHECKS: 'true', REDIS_URL: redis.url, ...env },
+      { clock: new TestClock() },
+    )
+    t.teardown(() => built.app.close())
+    const deadline = Date.now() + 10_000
+    while (!built.logs.some((line) => line.msg === 'shared store connected: answers are shared')) {
+      if (Date.now() > deadline) throw new Error('the instance never connected to the store')
+      await sleep(20)
+    }
+    return built
+  }
+  return { github, redis, a: await instance(), b: await instance() }
+}
+
+t.test('shared: an answer held back by one instance is not the fleet’s', async (t) => {
+  // One check a second on clocks that do not move: A's second target is held back.
+  const { github, a, b } = await sharedPair(t, { UPSTREAM_CHECKS_PER_SECOND: '1' })
+  t.equal((await a.app.inject({ url: IMAGE.path })).statusCode, 302)
+  t.equal((await a.app.inject({ url: INDEX.path })).statusCode, 302, 'held back: fail open')
+  t.equal(requestLine(a.logs, INDEX.path).upstream, 'unknown')
+  t.equal(github.count('HEAD', INDEX.tag, INDEX.name), 0, 'A did not ask GitHub')
+  t.equal((await b.app.inject({ url: INDEX.path })).statusCode, 302)
+  t.equal(requestLine(b.logs, INDEX.path).upstream, 'exists', 'B asked for itself')
+  t.equal(github.count('HEAD', INDEX.tag, INDEX.name), 1)
+  t.equal((await b.app.inject({ url: IMAGE.path })).statusCode, 302)
+  t.equal(github.count('HEAD', IMAGE.tag, IMAGE.name), 1, 'what A did ask is shared')
+})
+
+t.test('shared: a stored answer this version cannot read counts as unknown', async (t) => {
+  const { github, redis, a, b } = await sharedPair(t)
+  t.equal((await a.app.inject({ url: MISSING.path })).statusCode, 404)
+  const client = new Redis(redis.url)
+  t.teardown(() => client.disconnect())
+  const keys = (await client.keys('*:check:*')).filter((key) => key.includes(MISSING.name))
+  t.equal(keys.length, 1, 'one answer saved')
+  // As a later version might write it.
+  await client.set(keys[0] as string, 'missing-for-now', 'KEEPTTL')
+  t.equal((await b.app.inject({ url: MISSING.path })).statusCode, 302, 'unknown: fail open')
+  t.equal(requestLine(b.logs, MISSING.path).upstream, 'unknown')
+  t.equal(github.count('HEAD'), 1, 'read from the store, not asked again')
+})
+
+t.test(
+  'shared: with the manifest index off, a webhook at one instance retires checks on all',
+  async (t) => {
+    const secret = 'pair secret'
+    const { github, a, b } = await sharedPair(t, { GITHUB_WEBHOOK_SECRET: secret })
+    t.equal((await a.app.inject({ url: MISSING.path })).statusCode, 404)
+    t.equal((await b.app.inject({ url: MISSING.path })).statusCode, 404)
+    t.equal(github.count('HEAD'), 1, 'B read A’s answer')
+    github.addAsset(MISSING.tag, MISSING.name, 'published')
+    const { body, headers } = releaseDelivery(secret, MISSING.tag)
+    t.equal(
+      (await a.app.inject({ method: 'POST', url: '/hooks/github', body, headers })).statusCode,
+      200,
+    )
+    const deadline = Date.now() + 5_000
+    while ((await b.app.inject({ url: MISSING.path })).statusCode !== 302) {
+      if (Date.now() > deadline) throw new Error('B never heard of the release')
+      await sleep(10)
+    }
+    t.equal((await a.app.inject({ url: MISSING.path })).statusCode, 302, 'A too')
+    t.equal(github.count('HEAD'), 2, 'asked once more, for both')
+  },
+)

@@ -147,7 +147,8 @@ async function licences(metafile: Metafile): Promise<string> {
 }
 
 async function warmCodeCache(out: string, nodeFlags: readonly string[]): Promise<void> {
-  const table = await loadTable(DEFAULT_TABLE_FILE, originsOf(parseConfig({})))
+  const config = parseConfig({})
+  const table = await loadTable(DEFAULT_TABLE_FILE, (table) => originsOf(config, table))
   const example = table.rules[0]?.examples[0]?.path as string
   const upstream = await listen(
     createServer((request, response) => {

@@ -18,12 +18,14 @@ import { registerMetrics } from './metrics/register.js'
 import { registerProtection } from './protection/register.js'
 import { serverOptions } from './protection/server-limits.js'
 import { registerSharedStore } from './shared/register.js'
+import type { SourceTag } from './table/sources.js'
 import type { Table } from './table/table.js'
-import type { Clock } from './upstream/checks.js'
+import { sharedRelease, splitSharedRelease, type Clock } from './upstream/checks.js'
 import type { UpstreamEvents } from './upstream/events.js'
 import { UpstreamGate } from './upstream/gate.js'
 import { registerUpstreamChecks } from './upstream/register.js'
 import { registerGithubHook, registerHookOff } from './webhooks/github.js'
+import { sourceOfDelivery } from './webhooks/source.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -78,37 +80,45 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     events: metrics.gateEvents,
     log: app.log.child({ module: 'upstream' }),
   })
+  const origins = originsOf(config, table)
   const shared = await registerSharedStore(app, config.shared, {
     clock: options.clock ?? performance,
     events: metrics.sharedEvents,
-    releases: originsOf(config).releases,
+    releases: origins.releases,
   })
   const deps = { dispatcher: options.dispatcher, clock: options.clock, gate, shared }
   const checks = registerUpstreamChecks(app, config.upstream, {
     ...deps,
     events: options.upstreamEvents ?? metrics.upstreamEvents,
   })
-  const index = registerIndex(app, config, {
+  const indexes = registerIndex(app, config, {
     ...deps,
     manifests: table.manifests,
+    sources: origins.sources,
+    source: origins.source,
     events: metrics.indexEvents,
   })
-  // A release event drops what the service knows of that release.
-  const dropLocally = (tag: string) => ({
-    manifests: index?.invalidate(tag) ?? [],
-    checks: checks?.invalidate(tag) ?? 0,
+  // A release event drops what the service knows of that release, in that source.
+  const dropLocally = ({ source, tag }: SourceTag) => ({
+    manifests: indexes.get(source)?.invalidate(tag) ?? [],
+    checks: checks?.invalidate(tag, source) ?? 0,
   })
   // Another instance got a release event: drop the same here.
-  shared?.onInvalidation((tags) => tags.forEach(dropLocally))
+  shared?.onInvalidation((tags) => tags.map(splitSharedRelease).forEach(dropLocally))
   const { secret, maxBytes } = config.index.webhook
   if (secret !== undefined) {
     registerGithubHook(app, {
       secret,
       maxBytes,
-      invalidate: (tag) => {
+      sourceOf: (repository) => sourceOfDelivery(origins, repository),
+      invalidate: (release) => {
         // Retired in the store first, on the connection later reads use, then told to the fleet.
-        shared?.invalidate(index?.touchedBy(tag) ?? [tag], [tag])
-        return dropLocally(tag)
+        const { source, tag } = release
+        const touched = indexes.get(source)?.touchedBy(tag) ?? []
+        const manifests = touched.map((manifest) => sharedRelease(source, manifest))
+        const qualified = sharedRelease(source, tag)
+        shared?.invalidate([...manifests, qualified], [qualified])
+        return dropLocally(release)
       },
     })
   } else {
@@ -116,9 +126,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   const decider = createDecider({
     table,
-    origins: originsOf(config),
+    origins,
     policy: policyOf(config, table),
-    knowledge: { checks, index },
+    knowledge: { checks, index: indexes.get(origins.source) ?? null, indexes },
   })
   app.decorate('decider', decider)
   registerAnswerRoute(app, decider)

@@ -4,13 +4,14 @@ import type { Env } from './config/env.js'
 import { describeError } from './errors.js'
 import type { Answer } from './decision/answer.js'
 import { decision } from './decision/decide.js'
-import { firstNeed, liveFacts, run, type Knowledge } from './decision/drivers.js'
+import { firstNeed, liveFacts, run, type IndexSource, type Knowledge } from './decision/drivers.js'
 import { describeNeed, type Fact, type Need } from './decision/needs.js'
 import { policyOf } from './decision/policy.js'
 import { routeFinder, type Route } from './decision/route.js'
 import { createIndex } from './index/register.js'
 import { DEFAULT_TABLE_FILE, loadTable } from './table/load.js'
-import { tryRule } from './table/resolve.js'
+import { tryRule, type Origins, type ReleaseTarget } from './table/resolve.js'
+import { renderOutput } from './table/template.js'
 import type { Table } from './table/table.js'
 import { UpstreamChecks } from './upstream/checks.js'
 import { noUpstreamEvents } from './upstream/events.js'
@@ -71,7 +72,8 @@ function misuseOf(command: string | undefined, args: readonly string[]): string 
 
 async function checkTable(file: string | undefined, env: Env, io: Io): Promise<number> {
   const path = file ?? env.PATTERN_TABLE ?? DEFAULT_TABLE_FILE
-  const table = await loadTable(path, originsOf(parseConfig(env)))
+  const config = parseConfig(env)
+  const table = await loadTable(path, (table) => originsOf(config, table))
   const examples =
     table.rules.reduce((sum, rule) => sum + rule.examples.length, table.unmatched.length) +
     (table.newest?.examples.length ?? 0) +
@@ -87,11 +89,13 @@ async function checkTable(file: string | undefined, env: Env, io: Io): Promise<n
  */
 async function explain(rawPath: string, live: boolean, env: Env, io: Io): Promise<number> {
   const config = parseConfig(env)
-  const origins = originsOf(config)
-  const table: Table = await loadTable(config.patternTable ?? DEFAULT_TABLE_FILE, origins)
+  const table: Table = await loadTable(config.patternTable ?? DEFAULT_TABLE_FILE, (table) =>
+    originsOf(config, table),
+  )
+  const origins = originsOf(config, table)
   const route = routeFinder({ table, origins, index: config.index.enabled })(rawPath)
   if (route.kind === 'refused') throw route.error
-  showRoute(route, table, io)
+  showRoute(route, table, origins, io)
   const policy = policyOf(config, table)
   const steps = decision(route, policy)
   if (!live) {
@@ -117,14 +121,17 @@ async function explain(rawPath: string, live: boolean, env: Env, io: Io): Promis
   return 0
 }
 
-function showRoute(route: Exclude<Route, { kind: 'refused' }>, table: Table, io: Io): void {
+function showRoute(
+  route: Exclude<Route, { kind: 'refused' }>,
+  table: Table,
+  origins: Origins,
+  io: Io,
+): void {
   const { target } = route
   io.out(`path       ${target.path}${target.query === '' ? '' : ` (query "${target.query}")`}`)
   for (const rule of table.rules) {
     if (route.kind === 'release' && route.resolution.rule === rule) break
-    io.out(
-      `skipped    ${rule.name}: ${tryRule(rule, target.path, { releases: '', fallback: '' }) as string}`,
-    )
+    io.out(`skipped    ${rule.name}: ${tryRule(rule, target.path, origins) as string}`)
   }
   if (route.kind === 'release') {
     const { rule, captures, release, asset, location } = route.resolution
@@ -135,8 +142,9 @@ function showRoute(route: Exclude<Route, { kind: 'refused' }>, table: Table, io:
     io.out(`captures   ${shown.join(' ')}`)
     io.out(`release    ${release}`)
     io.out(`asset      ${asset}`)
+    if (table.sources.length > 1) io.out(`source     ${sourceLine(route.resolution)}`)
     io.out(`cache      ${rule.cache}`)
-    io.out(`location   ${location}`)
+    io.out(`location   ${location}${rule.publisher === null ? '' : ' (in the otherwise source)'}`)
     if (route.newest !== null) {
       io.out(
         `newest     ${route.newest.form.pathTemplate}: read as a stream if GitHub has no ${asset}`,
@@ -170,6 +178,7 @@ function showAnswer(answer: Answer, io: Io): void {
     ['page', answer.page?.kind],
     ['layer', answer.layer],
     ['rule', answer.rule],
+    ['source', answer.source],
     ['upstream', answer.upstream],
   ]
   for (const [name, value] of lines) {
@@ -190,6 +199,14 @@ function describeFact(need: Need, fact: Fact): string {
   return `extension ${value.extension?.name as string}, ${stream}`
 }
 
+/** Where a rule leads: its source, or the publisher of a name and the source otherwise. */
+function sourceLine(resolution: ReleaseTarget): string {
+  const { publisher } = resolution.rule
+  if (publisher === null) return resolution.source
+  const name = renderOutput(publisher.name, resolution.captures)
+  return `whichever publishes ${name} (its global manifest lists it); otherwise ${publisher.otherwise}`
+}
+
 /** The checks and the index as the service builds them, for one explain --live. */
 function liveKnowledge(config: Config, table: Table): Knowledge & { close(): Promise<void> } {
   const log = { warn: () => undefined }
@@ -206,14 +223,12 @@ function liveKnowledge(config: Config, table: Table): Knowledge & { close(): Pro
         log,
       })
     : null
-  const index = config.index.enabled
-    ? createIndex(config, {
-        dispatcher: agent,
-        clock: performance,
-        manifests: table.manifests,
-        log,
-        gate,
-      })
-    : null
-  return { checks, index, close: () => agent.destroy() }
+  const origins = originsOf(config, table)
+  const indexes = new Map<string, IndexSource>()
+  for (const [source, releases] of Object.entries(config.index.enabled ? origins.sources : {})) {
+    const deps = { dispatcher: agent, clock: performance, manifests: table.manifests, log, gate }
+    indexes.set(source, createIndex(config, { ...deps, releases, source }))
+  }
+  const index = indexes.get(origins.source) ?? null
+  return { checks, index, indexes, close: () => agent.destroy() }
 }

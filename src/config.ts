@@ -6,14 +6,17 @@ import {
   readHost,
   readOptional,
   readPort,
-  readString,
+  readOptionalMatch,
   type Env,
 } from './config/env.js'
 import { parseIndexConfig, type IndexConfig } from './index/config.js'
 import { parseMetricsConfig, type MetricsConfig } from './metrics/config.js'
 import { parseProtectionConfig, type ProtectionConfig } from './protection/config.js'
 import { parseSharedConfig, type SharedConfig } from './shared/config.js'
+import { RedirectorError } from './errors.js'
 import { releasesBase, type Origins } from './table/resolve.js'
+import { IMPLICIT_SOURCE, REPO, type Source } from './table/sources.js'
+import type { Table } from './table/table.js'
 import { parseUpstreamConfig, type UpstreamConfig } from './upstream/config.js'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -25,8 +28,12 @@ export interface Config {
   readonly host: string
   /** GitHub's web origin (or a fake one in tests), no trailing slash. */
   readonly githubUrl: string
-  /** `owner/name` of the repository whose releases hold the extensions. */
-  readonly repo: string
+  /**
+   * BAKERY_REPO: `owner/name` of the repository of a table's one source
+   * (src/table/sources.ts); undefined when not set: the table's own, or
+   * the Flatcar bakery for a table that names none.
+   */
+  readonly repo: string | undefined
   /** A pattern table file; undefined means the built-in Flatcar table. */
   readonly patternTable: string | undefined
   readonly fallbackUrl: string
@@ -56,22 +63,12 @@ export interface Config {
   readonly shared: SharedConfig
 }
 
-// GitHub's own rules: owner up to 39 alphanumerics or dashes, repo name of
-// alphanumerics, `.`, `-` and `_` (but not `.` or `..` alone).
-const REPO = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/
-
 export function parseConfig(env: Env): Config {
   return {
     port: readPort(env, 'PORT', 8080),
     host: readHost(env, 'HOST', '0.0.0.0'),
     githubUrl: readBaseUrl(env, 'GITHUB_URL', 'https://github.com'),
-    repo: readString(
-      env,
-      'BAKERY_REPO',
-      'flatcar/sysext-bakery',
-      REPO,
-      'expected owner/name of a GitHub repository',
-    ),
+    repo: readOptionalMatch(env, 'BAKERY_REPO', REPO, 'expected owner/name of a GitHub repository'),
     patternTable: readOptional(env, 'PATTERN_TABLE'),
     fallbackUrl: readBaseUrl(env, 'FALLBACK_URL', 'https://flatcar.github.io/sysext-bakery'),
     logLevel: readChoice(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
@@ -90,8 +87,38 @@ export function parseConfig(env: Env): Config {
   }
 }
 
-export function originsOf(config: Config): Origins {
-  return { releases: releasesBase(config.githubUrl, config.repo), fallback: config.fallbackUrl }
+/** The repository of a table that names none. */
+export const DEFAULT_REPO = 'flatcar/sysext-bakery'
+
+/**
+ * Where the table's redirects lead: each source's release downloads (the
+ * first is the default) and the fallback site. BAKERY_REPO replaces the
+ * repository of a table with one source; a table with several names its
+ * own, and BAKERY_REPO would be ambiguous there, so it stops the start.
+ */
+export function originsOf(config: Config, table: Pick<Table, 'sources'>): Origins {
+  const declared = table.sources
+  if (config.repo !== undefined && declared.length > 1) {
+    throw new RedirectorError(
+      'SR_CONFIG_INVALID',
+      `BAKERY_REPO replaces the repository of a table with one source; this table has ${declared.length} (${declared.map((source) => source.name).join(', ')}): change their repositories in the table`,
+    )
+  }
+  const sources: Source[] =
+    declared.length === 0
+      ? [{ name: IMPLICIT_SOURCE, repo: config.repo ?? DEFAULT_REPO }]
+      : declared.map((source) => ({ ...source, repo: config.repo ?? source.repo }))
+  const bases = Object.fromEntries(
+    sources.map((source) => [source.name, releasesBase(config.githubUrl, source.repo)]),
+  )
+  const first = sources[0] as Source
+  return {
+    releases: bases[first.name] as string,
+    fallback: config.fallbackUrl,
+    source: first.name,
+    sources: bases,
+    repos: Object.fromEntries(sources.map((source) => [source.repo.toLowerCase(), source.name])),
+  }
 }
 
 // Cache-Control speaks whole seconds.

@@ -18,7 +18,7 @@ async function serve(config: Config): Promise<void> {
   const destination = process.stdout.isTTY ? undefined : bufferedStdout()
   const logger = pino({ level: config.logLevel }, destination ?? (await prettyStdout()))
   const tableFile = config.patternTable ?? DEFAULT_TABLE_FILE
-  const table = await loadTable(tableFile, originsOf(config))
+  const table = await loadTable(tableFile, (table) => originsOf(config, table))
   const { buildApp } = await import('./app.js')
   const app = await buildApp({ config, table, logger })
   const { port, host, metrics } = config

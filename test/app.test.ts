@@ -212,7 +212,7 @@ t.test('an unexpected error is a bare 500 with no detail, logged in full', async
 
 t.test('without a logger given, the app logs JSON at LOG_LEVEL', async (t) => {
   const config = parseConfig({ ...OFFLINE, LOG_LEVEL: 'warn' })
-  const table = await loadTable(DEFAULT_TABLE_FILE, originsOf(config))
+  const table = await loadTable(DEFAULT_TABLE_FILE, (table) => originsOf(config, table))
   const app = await buildApp({ config, table })
   t.teardown(() => app.close())
   t.equal(app.log.level, 'warn')

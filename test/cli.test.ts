@@ -152,3 +152,41 @@ t.test('check-table counts the examples of a table with rules only', async (t) =
   const res = await run(['check-table', file])
   t.equal(res.out, `${file}: 1 rules, 1 examples, all pass`)
 })
+
+t.test('explain says the source of a rule in a table of several', async (t) => {
+  const tables = new URL('../tables/', import.meta.url).pathname
+  const listed = await run(['explain', '/community/tailscale.conf'], {
+    PATTERN_TABLE: join(tables, 'fedora-sysexts.yaml'),
+  })
+  t.match(listed.out, /^source {5}community$/m)
+  t.match(
+    listed.out,
+    /^location {3}https:\/\/github\.com\/fedora-sysexts\/community\/releases\/download\/tailscale\/tailscale\.conf$/m,
+  )
+  const published = await run(['explain', '/extensions/tailscale.conf'], {
+    PATTERN_TABLE: join(tables, 'fedora-sysexts-published.yaml'),
+  })
+  t.match(
+    published.out,
+    /^source {5}whichever publishes tailscale \(its global manifest lists it\); otherwise fedora$/m,
+  )
+  t.match(
+    published.out,
+    /\/fedora\/releases\/download\/tailscale\/tailscale\.conf \(in the otherwise source\)$/m,
+  )
+  t.match(
+    published.out,
+    /^needs {6}the global manifest of fedora, to see whether it publishes tailscale$/m,
+  )
+  const flatcar = await run(['explain', '/extensions/kubernetes.conf'])
+  t.notMatch(flatcar.out, /^source /m, 'one source: not said')
+  const refused = await run(['check-table'], {
+    PATTERN_TABLE: join(tables, 'fedora-sysexts.yaml'),
+    BAKERY_REPO: 'acme/fork',
+  })
+  t.equal(refused.code, 1)
+  t.match(
+    refused.err,
+    'BAKERY_REPO replaces the repository of a table with one source; this table has 2 (fedora, community)',
+  )
+})

@@ -7,7 +7,8 @@ t.test('defaults run the Flatcar bakery', async (t) => {
     port: 8080,
     host: '0.0.0.0',
     githubUrl: 'https://github.com',
-    repo: 'flatcar/sysext-bakery',
+    // Unset: the table's own sources, or the Flatcar bakery for a table of none.
+    repo: undefined,
     patternTable: undefined,
     fallbackUrl: 'https://flatcar.github.io/sysext-bakery',
     logLevel: 'info',
@@ -15,15 +16,18 @@ t.test('defaults run the Flatcar bakery', async (t) => {
     redirectLane: true,
     shutdownTimeoutMs: 10_000,
   })
-  t.same(originsOf(config), {
+  t.same(originsOf(config, { sources: [] }), {
     releases: 'https://github.com/flatcar/sysext-bakery/releases/download',
     fallback: 'https://flatcar.github.io/sysext-bakery',
+    source: 'bakery',
+    sources: { bakery: 'https://github.com/flatcar/sysext-bakery/releases/download' },
+    repos: { 'flatcar/sysext-bakery': 'bakery' },
   })
 })
 
 t.test('a fork sets BAKERY_REPO alone', async (t) => {
   t.equal(
-    originsOf(parseConfig({ BAKERY_REPO: 'acme/my-bakery' })).releases,
+    originsOf(parseConfig({ BAKERY_REPO: 'acme/my-bakery' }), { sources: [] }).releases,
     'https://github.com/acme/my-bakery/releases/download',
   )
 })

@@ -10,7 +10,10 @@ import type { Table } from '../table/table.js'
  * Secrets (the webhook's, a Redis password) are never in it.
  */
 export interface StartSummary {
+  /** The default source's release downloads. */
   readonly releases: string
+  /** Every source's, by name, for a table of several (absent for one). */
+  readonly sources?: Readonly<Record<string, string>>
   readonly fallback: string
   readonly table: { readonly file: string; readonly rules: number }
   readonly checks: 'off' | { readonly failMode: string; readonly perSecond: number }
@@ -35,8 +38,10 @@ export function startSummary(
 ): StartSummary {
   const { upstream, index, protection } = config
   const { rateLimit } = protection
+  const origins = originsOf(config, table.table)
   return {
-    releases: originsOf(config).releases,
+    releases: origins.releases,
+    ...(table.table.sources.length > 1 ? { sources: origins.sources } : {}),
     fallback: config.fallbackUrl,
     table: { file: table.file, rules: table.table.rules.length },
     checks: upstream.enabled

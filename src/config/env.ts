@@ -167,15 +167,15 @@ export function readBaseUrl(env: Env, name: string, fallback: string): string {
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '')
 }
 
-export function readString(
+/** A setting that may be unset (undefined); when set, it must fit `pattern`. */
+export function readOptionalMatch(
   env: Env,
   name: string,
-  fallback: string,
   pattern: RegExp,
   accepts: string,
-): string {
-  const value = raw(env, name) ?? fallback
-  if (!pattern.test(value)) throw invalid(name, value, accepts)
+): string | undefined {
+  const value = raw(env, name)
+  if (value !== undefined && !pattern.test(value)) throw invalid(name, value, accepts)
   return value
 }
 

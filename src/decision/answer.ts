@@ -20,6 +20,8 @@ export interface Answer {
   readonly layer: Layer
   /** What logs and metrics name: a table rule, 'fallback', 'newest', 'directory'; null for a refused path. */
   readonly rule: string | null
+  /** The table's source (repository) the answer is about; null when none (the fallback, a refused path). */
+  readonly source: string | null
   /** The answering rule's or form's captures. */
   readonly captures: Captures
   /** The image a redirect leads to, named as the bakery names it; null for any other file. */
@@ -41,10 +43,16 @@ export interface ImageLabels {
   readonly arch: string
 }
 
-export type DirectoryPage =
+export type DirectoryPage = (
   | { readonly kind: 'listing'; readonly extensions: readonly Extension[] }
   | { readonly kind: 'extension'; readonly extension: Extension }
   | { readonly kind: 'unknown'; readonly name: string; readonly choices: readonly string[] }
+) & {
+  /** The source whose extensions the page shows, when the table has several; else null. */
+  readonly source: string | null
+  /** Where the page links below: its directory form's path (`/extensions/`). */
+  readonly base: string
+}
 
 export interface Warning {
   readonly details: object
@@ -52,7 +60,7 @@ export interface Warning {
 }
 
 type Meta = Pick<Answer, 'layer' | 'rule' | 'upstream'> &
-  Partial<Pick<Answer, 'captures' | 'image' | 'warning'>>
+  Partial<Pick<Answer, 'source' | 'captures' | 'image' | 'warning'>>
 
 const NONE: Captures = Object.freeze({})
 
@@ -71,8 +79,13 @@ export function text(
   return answer(status, line, cacheControl, meta, { retryAfter })
 }
 
-export function page(status: number, directory: DirectoryPage, cacheControl: string): Answer {
-  const meta: Meta = { layer: 'directory', rule: 'directory', upstream: null }
+export function page(
+  status: number,
+  directory: DirectoryPage,
+  cacheControl: string,
+  source: string,
+): Answer {
+  const meta: Meta = { layer: 'directory', rule: 'directory', source, upstream: null }
   return answer(status, '', cacheControl, meta, { page: directory })
 }
 
@@ -91,6 +104,7 @@ function answer(
     body,
     layer: meta.layer,
     rule: meta.rule,
+    source: meta.source ?? null,
     captures: meta.captures ?? NONE,
     image: meta.image ?? null,
     upstream: meta.upstream,

@@ -1,7 +1,8 @@
 import type { RedirectorError } from '../errors.js'
 import { answerFor, isPublishedVersion, listOf, type NewestAnswer } from '../index/newest.js'
-import type { NewestName } from '../table/layers.js'
-import type { Origins } from '../table/resolve.js'
+import type { DirectoryForm, NewestName } from '../table/layers.js'
+import type { Publisher } from '../table/sources.js'
+import { inSource, type Origins, type ReleaseTarget } from '../table/resolve.js'
 import { renderOutput, type Token } from '../table/template.js'
 import type { FailMode } from '../upstream/config.js'
 import type { CheckOutcome } from '../upstream/events.js'
@@ -17,6 +18,8 @@ export interface Policy {
   readonly lifetimes: Lifetimes
   /** UPSTREAM_CHECKS: whether release targets are checked with GitHub. */
   readonly checking: boolean
+  /** MANIFEST_INDEX: whether the sources' manifests may be read (a rule's `publisher-of`). */
+  readonly indexing: boolean
   readonly failMode: FailMode
   /** Seconds before asking again when GitHub could not say (fail closed). */
   readonly checkRetryAfter: string
@@ -50,7 +53,7 @@ export function* decision(route: Route, policy: Policy): Decision<Answer> {
         }),
       )
     case 'directory':
-      return yield* directory(route.extension, policy)
+      return yield* directory(route.extension, route.form, policy)
     case 'newest':
       return yield* newest(route.name, policy)
     case 'release':
@@ -61,50 +64,84 @@ export function* decision(route: Route, policy: Policy): Decision<Answer> {
 /** A table rule's target: checked with GitHub, then maybe read as a stream. */
 function* release(route: Extract<Route, { kind: 'release' }>, policy: Policy): Decision<Answer> {
   const { resolution } = route
+  // Most rules name their source: no step (and nothing made) for them.
+  const chosen =
+    resolution.rule.publisher !== null && policy.indexing
+      ? yield* publisherOf(resolution, policy)
+      : null
+  const target = chosen?.target ?? resolution
+  const unsure = chosen?.unsure ?? false
   let outcome: CheckOutcome | 'unchecked' = 'unchecked'
   if (policy.checking) {
-    const { release, asset, location } = resolution
+    const { source, release, asset, location } = target
     outcome = yield* ask({
       kind: 'check',
-      target: { release, asset, location, cache: resolution.rule.cache },
+      target: { source, release, asset, location, cache: target.rule.cache },
     })
   }
   // Only a name GitHub does not have (or nobody asked about) may be a stream.
   if (route.newest === null || outcome === 'exists' || outcome === 'unknown') {
-    return tableAnswer(route, outcome, policy)
+    return tableAnswer(route, target, unsure, outcome, policy)
   }
   const reading = yield* ask({ kind: 'reading', file: route.newest.file })
   // An index that cannot answer changes nothing; nor does an exact version.
   if (!reading.ok || reading.value === undefined || isPublishedVersion(reading.value)) {
-    return tableAnswer(route, outcome, policy)
+    return tableAnswer(route, target, unsure, outcome, policy)
   }
   const found = answerFor(reading.value)
   if (found.kind === 'not-found') {
     // No stream either: say first what the table's answer said, then the choices.
-    const said = missingAsset(resolution.release, resolution.asset)
+    const said = missingAsset(target.release, target.asset)
     return notFound(`${said}; ${found.message}`, policy)
   }
   return yield* newestImage(found, reading.stale, policy)
 }
 
+/**
+ * The source a `publisher-of` rule leads to: the one whose global manifest
+ * lists the name, when exactly one does; the rule's declared source when
+ * none or several do, or when a manifest cannot be read (then `unsure`: the
+ * answer is kept briefly, as an unconfirmed one). Sources are asked in table
+ * order.
+ */
+function* publisherOf(
+  target: ReleaseTarget,
+  policy: Policy,
+): Decision<{ target: ReleaseTarget; unsure: boolean }> {
+  const name = renderOutput((target.rule.publisher as Publisher).name, target.captures)
+  const publishing: string[] = []
+  for (const source of Object.keys(policy.origins.sources)) {
+    const listed = yield* ask({ kind: 'publishes', source, name })
+    if (!listed.ok) return { target, unsure: true }
+    if (listed.value) publishing.push(source)
+  }
+  const only = publishing.length === 1 ? (publishing[0] as string) : target.source
+  const chosen = only === target.source ? target : inSource(target, only, policy.origins)
+  return { target: chosen, unsure: false }
+}
+
 /** The table's own answer for its target, once GitHub (or nobody) has spoken. */
 function tableAnswer(
   route: Extract<Route, { kind: 'release' }>,
+  target: ReleaseTarget,
+  unsure: boolean,
   outcome: CheckOutcome | 'unchecked',
   policy: Policy,
 ): Answer {
   return fixed(
     route,
     () => {
-      const { rule, release, asset, location, captures } = route.resolution
-      const meta = { layer: 'table', rule: rule.name, upstream: outcome, captures } as const
+      const { rule, source, release, asset, location, captures } = target
+      const meta = { layer: 'table', rule: rule.name, source, upstream: outcome, captures } as const
       const { lifetimes } = policy
       if (outcome === 'missing') {
         return text(404, `Not Found: ${missingAsset(release, asset)}`, lifetimes.missing, meta)
       }
       const image = imageLabels(release, asset)
       if (outcome !== 'unknown') {
-        return redirect(location, byClass(lifetimes, rule.cache), { ...meta, image })
+        // A guess at the source (its manifest could not be read) is not kept for long.
+        const cacheControl = unsure ? lifetimes.unconfirmed : byClass(lifetimes, rule.cache)
+        return redirect(location, cacheControl, { ...meta, image })
       }
       if (policy.failMode === 'closed') return cannotConfirm(release, asset, meta, policy)
       return redirect(location, lifetimes.unconfirmed, {
@@ -113,7 +150,8 @@ function tableAnswer(
         warning: unconfirmed(location),
       })
     },
-    outcome,
+    // One answer per source and outcome: a publisher-of rule's route leads to either.
+    target === route.resolution ? outcome : `${target.source}:${unsure}:${outcome}`,
   )
 }
 
@@ -126,7 +164,7 @@ function* newest(name: NewestName, policy: Policy): Decision<Answer> {
     if (found.kind === 'not-found') return notFound(found.message, policy)
     return yield* newestImage(found, reading.stale, policy)
   }
-  const all = yield* ask({ kind: 'extensions' })
+  const all = yield* ask({ kind: 'extensions', source: policy.origins.source })
   if (!all.ok) return indexUnavailable(all.reason, 'the list of published versions', policy)
   const names = all.value.map((extension) => extension.name)
   return notFound(
@@ -146,11 +184,18 @@ function* newestImage(
   const location = `${policy.origins.releases}/${release}/${image.file}`
   let outcome: CheckOutcome | 'unchecked' = 'unchecked'
   if (policy.checking) {
-    const target = { release, asset: image.file, location, cache: 'versioned' } as const
+    const source = policy.origins.source
+    const target = { source, release, asset: image.file, location, cache: 'versioned' } as const
     outcome = yield* ask({ kind: 'check', target })
   }
   const labels: ImageLabels = { extension, version: image.version, arch: image.arch }
-  const meta = { layer: 'newest', rule: 'newest', upstream: outcome, image: labels } as const
+  const meta = {
+    layer: 'newest',
+    rule: 'newest',
+    source: policy.origins.source,
+    upstream: outcome,
+    image: labels,
+  } as const
   if (outcome === 'missing') {
     const line = `Not Found: the index lists ${image.file}, but release ${release} does not have it`
     return text(404, line, policy.lifetimes.missing, meta)
@@ -166,23 +211,33 @@ function* newestImage(
   return redirect(location, cacheControl, meta)
 }
 
-/** `/extensions/` (extension null) or `/extensions/<ext>/`. */
-function* directory(extension: string | null, policy: Policy): Decision<Answer> {
+/** `/extensions/` (extension null) or `/extensions/<ext>/`: a directory form's, of its source. */
+function* directory(
+  extension: string | null,
+  form: DirectoryForm,
+  policy: Policy,
+): Decision<Answer> {
+  const source = form.source ?? policy.origins.source
   const lifetime = (catalog: { stale: boolean }): string =>
     catalog.stale ? policy.lifetimes.unconfirmed : policy.lifetimes.moving
+  // Where the page is: its source (named only where there is a choice) and the path it links below.
+  const shown = {
+    source: Object.keys(policy.origins.sources).length > 1 ? source : null,
+    base: form.base,
+  }
   if (extension !== null) {
-    const one = yield* ask({ kind: 'extension', name: extension })
+    const one = yield* ask({ kind: 'extension', source, name: extension })
     if (!one.ok) return indexUnavailable(one.reason, 'the list of extensions', policy, 'directory')
     if (one.value !== undefined) {
-      return page(200, { kind: 'extension', extension: one.value }, lifetime(one))
+      return page(200, { kind: 'extension', extension: one.value, ...shown }, lifetime(one), source)
     }
   }
-  const all = yield* ask({ kind: 'extensions' })
+  const all = yield* ask({ kind: 'extensions', source })
   if (!all.ok) return indexUnavailable(all.reason, 'the list of extensions', policy, 'directory')
   if (extension === null)
-    return page(200, { kind: 'listing', extensions: all.value }, lifetime(all))
+    return page(200, { kind: 'listing', extensions: all.value, ...shown }, lifetime(all), source)
   const choices = all.value.map((one) => one.name).sort()
-  return page(404, { kind: 'unknown', name: extension, choices }, lifetime(all))
+  return page(404, { kind: 'unknown', name: extension, choices, ...shown }, lifetime(all), source)
 }
 
 /** What a 404 for a missing release asset says. */

@@ -12,15 +12,26 @@ import type { Catalog, Decision, Fact, Need } from './needs.js'
 export interface Knowledge {
   /** The existence checks; null with UPSTREAM_CHECKS=false (never asked then). */
   readonly checks: UpstreamChecks | null
-  /** The manifest index; null with MANIFEST_INDEX=false (never asked then). */
+  /** The default source's manifest index; null with MANIFEST_INDEX=false (never asked then). */
   readonly index: IndexSource | null
+  /** Every source's index, by name; without it, a table of one source (`index` alone). */
+  readonly indexes?: ReadonlyMap<string, IndexSource>
+}
+
+/** The index of a source (the default's, for a table of one). */
+function indexOf(knowledge: Knowledge, source: string): IndexSource {
+  const index = knowledge.indexes === undefined ? knowledge.index : knowledge.indexes.get(source)
+  return index as IndexSource
 }
 
 /** The manifest index as the decision reads it. */
 export interface IndexSource extends CatalogSource {
   /** Whether a copy behind these extensions (and the global list) is past its refresh. */
   stale(extensions: readonly string[]): boolean
+  /** Whether the global manifest lists images of a name. */
+  publishes(name: string): Promise<boolean>
   /** Reads from fresh manifests in memory, or undefined when they must wait; throw as reads do. */
+  publishesNow?(name: string): { found: boolean } | undefined
   readingNow?(file: string): { found: Interpretation | undefined } | undefined
   extensionNow?(name: string): { found: Extension | undefined } | undefined
   extensionsNow?(): { found: readonly Extension[] } | undefined
@@ -101,11 +112,17 @@ function tooLate(need: Need, waitMs: number): Fact {
 export function liveFacts(knowledge: Knowledge): FactSource {
   return (need) => {
     if (need.kind === 'check') return (knowledge.checks as UpstreamChecks).lookupNow(need.target)
-    const index = knowledge.index as IndexSource
     // From memory when the manifests are fresh there, else the reads that wait.
     if (need.kind === 'reading') {
+      const index = knowledge.index as IndexSource
       return (
         readingNow(index, need.file) ?? catalog(interpret(need.file, index), index, namesOfReading)
+      )
+    }
+    const index = indexOf(knowledge, need.source)
+    if (need.kind === 'publishes') {
+      return (
+        publishesNow(index, need.name) ?? catalog(index.publishes(need.name), index, namesOfNone)
       )
     }
     if (need.kind === 'extension') {
@@ -125,6 +142,13 @@ const namesOfReading = (found: Interpretation | undefined): string[] =>
   found === undefined ? [] : [found.extension.name]
 const namesOfOne = (one: Extension | undefined): string[] => (one === undefined ? [] : [one.name])
 const namesOfAll = (all: readonly Extension[]): string[] => all.map((one) => one.name)
+// Whether a name is published reads the global manifest alone.
+const namesOfNone = (): string[] => []
+
+/** publishes() from memory alone, as a fact; undefined when the index must be waited for. */
+function publishesNow(index: IndexSource, name: string): Catalog<boolean> | undefined {
+  return fromIndex(index, () => index.publishesNow?.(name), namesOfNone)
+}
 
 /** A reading from memory alone, as a fact; undefined when the index must be waited for. */
 function readingNow(
@@ -192,6 +216,8 @@ export function fromMemory(steps: Decision<Answer>, knowledge: Knowledge): FromM
       checked.push(need.target)
     } else if (need.kind === 'reading') {
       fact = readingNow(knowledge.index as IndexSource, need.file)
+    } else if (need.kind === 'publishes') {
+      fact = publishesNow(indexOf(knowledge, need.source), need.name)
     }
     // The directory's reads are never from memory: its pages are Fastify's to render.
     if (fact === undefined) return null

@@ -14,10 +14,12 @@ export type Need =
   | { readonly kind: 'check'; readonly target: CheckTarget }
   /** What a newest-version image name asks for, by the manifest index. */
   | { readonly kind: 'reading'; readonly file: string }
-  /** One extension, by name (a directory page). */
-  | { readonly kind: 'extension'; readonly name: string }
-  /** Every extension (the listing, and the choices a 404 names). */
-  | { readonly kind: 'extensions' }
+  /** One extension of a source, by name (a directory page). */
+  | { readonly kind: 'extension'; readonly source: string; readonly name: string }
+  /** Every extension of a source (the listing, and the choices a 404 names). */
+  | { readonly kind: 'extensions'; readonly source: string }
+  /** Whether a source's global manifest lists images of a name (a rule's `publisher-of`). */
+  | { readonly kind: 'publishes'; readonly source: string; readonly name: string }
 
 /** What the manifest index said: a value (and whether a copy behind it is stale), or why it could not. */
 export type Catalog<T> =
@@ -29,6 +31,7 @@ export interface Facts {
   reading: Catalog<Interpretation | undefined>
   extension: Catalog<Extension | undefined>
   extensions: Catalog<readonly Extension[]>
+  publishes: Catalog<boolean>
 }
 
 export type Fact = Facts[keyof Facts]
@@ -51,8 +54,10 @@ export function describeNeed(need: Need): string {
     case 'reading':
       return `the manifest index, to read ${need.file} (the newest image, or a stream)`
     case 'extension':
-      return `the manifest index, for extension ${need.name}`
+      return `the manifest index of ${need.source}, for extension ${need.name}`
     case 'extensions':
-      return 'the manifest index, for every extension'
+      return `the manifest index of ${need.source}, for every extension`
+    case 'publishes':
+      return `the global manifest of ${need.source}, to see whether it publishes ${need.name}`
   }
 }

@@ -10,9 +10,10 @@ const DEFAULT_IMAGE_RELEASE = parseTemplate('{ext}-{version}')
 /** The decision's policy from the parsed configuration and the table. */
 export function policyOf(config: Config, table: Table): Policy {
   return {
-    origins: originsOf(config),
+    origins: originsOf(config, table),
     lifetimes: lifetimesOf(config.redirectMaxAge, config.upstream.ttlMs),
     checking: config.upstream.enabled,
+    indexing: config.index.enabled,
     failMode: config.upstream.failMode,
     checkRetryAfter: retryAfter(config.upstream.ttlMs.unknown),
     indexRetryAfter: retryAfter(config.index.retryMs),

@@ -1,6 +1,6 @@
 import { isRedirectorError, type RedirectorError } from '../errors.js'
 import { normaliseTarget, type Target } from '../path/normalise.js'
-import { directoryPage, newestName, type NewestName, type PathForm } from '../table/layers.js'
+import { directoryPage, newestName, type DirectoryForm, type NewestName } from '../table/layers.js'
 import { resolve, type FallbackTarget, type Origins, type ReleaseTarget } from '../table/resolve.js'
 import type { Table } from '../table/table.js'
 
@@ -28,7 +28,7 @@ export type Route =
   | {
       readonly kind: 'directory'
       readonly target: Target
-      readonly form: PathForm
+      readonly form: DirectoryForm
       /** The extension of an extension page; null for the listing. */
       readonly extension: string | null
     }

@@ -97,7 +97,20 @@ ${body}
 const NOT_PUBLISHED = '<td class="none">—<span class="vh">not published</span></td>'
 const ARCH_HEADERS = ARCHES.map((arch) => `<th scope="col">${arch}</th>`).join('')
 
-const ROOT_CRUMBS: [string, string?][] = [['extensions', DIRECTORY]]
+/** A directory's name in the crumbs: its path's last segment (`extensions`), or `/`. */
+function directoryName(base: string): string {
+  return (
+    base
+      .split('/')
+      .filter((segment) => segment !== '')
+      .at(-1) ?? '/'
+  )
+}
+
+/** The first crumb of a page below the directory: its listing. */
+function rootCrumbs(base: string): [string, string?][] {
+  return [[directoryName(base), base]]
+}
 
 /** A cell per architecture: the always-newest link, showing the version it leads to now. */
 function newestCells(label: string, newest: Partial<Record<Arch, NewestLink>>): string {
@@ -130,22 +143,27 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`
 }
 
-export function listingHtml(listing: Listing): string {
+/** The sentence naming a page's source, for a table of several; empty otherwise. */
+function fromSource(source: string | null): string {
+  return source === null ? '' : ` From source <code>${escapeHtml(source)}</code>.`
+}
+
+export function listingHtml(listing: Listing, source: string | null, base = DIRECTORY): string {
   const rows = listing.extensions.map(
     (entry) =>
       `<tr><th scope="row">${link(entry.url, entry.name)}</th><td class="num">${entry.versions}</td>${newestCells(entry.name, entry.newest)}</tr>`,
   )
   const body = `<h1>System extensions</h1>
-<p class="lead">${plural(listing.extensions.length, 'extension')}. The newest image of each, per architecture; these links follow new releases. Pick an extension for all its versions.</p>
+<p class="lead">${plural(listing.extensions.length, 'extension')}.${fromSource(source)} The newest image of each, per architecture; these links follow new releases. Pick an extension for all its versions.</p>
 ${table(
   { caption: 'Newest image per extension and architecture' },
   `<th scope="col">Extension</th><th scope="col" class="num">Versions</th>${ARCH_HEADERS}`,
   rows,
 )}`
-  return page('System extensions', [['extensions']], body)
+  return page('System extensions', [[directoryName(base)]], body)
 }
 
-export function extensionHtml(ext: ExtensionPage): string {
+export function extensionHtml(ext: ExtensionPage, source: string | null, base = DIRECTORY): string {
   const newest = ARCHES.flatMap((arch) => {
     const n = ext.newest[arch]
     if (n === undefined) return []
@@ -174,7 +192,7 @@ export function extensionHtml(ext: ExtensionPage): string {
 ${shownOf(ext.streams.length, ext.streamsTotal, 'streams', ext.sha256sums)}${table({ heading: 'streams' }, `<th scope="col">Stream</th>${ARCH_HEADERS}`, streams)}
 `
   const body = `<h1>${escapeHtml(ext.name)}</h1>
-<p class="lead">${plural(ext.versionsTotal, 'version')} for ${escapeHtml(ext.architectures.join(' and '))}. For systemd-sysupdate, use this page's address as <code>Path=</code>; it reads ${link(ext.sha256sums, 'SHA256SUMS')}.</p>
+<p class="lead">${plural(ext.versionsTotal, 'version')} for ${escapeHtml(ext.architectures.join(' and '))}.${fromSource(source)} For systemd-sysupdate, use this page's address as <code>Path=</code>; it reads ${link(ext.sha256sums, 'SHA256SUMS')}.</p>
 <h2 id="newest">Newest</h2>
 ${table(
   { heading: 'newest' },
@@ -183,7 +201,7 @@ ${table(
 )}
 ${streamSection}<h2 id="versions">${ext.versions.length < ext.versionsTotal ? 'Newest versions' : 'All versions'}</h2>
 ${shownOf(ext.versions.length, ext.versionsTotal, 'versions', ext.sha256sums)}${table({ heading: 'versions' }, `<th scope="col">Version</th>${ARCH_HEADERS}`, versions)}`
-  return page(`${ext.name} · System extensions`, [...ROOT_CRUMBS, [ext.name]], body)
+  return page(`${ext.name} · System extensions`, [...rootCrumbs(base), [ext.name]], body)
 }
 
 /** When a page shows only the newest rows: how many of how many, and where the rest are. */
@@ -192,12 +210,17 @@ function shownOf(shown: number, total: number, what: string, sha256sums: string)
   return `<p>The newest ${shown} of ${total} ${what}; ${link(sha256sums, 'SHA256SUMS')} lists every image.</p>\n`
 }
 
-export function notFoundHtml(name: string, choices: readonly string[]): string {
-  const items = choices.map((choice) => `<li>${link(`${DIRECTORY}${choice}/`, choice)}</li>`)
+export function notFoundHtml(
+  name: string,
+  choices: readonly string[],
+  source: string | null,
+  base = DIRECTORY,
+): string {
+  const items = choices.map((choice) => `<li>${link(`${base}${choice}/`, choice)}</li>`)
   const body = `<h1>No extension “${escapeHtml(name)}”</h1>
-<p class="lead">The bakery publishes no extension of that name. These are the ones it does:</p>
+<p class="lead">The bakery publishes no extension of that name.${fromSource(source)} These are the ones it does:</p>
 <ul>
 ${items.join('\n')}
 </ul>`
-  return page('Not found · System extensions', [...ROOT_CRUMBS, [name]], body)
+  return page('Not found · System extensions', [...rootCrumbs(base), [name]], body)
 }

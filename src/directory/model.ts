@@ -64,61 +64,68 @@ export interface ExtensionPage {
  */
 export const PAGE_ROWS = 1000
 
+/** The Flatcar bakery's directory: where the pages link below unless a table says otherwise. */
 export const DIRECTORY = '/extensions/'
 
-export function flatUrl(file: string): string {
-  return `${DIRECTORY}${file}`
+/** An image, by its name, in the flat directory at `base`. */
+export function flatUrl(file: string, base: string): string {
+  return `${base}${file}`
 }
 
 /** The newest-version URL: `<ext>.raw` is the docs' x86-64 form. */
-export function newestUrl(name: string, arch: Arch, stream?: string): string {
-  if (stream !== undefined) return flatUrl(`${name}-${stream}-${arch}.raw`)
-  return flatUrl(arch === DEFAULT_ARCH ? `${name}.raw` : `${name}-${arch}.raw`)
+export function newestUrl(name: string, arch: Arch, stream?: string, base = DIRECTORY): string {
+  if (stream !== undefined) return flatUrl(`${name}-${stream}-${arch}.raw`, base)
+  return flatUrl(arch === DEFAULT_ARCH ? `${name}.raw` : `${name}-${arch}.raw`, base)
 }
 
-function newestLinks(extension: Extension, stream?: string): Partial<Record<Arch, NewestLink>> {
+function newestLinks(
+  extension: Extension,
+  base: string,
+  stream?: string,
+): Partial<Record<Arch, NewestLink>> {
   const links: Partial<Record<Arch, NewestLink>> = {}
   for (const arch of ARCHES) {
     const image = newestImage(extension, arch, stream)
     if (image === undefined) continue
     links[arch] = {
       version: image.version,
-      url: newestUrl(extension.name, arch, stream),
-      file: flatUrl(image.file),
+      url: newestUrl(extension.name, arch, stream, base),
+      file: flatUrl(image.file, base),
     }
   }
   return links
 }
 
-export function listingOf(extensions: readonly Extension[]): Listing {
+/** The listing of a directory whose pages are below `base` (a table's directory form says where). */
+export function listingOf(extensions: readonly Extension[], base = DIRECTORY): Listing {
   return {
     extensions: [...extensions]
       .sort((a, b) => (a.name < b.name ? -1 : 1))
       .map((extension) => ({
         name: extension.name,
-        url: `${DIRECTORY}${extension.name}/`,
+        url: `${base}${extension.name}/`,
         // Newest first, and an extension has at least one image (see ManifestIndex).
         newestVersion: (extension.images[0] as Image).version,
         architectures: architecturesOf(extension),
         versions: versionsOf(extension).length,
-        newest: newestLinks(extension),
+        newest: newestLinks(extension, base),
       })),
   }
 }
 
-export function pageOf(extension: Extension): ExtensionPage {
+export function pageOf(extension: Extension, base = DIRECTORY): ExtensionPage {
   const { name } = extension
   const streams = streamsOf(extension)
-  const versions = imagesByVersion(extension)
+  const versions = imagesByVersion(extension, base)
   return {
     name,
-    url: `${DIRECTORY}${name}/`,
-    sha256sums: `${DIRECTORY}${name}/SHA256SUMS`,
+    url: `${base}${name}/`,
+    sha256sums: `${base}${name}/SHA256SUMS`,
     architectures: architecturesOf(extension),
-    newest: newestLinks(extension),
+    newest: newestLinks(extension, base),
     streams: streams.slice(0, PAGE_ROWS).map((stream) => ({
       stream,
-      newest: newestLinks(extension, stream),
+      newest: newestLinks(extension, base, stream),
     })),
     streamsTotal: streams.length,
     versions,
@@ -129,6 +136,7 @@ export function pageOf(extension: Extension): ExtensionPage {
 /** The newest PAGE_ROWS versions, newest first. imagesOf keeps one image per file, so per version and arch. */
 function imagesByVersion(
   extension: Extension,
+  base: string,
 ): { version: string; images: Partial<Record<Arch, ImageLink>> }[] {
   const byVersion = new Map<string, Partial<Record<Arch, ImageLink>>>()
   for (const image of extension.images) {
@@ -138,7 +146,7 @@ function imagesByVersion(
       images = {}
       byVersion.set(image.version, images)
     }
-    images[image.arch] = { file: image.file, url: flatUrl(image.file), sha256: image.sha256 }
+    images[image.arch] = { file: image.file, url: flatUrl(image.file, base), sha256: image.sha256 }
   }
   return [...byVersion].map(([version, images]) => ({ version, images }))
 }

@@ -37,30 +37,45 @@ export function renderPage(
 }
 
 function pageJson(page: DirectoryPage): string {
-  if (page.kind === 'listing') return JSON.stringify(listingOf(page.extensions))
-  if (page.kind === 'extension') return rendered(page.extension, 'json')
-  return JSON.stringify({ error: `no extension named ${page.name}`, extensions: page.choices })
+  const source = sourceField(page.source)
+  if (page.kind === 'listing') {
+    return JSON.stringify({ ...source, ...listingOf(page.extensions, page.base) })
+  }
+  if (page.kind === 'extension') return rendered(page, 'json')
+  const error = `no extension named ${page.name}`
+  return JSON.stringify({ ...source, error, extensions: page.choices })
 }
 
 function pageHtml(page: DirectoryPage): string {
-  if (page.kind === 'listing') return listingHtml(listingOf(page.extensions))
-  if (page.kind === 'extension') return rendered(page.extension, 'html')
-  return notFoundHtml(page.name, page.choices)
+  const { source, base } = page
+  if (page.kind === 'listing') return listingHtml(listingOf(page.extensions, base), source, base)
+  if (page.kind === 'extension') return rendered(page, 'html')
+  return notFoundHtml(page.name, page.choices, source, base)
+}
+
+/** `{source}` first in a page's JSON, for a table of several sources; nothing otherwise. */
+function sourceField(source: string | null): { source?: string } {
+  return source === null ? {} : { source }
 }
 
 /**
- * An extension's page depends on its manifest alone, and the index makes one
- * Extension per manifest revision: each page is rendered once per revision
- * and format, not per request.
+ * An extension's page depends on its manifest alone (and on the path it
+ * links below), and the index makes one Extension per manifest revision, of
+ * one source: each page is rendered once per revision, directory and
+ * format, not per request.
  */
-const pages = new WeakMap<Extension, { json?: string; html?: string }>()
+const pages = new WeakMap<Extension, Record<string, string>>()
 
-function rendered(extension: Extension, format: 'json' | 'html'): string {
+function rendered(page: Extract<DirectoryPage, { kind: 'extension' }>, format: 'json' | 'html') {
+  const { extension, source, base } = page
   let made = pages.get(extension)
   if (made === undefined) {
     made = {}
     pages.set(extension, made)
   }
-  return (made[format] ??=
-    format === 'json' ? JSON.stringify(pageOf(extension)) : extensionHtml(pageOf(extension)))
+  const model = () => pageOf(extension, base)
+  return (made[`${format} ${base}`] ??=
+    format === 'json'
+      ? JSON.stringify({ ...sourceField(source), ...model() })
+      : extensionHtml(model(), source, base))
 }

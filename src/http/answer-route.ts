@@ -31,6 +31,7 @@ export function registerAnswerRoute(app: FastifyInstance, decider: Decider): voi
 export function render(request: FastifyRequest, reply: FastifyReply, answer: Answer): FastifyReply {
   request.answer = answer
   request.rule = answer.rule
+  request.source = answer.source
   request.upstream = answer.upstream
   if (answer.warning !== undefined) request.log.warn(answer.warning.details, answer.warning.message)
   if (answer.page !== undefined) {

@@ -9,6 +9,8 @@ declare module 'fastify' {
     rule: string | null
     /** What the upstream check said; 'unchecked' when none ran, null (not a redirect). */
     upstream: CheckOutcome | 'unchecked' | null
+    /** The table's source the answer is about; null when none. */
+    source: string | null
   }
 }
 
@@ -19,6 +21,7 @@ const MAX_LOGGED_PATH = 1024
 export function registerRequestLog(app: FastifyInstance): void {
   app.decorateRequest('rule', null)
   app.decorateRequest('upstream', null)
+  app.decorateRequest('source', null)
   // A callback hook, not an async one: no promise per request.
   app.addHook('onResponse', (request, reply, done) => {
     logRequest(request, reply)
@@ -33,6 +36,7 @@ export interface AnsweredRequest {
   /** The request target as sent. */
   readonly url: string
   readonly rule: string | null
+  readonly source: string | null
   readonly upstream: CheckOutcome | 'unchecked' | null
   readonly status: number
   readonly location: string | undefined
@@ -52,6 +56,7 @@ export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
     method: request.method,
     url: request.url,
     rule: request.rule,
+    source: request.source,
     upstream: request.upstream,
     status: reply.statusCode,
     location: typeof location === 'string' ? location : undefined,
@@ -109,13 +114,18 @@ function lineWriter(log: Logger): (answered: LoggedRequest) => void {
  * (AnsweredRequest.answerFields), since its answers repeat.
  */
 export function answerFields(
-  answered: Pick<AnsweredRequest, 'method' | 'url' | 'rule' | 'upstream' | 'status' | 'location'>,
+  answered: Pick<
+    AnsweredRequest,
+    'method' | 'url' | 'rule' | 'source' | 'upstream' | 'status' | 'location'
+  >,
 ): string {
   const { url } = answered
   const path = url.length > MAX_LOGGED_PATH ? `${url.slice(0, MAX_LOGGED_PATH)}…` : url
   return (
     `,"method":${JSON.stringify(answered.method)},"path":${JSON.stringify(path)}` +
     optional('rule', answered.rule) +
+    // Left out when there is none, as before sources: lines of a fallback stay as they were.
+    optional('source', answered.source ?? undefined) +
     optional('upstream', answered.upstream) +
     `,"status":${answered.status}` +
     optional('location', answered.location)

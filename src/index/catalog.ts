@@ -60,6 +60,39 @@ export function candidateNames(entries: readonly ManifestEntry[]): string[] {
 }
 
 /**
+ * The names a global manifest publishes images of, for choosing the source
+ * of a name (a rule's `publisher-of`): an image's name is its stem up to the
+ * version, which starts at the first `-` followed by a digit, or by `v` and
+ * a digit (`docker-compose` for `docker-compose-2.34.0`, `kubernetes` for
+ * `kubernetes-v1.32.2`, `tailscale` for `tailscale-1.82.5-1-42`). Stricter
+ * than candidateNames, which must not miss a name: here a name taken for
+ * another (`docker` for `docker-compose`) would send it to the wrong source.
+ */
+export function publishedNames(entries: readonly ManifestEntry[]): ReadonlySet<string> {
+  const names = new Set<string>()
+  for (const entry of entries) {
+    const split = splitImageName(entry.name)
+    if (split === null) continue
+    const name = nameBeforeVersion(split.stem)
+    if (name !== null && isFileName(name)) names.add(name)
+  }
+  return names
+}
+
+/** The stem up to its version (see publishedNames); null when it has none. */
+function nameBeforeVersion(stem: string): string | null {
+  for (let dash = stem.indexOf('-', 1); dash !== -1; dash = stem.indexOf('-', dash + 1)) {
+    const next = stem.charCodeAt(dash + 1) === 0x76 ? dash + 2 : dash + 1 // after a `v`
+    if (isDigit(stem.charCodeAt(next))) return stem.slice(0, dash)
+  }
+  return null
+}
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39
+}
+
+/**
  * The images an extension's own manifest lists under its name:
  * `<name>-<version>-<arch>.raw` with a non-empty version. A versioned
  * release's manifest (`crio-v1.30.0`) lists `crio-v1.30.0-x86-64.raw`, which

@@ -1,7 +1,7 @@
 import { RedirectorError } from '../errors.js'
 import { DEFAULT_MANIFESTS, type Manifests } from '../table/layers.js'
 import { renderOutput } from '../table/template.js'
-import { candidateNames, extensionInTurns, type Extension } from './catalog.js'
+import { candidateNames, extensionInTurns, publishedNames, type Extension } from './catalog.js'
 import type { ManifestEntry } from './manifest.js'
 import { readingsFor, type CatalogSource, type Interpretation } from './newest.js'
 import type { ManifestStore, Snapshot } from './store.js'
@@ -38,6 +38,7 @@ export class ManifestIndex implements CatalogSource {
   readonly #releaseOf: (extension: string) => string
   // Derived data, recomputed only when a manifest's content changes.
   readonly #candidates = new WeakMap<readonly ManifestEntry[], ReadonlySet<string>>()
+  readonly #published = new WeakMap<readonly ManifestEntry[], ReadonlySet<string>>()
   readonly #extensions = new WeakMap<readonly ManifestEntry[], Map<string, Derivation>>()
   /** The candidates of the last global manifest read, for preparing new copies. */
   #lastCandidates: ReadonlySet<string> = new Set()
@@ -78,6 +79,29 @@ export class ManifestIndex implements CatalogSource {
       if (held.found !== undefined) return { found: { extension: held.found, arch, stream } }
     }
     return { found: undefined }
+  }
+
+  /** Whether the global manifest lists images of this name (catalog.ts, publishedNames). */
+  async publishes(name: string): Promise<boolean> {
+    return this.#publishedOf(await this.#store.get(this.#globalRelease)).has(name)
+  }
+
+  /** publishes() when the global manifest is fresh in memory: `{ found }` at once, else undefined. */
+  publishesNow(name: string): { found: boolean } | undefined {
+    const global = this.#store.now(this.#globalRelease)
+    return global === undefined ? undefined : { found: this.#publishedOf(global).has(name) }
+  }
+
+  /** The names a copy of the global manifest publishes, worked out once per copy. */
+  #publishedOf(snapshot: Snapshot): ReadonlySet<string> {
+    const entries = entriesOf(snapshot, this.#globalRelease)
+    if (entries === null) return new Set()
+    let names = this.#published.get(entries)
+    if (names === undefined) {
+      names = publishedNames(entries)
+      this.#published.set(entries, names)
+    }
+    return names
   }
 
   /** extension() when the manifests it needs are fresh in memory: `{ found }` at once, else undefined. */

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { Agent, type Dispatcher } from 'undici'
-import { originsOf, type Config } from '../config.js'
+import type { Config } from '../config.js'
 import type { SharedStore } from '../shared/store.js'
 import type { Manifests } from '../table/layers.js'
-import type { Clock } from '../upstream/checks.js'
+import { sharedRelease, type Clock } from '../upstream/checks.js'
 import type { UpstreamGate } from '../upstream/gate.js'
 import { manifestFetcher } from './fetch.js'
 import { sharedFetcher } from './shared-fetch.js'
@@ -12,8 +12,10 @@ import { ManifestStore, type StoreEvents } from './store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The manifest index; null with MANIFEST_INDEX=false. */
+    /** The default source's manifest index; null with MANIFEST_INDEX=false. */
     manifestIndex: ManifestIndex | null
+    /** Every source's manifest index, by source name (empty with MANIFEST_INDEX=false). */
+    manifestIndexes: ReadonlyMap<string, ManifestIndex>
   }
 }
 
@@ -24,10 +26,14 @@ export interface IndexDeps {
   readonly clock?: Clock | undefined
   /** Where the bakery's manifests live (the table's `manifests`). */
   readonly manifests: Manifests
+  /** Each source's release downloads, by name (Origins.sources): one index each. */
+  readonly sources: Readonly<Record<string, string>>
+  /** The default source's name. */
+  readonly source: string
   /** GitHub's pauses, shared with the existence checks. */
   readonly gate?: UpstreamGate | undefined
-  /** Told each manifest refresh's outcome (the metrics). */
-  readonly events?: StoreEvents | undefined
+  /** Told each manifest refresh's outcome, per source (the metrics). */
+  readonly events?: ((source: string) => StoreEvents) | undefined
   /** The fleet's shared store; undefined: this instance alone. */
   readonly shared?: SharedStore | null | undefined
 }
@@ -35,18 +41,26 @@ export interface IndexDeps {
 // Manifests fetched at once when the whole catalog is wanted (the directory).
 const CONCURRENCY = 8
 
-/** Sets up the manifest index; returns it (null when it is off), which the decision reads. */
+/**
+ * Sets up one manifest index per source (none when the index is off);
+ * returns them by source name, which the decision reads.
+ */
 export function registerIndex(
   app: FastifyInstance,
   config: Config,
   deps: IndexDeps,
-): ManifestIndex | null {
-  const index = config.index.enabled ? appIndex(app, config, deps) : null
-  app.decorate('manifestIndex', index)
-  return index
+): ReadonlyMap<string, ManifestIndex> {
+  const indexes = config.index.enabled ? appIndexes(app, config, deps) : new Map()
+  app.decorate('manifestIndex', indexes.get(deps.source) ?? null)
+  app.decorate('manifestIndexes', indexes)
+  return indexes
 }
 
-function appIndex(app: FastifyInstance, config: Config, deps: IndexDeps): ManifestIndex {
+function appIndexes(
+  app: FastifyInstance,
+  config: Config,
+  deps: IndexDeps,
+): Map<string, ManifestIndex> {
   let dispatcher = deps.dispatcher
   if (dispatcher === undefined) {
     const agent = new Agent({ connect: { timeout: config.index.fetchTimeoutMs } })
@@ -54,15 +68,22 @@ function appIndex(app: FastifyInstance, config: Config, deps: IndexDeps): Manife
     app.addHook('onClose', async () => agent.destroy())
     dispatcher = agent
   }
-  return createIndex(config, {
-    dispatcher,
-    clock: deps.clock ?? performance,
-    manifests: deps.manifests,
-    gate: deps.gate,
-    log: app.log.child({ module: 'index' }),
-    events: deps.events,
-    shared: deps.shared,
-  })
+  const indexes = new Map<string, ManifestIndex>()
+  for (const [source, releases] of Object.entries(deps.sources)) {
+    const index = createIndex(config, {
+      dispatcher,
+      clock: deps.clock ?? performance,
+      manifests: deps.manifests,
+      releases,
+      source,
+      gate: deps.gate,
+      log: app.log.child({ module: 'index', source }),
+      events: deps.events?.(source),
+      shared: deps.shared,
+    })
+    indexes.set(source, index)
+  }
+  return indexes
 }
 
 /** The manifest index over GitHub's release downloads (the app's, or explain's). */
@@ -72,6 +93,9 @@ export function createIndex(
     dispatcher: Dispatcher
     clock: Clock
     manifests: Manifests
+    releases: string
+    /** The source these releases are of: the fleet's store keeps each source's apart. */
+    source: string
     log: IndexLog
     gate?: UpstreamGate | undefined
     events?: StoreEvents | undefined
@@ -82,14 +106,19 @@ export function createIndex(
   const { global, extension } = deps.manifests
   const fetch = manifestFetcher({
     dispatcher: deps.dispatcher,
-    releases: originsOf(config).releases,
+    releases: deps.releases,
     timeoutMs: settings.fetchTimeoutMs,
     maxBytes: settings.maxBytes,
     assetOf: (release) => (release === global.release ? global.asset : extension.asset),
     gate: deps.gate,
   })
   // With a shared store, an instance fetches only what no other instance fetched lately.
-  const fleetFetch = deps.shared == null ? fetch : sharedFetcher(fetch, deps.shared, settings)
+  const fleetFetch =
+    deps.shared == null
+      ? fetch
+      : sharedFetcher(fetch, deps.shared, settings, (release) =>
+          sharedRelease(deps.source, release),
+        )
   const store = new ManifestStore(fleetFetch, deps.clock, settings, deps.log, deps.events)
   return new ManifestIndex(
     store,

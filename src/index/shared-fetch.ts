@@ -35,30 +35,27 @@ export function sharedFetcher(
   fetch: ManifestFetcher,
   shared: SharedStore,
   settings: SharedFetchSettings,
+  keyOf: (release: string) => string = (release) => release,
 ): ManifestFetcher {
   return async (release, validators) => {
+    // The store's name for it: two sources may both have a release `latest`.
+    const key = keyOf(release)
     let own: FetchOutcome | undefined
     const ask = async (): Promise<Asked> => {
       own = await fetch(release, validators)
       if (own.kind === 'body') {
         shared.keepData(
           'manifest',
-          release,
+          key,
           withValidators(own.validators, own.bytes),
           settings.staleMaxMs,
         )
       }
       return asked(own, validators, settings)
     }
-    const fresh = await shared.answer(
-      'manifest',
-      release,
-      'SHA256SUMS',
-      ask,
-      settings.fetchTimeoutMs,
-    )
+    const fresh = await shared.answer('manifest', key, 'SHA256SUMS', ask, settings.fetchTimeoutMs)
     // This instance asked GitHub: its own outcome, which holds the bytes.
-    const outcome = own ?? (await fromStore(fresh.value, fresh.ttlMs, validators, release, shared))
+    const outcome = own ?? (await fromStore(fresh.value, fresh.ttlMs, validators, key, shared))
     shared.told('manifest', outcome === null ? 'alone' : fresh.result)
     return outcome ?? fetch(release, validators)
   }
@@ -69,14 +66,14 @@ async function fromStore(
   value: Buffer,
   freshForMs: number,
   validators: Validators | undefined,
-  release: string,
+  key: string,
   shared: SharedStore,
 ): Promise<FetchOutcome | null> {
   const answer = parseAnswer(value)
   if (answer === null) return null
   if (answer.kind !== 'copy') return { ...answer, freshForMs }
   if (sameCopy(answer, validators)) return { kind: 'not-modified', freshForMs }
-  const data = splitData(await shared.data('manifest', release))
+  const data = splitData(await shared.data('manifest', key))
   if (data !== null && sameCopy(answer, data.validators)) {
     return { kind: 'body', bytes: data.bytes, validators: data.validators, freshForMs }
   }

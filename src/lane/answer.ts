@@ -93,6 +93,7 @@ export function laneAnswerer(options: LaneOptions): LaneAnswerer {
       method: head.method,
       url: head.target,
       rule: answer.rule,
+      source: answer.source,
       upstream: answer.upstream,
       status: answer.status,
       location: answer.location,

@@ -36,16 +36,16 @@ export interface Metrics {
    * to response).
    */
   countRequest(rule: string, status: number, seconds: number): void
-  /** Counts one download of an image GitHub confirmed exists, in `downloads`. */
-  countDownload(image: ImageLabels): void
+  /** Counts one download of an image GitHub confirmed exists, from a source, in `downloads`. */
+  countDownload(image: ImageLabels, source: string): void
   /** Feeds the upstream-check metrics (see src/upstream/events.ts). */
   readonly upstreamEvents: UpstreamEvents
   /** Feeds the rate-limit metrics. */
   readonly rateLimitEvents: RateLimitEvents
   /** Feeds the metrics of GitHub's pauses and the check budget (src/upstream/gate.ts). */
   readonly gateEvents: GateEvents
-  /** Feeds the manifest refresh metric (src/index/store.ts). */
-  readonly indexEvents: StoreEvents
+  /** Feeds the manifest refresh metric of a source's index (src/index/store.ts). */
+  indexEvents(source: string): StoreEvents
   /** Feeds the shared-store metrics (src/shared/store.ts). */
   readonly sharedEvents: SharedEvents
 }
@@ -105,11 +105,10 @@ export function createMetrics(): Metrics {
   for (const reason of HELD_BACK) upstreamHeldBack.labels({ reason }).inc(0)
   const manifestRefreshes = new Counter({
     name: `${PREFIX}manifest_refreshes_total`,
-    help: 'Manifest (SHA256SUMS) refreshes from GitHub, by outcome: fetched (a new copy), unchanged (304), missing (404) or failed (the last good copy kept).',
-    labelNames: ['outcome'] as const,
+    help: "Manifest (SHA256SUMS) refreshes from GitHub, by source (the table's repository) and outcome: fetched (a new copy), unchanged (304), missing (404) or failed (the last good copy kept).",
+    labelNames: ['source', 'outcome'] as const,
     registers,
   })
-  for (const outcome of REFRESH_OUTCOMES) manifestRefreshes.labels({ outcome }).inc(0)
   // Series that exist from the start, so rate() sees their first increase.
   for (const outcome of OUTCOMES) upstreamChecks.zero({ outcome })
   return {
@@ -136,7 +135,11 @@ export function createMetrics(): Metrics {
       paused: () => upstreamPauses.inc(),
       heldBack: (reason) => upstreamHeldBack.labels({ reason }).inc(),
     },
-    indexEvents: { refreshed: (outcome) => manifestRefreshes.labels({ outcome }).inc() },
+    indexEvents: (source) => {
+      // Series that exist from the start, per source, so rate() sees their first increase.
+      for (const outcome of REFRESH_OUTCOMES) manifestRefreshes.labels({ source, outcome }).inc(0)
+      return { refreshed: (outcome) => manifestRefreshes.labels({ source, outcome }).inc() }
+    },
     sharedEvents: sharedMetrics(registers),
   }
 }
@@ -242,30 +245,32 @@ function cacheMetrics(registers: Registry[]) {
   return { upstreamCache, countLookup }
 }
 
-type DownloadLabel = 'extension' | 'version' | 'arch'
+type DownloadLabel = 'source' | 'extension' | 'version' | 'arch'
 
 function downloadMetrics(registers: Registry[]) {
   const tallies = new CounterTally<DownloadLabel>()
   const downloads = new Counter({
     name: `${PREFIX}downloads_total`,
-    help: 'GET redirects to extension images GitHub confirmed to exist, by extension, version and architecture.',
-    labelNames: ['extension', 'version', 'arch'] as const,
+    help: "GET redirects to extension images GitHub confirmed to exist, by source (the table's repository), extension, version and architecture.",
+    labelNames: ['source', 'extension', 'version', 'arch'] as const,
     registers,
     collect() {
       tallies.flush(this)
     },
   })
-  // Nested by extension, version and arch, so no key is built per download.
+  // Nested by source, extension, version and arch, so no key is built per download.
   // Kept for good, like the series: only confirmed images get here.
-  const images = new Map<string, Map<string, Map<string, Tally<DownloadLabel>>>>()
-  const countDownload = ({ extension, version, arch }: ImageLabels): void => {
+  const sources = new Map<string, Map<string, Map<string, Map<string, Tally<DownloadLabel>>>>>()
+  const countDownload = ({ extension, version, arch }: ImageLabels, source: string): void => {
+    let images = sources.get(source)
+    if (images === undefined) sources.set(source, (images = new Map()))
     let byVersion = images.get(extension)
     if (byVersion === undefined) images.set(extension, (byVersion = new Map()))
     let byArch = byVersion.get(version)
     if (byArch === undefined) byVersion.set(version, (byArch = new Map()))
     let tally = byArch.get(arch)
     if (tally === undefined) {
-      tally = tallies.add({ extension, version, arch })
+      tally = tallies.add({ source, extension, version, arch })
       byArch.set(arch, tally)
     }
     tally.count++

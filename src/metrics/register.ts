@@ -50,8 +50,9 @@ function countDownload(
   metrics: Metrics,
   method: string,
   status: number,
-  answer: Pick<Answer, 'upstream' | 'image'>,
+  answer: Pick<Answer, 'upstream' | 'image' | 'source'>,
 ): void {
   if (method !== 'GET' || answer.upstream !== 'exists' || status !== 302) return
-  if (answer.image !== null) metrics.countDownload(answer.image)
+  // A checked image is always a source's (a table rule's, or the index's).
+  if (answer.image !== null) metrics.countDownload(answer.image, answer.source as string)
 }

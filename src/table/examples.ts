@@ -5,8 +5,10 @@ import { directoryPage, newestName, type NewestExample } from './layers.js'
 import { resolve, type Origins, type Resolution } from './resolve.js'
 import type { Example, Table } from './table.js'
 
+/** An example's Location: `{releases}` (the default source), `{releases:<source>}`, `{fallback}`. */
 export function expandLocation(location: string, origins: Origins): string {
   return location
+    .replace(/\{releases:([a-z0-9-]+)\}/g, (whole, name: string) => origins.sources[name] ?? whole)
     .replaceAll('{releases}', origins.releases)
     .replaceAll('{fallback}', origins.fallback)
 }
@@ -30,7 +32,7 @@ export function checkExamples(table: Table, origins: Origins): string[] {
   }
   for (const form of table.directories) {
     for (const path of form.examples) {
-      const problem = checkDirectory(table, path, form.name)
+      const problem = checkDirectory(table, path, form.name, origins)
       if (problem !== null) failures.push(`${form.name}: ${problem}`)
     }
   }
@@ -85,10 +87,10 @@ function checkNewest(table: Table, example: NewestExample): string | null {
   return null
 }
 
-function checkDirectory(table: Table, path: string, name: string): string | null {
+function checkDirectory(table: Table, path: string, name: string, origins: Origins): string | null {
   const target = targetOf(path)
   if (typeof target === 'string') return target
-  const got = resolve(table, target, { releases: '', fallback: '' })
+  const got = resolve(table, target, origins)
   if (got.kind === 'release') return `example ${path} is taken by rule "${got.rule.name}"`
   const layer = indexLayerOf(table, target.path)
   if (layer?.kind === 'directory' && layer.name === name) return null

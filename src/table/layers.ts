@@ -1,5 +1,6 @@
 import { RedirectorError } from '../errors.js'
 import { compileMatcher, matchPath, type Matcher } from './matcher.js'
+import { sourceName, type Source } from './sources.js'
 import {
   checkOutputTemplate,
   checkPathTemplate,
@@ -40,6 +41,10 @@ export interface NewestLayer {
 
 /** A directory page: the listing, or (capturing `{ext}`) one extension's page. */
 export interface DirectoryForm extends PathForm {
+  /** The source whose extensions it shows; null: the table's default. */
+  readonly source: string | null
+  /** Where its pages link below: the path template up to its first placeholder (`/extensions/`). */
+  readonly base: string
   readonly examples: readonly string[]
 }
 
@@ -121,16 +126,18 @@ export function compileNewest(value: unknown): NewestLayer | null {
   return { forms, release, examples }
 }
 
-export function compileDirectories(value: unknown): DirectoryForm[] {
+export function compileDirectories(value: unknown, sources: readonly Source[]): DirectoryForm[] {
   return list(value, 'directories').map((entry, i) => {
-    const doc = mapping(entry, `directories #${i + 1}`, ['name', 'path', 'examples'])
+    const doc = mapping(entry, `directories #${i + 1}`, ['name', 'path', 'source', 'examples'])
     const where = `directory "${text(doc, 'name', `directories #${i + 1}`)}"`
     const form = compileForm(doc.path, where, [], ['ext'])
     const examples = list(doc.examples, `${where}: examples`).map((example, j) => {
       if (typeof example !== 'string') throw invalid(`${where}: examples #${j + 1} must be a path`)
       return example
     })
-    return { ...form, name: doc.name as string, examples }
+    const source = sourceName(doc.source, sources, `${where}: "source"`)
+    const base = form.pathTemplate.split('{')[0] as string
+    return { ...form, name: doc.name as string, source, base, examples }
   })
 }
 

@@ -36,14 +36,29 @@ export async function parseTableText(text: string, file: string): Promise<unknow
   }
 }
 
+/**
+ * Where a table's redirects lead, once its sources are known: fixed origins
+ * for a table with one source, or worked out from the table (originsOf).
+ */
+export type OriginsFor = Origins | ((table: Table) => Origins)
+
 /** Compiles a table and proves it with its own examples. */
-export function buildTable(doc: unknown, origins: Origins, file: string): Table {
+export function buildTable(doc: unknown, originsFor: OriginsFor, file: string): Table {
   let table: Table
   try {
     table = compileTable(doc)
   } catch (err) {
     const error = err as RedirectorError
     throw new RedirectorError(error.code, `${file}: ${error.message}`, { cause: err })
+  }
+  const origins = typeof originsFor === 'function' ? originsFor(table) : originsFor
+  const unknown = table.sources.filter((source) => !(source.name in origins.sources))
+  if (unknown.length > 0) {
+    // Fixed origins for a table that names its sources: a caller's mistake, said plainly.
+    throw new RedirectorError(
+      'SR_TABLE_INVALID',
+      `${file}: no release URL for source(s) ${unknown.map((source) => source.name).join(', ')}`,
+    )
   }
   const failures = checkExamples(table, origins)
   if (failures.length > 0) {
@@ -57,7 +72,7 @@ export function buildTable(doc: unknown, origins: Origins, file: string): Table 
 
 export async function loadTable(
   file: string,
-  origins: Origins,
+  origins: OriginsFor,
   parsedTablesFile = PARSED_TABLES_FILE,
 ): Promise<Table> {
   let text: string

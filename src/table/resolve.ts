@@ -1,19 +1,28 @@
 import { encodePath, type Target } from '../path/normalise.js'
 import { matchPath, type Captures } from './matcher.js'
+import { IMPLICIT_SOURCE } from './sources.js'
 import type { Rule, Table } from './table.js'
 import { renderOutput } from './template.js'
 
-/** Where redirects lead: the release download base and the fallback site. */
+/** Where redirects lead: the release download bases and the fallback site. */
 export interface Origins {
-  /** `<GITHUB_URL>/<owner>/<repo>/releases/download`, no trailing slash. */
+  /** The default source's `<GITHUB_URL>/<owner>/<repo>/releases/download`, no trailing slash. */
   readonly releases: string
   /** The site for everything else, no trailing slash. */
   readonly fallback: string
+  /** The default source's name: rules without a `source` lead into it. */
+  readonly source: string
+  /** Each source's release download base, by source name (the default's included). */
+  readonly sources: Readonly<Record<string, string>>
+  /** Each source's name by its repository, lower-case `owner/name` (GitHub's webhooks name it). */
+  readonly repos: Readonly<Record<string, string>>
 }
 
 export interface ReleaseTarget {
   readonly kind: 'release'
   readonly rule: Rule
+  /** The name of the source it leads into. */
+  readonly source: string
   readonly captures: Captures
   readonly release: string
   readonly asset: string
@@ -26,6 +35,17 @@ export interface FallbackTarget {
 }
 
 export type Resolution = ReleaseTarget | FallbackTarget
+
+/** Origins of a table with one source, the implicit one: as every table before sources. */
+export function singleSource(releases: string, fallback: string): Origins {
+  return {
+    releases,
+    fallback,
+    source: IMPLICIT_SOURCE,
+    sources: { [IMPLICIT_SOURCE]: releases },
+    repos: {},
+  }
+}
 
 export function releasesBase(githubUrl: string, repo: string): string {
   return `${githubUrl.replace(/\/+$/, '')}/${repo}/releases/download`
@@ -56,6 +76,16 @@ export function tryRule(rule: Rule, path: string, origins: Origins): ReleaseTarg
   for (const part of [release, asset]) {
     if (part === '.' || part === '..') return `would name "${part}", which is not a file`
   }
-  const location = `${origins.releases}/${release}/${asset}`
-  return { kind: 'release', rule, captures, release, asset, location }
+  // The rule's source was checked against the table, and the table's sources against the origins
+  // (load.ts): a rule without one leads into the default.
+  const base = rule.source === null ? origins.releases : (origins.sources[rule.source] as string)
+  const location = `${base}/${release}/${asset}`
+  const source = rule.source ?? origins.source
+  return { kind: 'release', rule, source, captures, release, asset, location }
+}
+
+/** The same target in another of the table's sources (a rule that follows the publisher). */
+export function inSource(target: ReleaseTarget, source: string, origins: Origins): ReleaseTarget {
+  const location = `${origins.sources[source] as string}/${target.release}/${target.asset}`
+  return { ...target, source, location }
 }

@@ -8,6 +8,7 @@ import {
   type NewestLayer,
 } from './layers.js'
 import { compileMatcher, type Matcher } from './matcher.js'
+import { compileSources, ruleSource, type Publisher, type Source } from './sources.js'
 import {
   checkOutputTemplate,
   checkPathTemplate,
@@ -43,10 +44,16 @@ export interface Rule {
   readonly release: readonly Token[]
   readonly asset: readonly Token[]
   readonly cache: CacheClass
+  /** The source it redirects into; null: the table's default (first) source. */
+  readonly source: string | null
+  /** Set when it leads to whichever source publishes a name (`source` is then the fallback). */
+  readonly publisher: Publisher | null
   readonly examples: readonly Example[]
 }
 
 export interface Table {
+  /** The repositories it redirects into, the default first; [] for the implicit one (BAKERY_REPO). */
+  readonly sources: readonly Source[]
   readonly rules: readonly Rule[]
   /** Paths no layer may take: they must reach the fallback. */
   readonly unmatched: readonly Example[]
@@ -57,11 +64,20 @@ export interface Table {
   readonly manifests: Manifests
 }
 
-const TOP_KEYS = new Set(['rules', 'unmatched', 'newest', 'directories', 'manifests'])
+const TOP_KEYS = new Set(['sources', 'rules', 'unmatched', 'newest', 'directories', 'manifests'])
 
 type Doc = Record<string, unknown>
 
-const RULE_KEYS = new Set(['name', 'description', 'path', 'release', 'asset', 'cache', 'examples'])
+const RULE_KEYS = new Set([
+  'name',
+  'description',
+  'path',
+  'source',
+  'release',
+  'asset',
+  'cache',
+  'examples',
+])
 const RULE_NAME = /^[a-z0-9][a-z0-9-]*$/
 
 /** Validates a parsed table document and compiles its rules. */
@@ -73,23 +89,25 @@ export function compileTable(doc: unknown): Table {
   if (!Array.isArray(doc.rules) || doc.rules.length === 0) {
     throw invalid('"rules" must be a non-empty list')
   }
+  const sources = compileSources(doc.sources)
   const names = new Set<string>()
   const rules = doc.rules.map((entry: unknown, index: number) => {
-    const rule = compileRule(entry, index)
+    const rule = compileRule(entry, index, sources)
     if (names.has(rule.name)) throw invalid(`rule "${rule.name}": the name is used twice`)
     names.add(rule.name)
     return rule
   })
   return {
+    sources,
     rules,
     unmatched: readExamples(doc.unmatched, 'unmatched'),
     newest: compileNewest(doc.newest),
-    directories: compileDirectories(doc.directories),
+    directories: compileDirectories(doc.directories, sources),
     manifests: compileManifests(doc.manifests),
   }
 }
 
-function compileRule(entry: unknown, index: number): Rule {
+function compileRule(entry: unknown, index: number, sources: readonly Source[]): Rule {
   if (!isObject(entry)) throw invalid(`rule #${index + 1}: must be a mapping`)
   const name = entry.name
   if (typeof name !== 'string' || !RULE_NAME.test(name)) {
@@ -110,6 +128,9 @@ function compileRule(entry: unknown, index: number): Rule {
   }
   const description = entry.description ?? ''
   if (typeof description !== 'string') throw invalid(`${where}: "description" must be text`)
+  const { source, publisher } = ruleSource(entry.source, sources, where, (template) =>
+    compileOutputText(template, path, `${where}: "source"`, 'publisher-of'),
+  )
   return {
     name,
     description,
@@ -118,12 +139,18 @@ function compileRule(entry: unknown, index: number): Rule {
     release,
     asset,
     cache,
+    source,
+    publisher,
     examples: readExamples(entry.examples, `${where}: examples`),
   }
 }
 
 function compileOutput(entry: Doc, key: string, path: Token[], where: string): Token[] {
-  const text = requireString(entry, key, where)
+  return compileOutputText(requireString(entry, key, where), path, where, key)
+}
+
+/** An output template from the path's captures. */
+function compileOutputText(text: string, path: Token[], where: string, key: string): Token[] {
   const tokens = withContext(where, key, () => parseTemplate(text))
   withContext(where, key, () => checkOutputTemplate(tokens, path))
   return tokens

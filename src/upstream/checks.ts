@@ -2,6 +2,7 @@ import { RefreshingCache, type ReadResult, type Refreshed } from '../cache/refre
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../cache/refreshing.js'
 import type { SharedStore } from '../shared/store.js'
+import type { SourceTag } from '../table/sources.js'
 import type { CacheClass } from '../table/table.js'
 import type { UpstreamConfig } from './config.js'
 import type { CheckOutcome, UpstreamEvents } from './events.js'
@@ -12,6 +13,8 @@ export type { Clock } from '../cache/refreshing.js'
 
 /** One redirect target: a release asset and the github.com URL that serves it. */
 export interface CheckTarget {
+  /** The table's source (repository) the release is in. */
+  readonly source: string
   readonly release: string
   readonly asset: string
   /** The download URL the redirect would send (resolve()'s Location). */
@@ -19,8 +22,8 @@ export interface CheckTarget {
   readonly cache: CacheClass
 }
 
-/** Picks cache entries by release tag and asset name (see invalidate). */
-export type TargetFilter = (release: string, asset: string) => boolean
+/** Picks cache entries by release tag, asset name and source (see invalidate). */
+export type TargetFilter = (release: string, asset: string, source: string) => boolean
 
 export interface UpstreamChecksOptions {
   readonly config: Pick<
@@ -109,21 +112,22 @@ export class UpstreamChecks {
 
   /**
    * Forgets answers so the next lookup asks GitHub again: those of one
-   * release tag, those a filter picks, or (no argument) all of them. Checks
-   * in flight for those targets still answer their waiters but are not
-   * remembered. Returns how many cache entries were dropped.
+   * release tag (of one source, or of any), those a filter picks, or (no
+   * argument) all of them. Checks in flight for those targets still answer
+   * their waiters but are not remembered. Returns how many cache entries
+   * were dropped.
    */
-  invalidate(which?: string | TargetFilter): number {
+  invalidate(which?: string | TargetFilter, source?: string): number {
     const picks: TargetFilter =
       which === undefined
         ? () => true
         : typeof which === 'string'
-          ? (release) => release === which
+          ? (release, _asset, from) => release === which && (source ?? from) === from
           : which
     // A held answer names its target; a check in flight, the target it was asked about.
     const pick = (_key: string, entry: Entry | undefined, asked?: CheckTarget): boolean => {
-      const { release, asset } = (entry ?? asked) as CheckTarget
-      return picks(release, asset)
+      const { release, asset, source } = (entry ?? asked) as CheckTarget
+      return picks(release, asset, source)
     }
     return this.#cache.invalidate(pick, 'drop').length
   }
@@ -148,7 +152,8 @@ export class UpstreamChecks {
     }
     // An instance asking first is waited for as long as a check of our own could take.
     const waitMs = config.connectTimeoutMs + config.responseTimeoutMs
-    const fresh = await shared.answer('check', target.release, target.location, ask, waitMs)
+    const release = sharedRelease(target.source, target.release)
+    const fresh = await shared.answer('check', release, target.location, ask, waitMs)
     shared.told('check', fresh.result)
     return this.#answer(outcomeOf(fresh.value), target, last, fresh.ttlMs)
   }
@@ -179,8 +184,8 @@ export class UpstreamChecks {
   ): Refreshed<Entry> {
     const known = outcome === 'held' ? 'unknown' : outcome
     const answer = known === 'unknown' && last !== undefined ? last.answer : known
-    const { release, asset } = target
-    return { value: { answer, release, asset }, ttlMs }
+    const { release, asset, source } = target
+    return { value: { answer, release, asset, source }, ttlMs }
   }
 
   /** How long an answer is fresh; after "unknown", how long until GitHub is asked again. */
@@ -192,6 +197,21 @@ export class UpstreamChecks {
     if (outcome === 'missing') return ttlMs.missing
     return target.cache === 'versioned' ? ttlMs.versioned : ttlMs.mutable
   }
+}
+
+/**
+ * A release as the shared store names it for checks: with its source, so a
+ * tag two repositories both have is retired for the one a webhook names.
+ * Source names hold no `/`, so the first `/` splits it again (app.ts).
+ */
+export function sharedRelease(source: string, release: string): string {
+  return `${source}/${release}`
+}
+
+/** sharedRelease's parts again. */
+export function splitSharedRelease(qualified: string): SourceTag {
+  const slash = qualified.indexOf('/')
+  return { source: qualified.slice(0, slash), tag: qualified.slice(slash + 1) }
 }
 
 const OUTCOMES: readonly string[] = ['exists', 'missing', 'unknown'] satisfies CheckOutcome[]
@@ -207,6 +227,7 @@ interface Entry {
   readonly answer: CheckOutcome
   readonly release: string
   readonly asset: string
+  readonly source: string
 }
 
 /**
@@ -215,6 +236,7 @@ interface Entry {
  * them (the entry, the cache's node and the LRU's links, about 200 bytes).
  */
 export function entrySize(key: string, entry: Entry): number {
+  // The source's name is the table's own string, shared by every entry: not counted.
   return 2 * (key.length + entry.release.length + entry.asset.length) + ENTRY_OVERHEAD
 }
 

@@ -6,12 +6,18 @@
  * https://docs.github.com/webhooks/webhook-events-and-payloads#release
  */
 export type ReleaseEvent =
-  | { readonly ok: true; readonly action: string; readonly tags: readonly string[] }
+  | {
+      readonly ok: true
+      readonly action: string
+      readonly tags: readonly string[]
+      /** `repository.full_name`: which source the tags are in. */
+      readonly repository: string | undefined
+    }
   | { readonly ok: false; readonly reason: string }
 
 export function readReleaseEvent(payload: unknown): ReleaseEvent {
   if (!isObject(payload)) return { ok: false, reason: 'payload is not a JSON object' }
-  const { action, release, changes } = payload
+  const { action, release, changes, repository } = payload
   if (typeof action !== 'string') return { ok: false, reason: 'payload has no action' }
   const tag = isObject(release) ? release.tag_name : undefined
   if (typeof tag !== 'string' || tag === '') {
@@ -21,7 +27,8 @@ export function readReleaseEvent(payload: unknown): ReleaseEvent {
   const renamed =
     isObject(changes) && isObject(changes.tag_name) ? changes.tag_name.from : undefined
   if (typeof renamed === 'string' && renamed !== '' && renamed !== tag) tags.push(renamed)
-  return { ok: true, action, tags }
+  const fullName = isObject(repository) ? repository.full_name : undefined
+  return { ok: true, action, tags, repository: typeof fullName === 'string' ? fullName : undefined }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { sendText } from '../http/text-reply.js'
 import { readSigned, type Body } from './body.js'
 import { MergedInvalidations, SeenDeliveries } from './deliveries.js'
+import type { SourceTag } from '../table/sources.js'
 import { readReleaseEvent } from './event.js'
 import { signatureIsValid, verifierFor, type Verifier } from './signature.js'
 
@@ -18,8 +19,10 @@ export interface GithubHookOptions {
   readonly secret: string
   /** The largest body accepted, in bytes; larger gets 413. */
   readonly maxBytes: number
-  /** Forgets what the service knows about one release tag. */
-  readonly invalidate: (tag: string) => Dropped
+  /** The source a delivery's repository is (src/webhooks/source.ts); null: not one of ours. */
+  readonly sourceOf: (repository: string | undefined) => string | null
+  /** Forgets what the service knows about one release tag of one source. */
+  readonly invalidate: (release: SourceTag) => Dropped
   /** For the merge window; default Date. */
   readonly clock?: { now(): number }
   /** Default BODY_TIMEOUT_MS. */
@@ -148,13 +151,25 @@ function handle(
   }
   const release = readReleaseEvent(payloadOf(body.bytes, request.headers['content-type']))
   if (!release.ok) return sendText(reply, 400, `Bad Request: ${release.reason}`)
-  const results = release.tags.map((tag) => merged.request(tag, () => options.invalidate(tag)))
+  const source = options.sourceOf(release.repository)
+  if (source === null) {
+    const named = release.repository === undefined ? 'no repository' : 'another repository'
+    return sendText(
+      reply,
+      202,
+      `Accepted: the release is in ${named}, not one this service serves; ignored`,
+    )
+  }
+  const results = release.tags.map((tag) =>
+    // Source names hold no NUL: one key per source and tag.
+    merged.request(`${source}\0${tag}`, () => options.invalidate({ source, tag })),
+  )
   const dropped = results.filter((result) => result !== null)
   const manifests = [...new Set(dropped.flatMap((d) => d.manifests))]
   const checks = dropped.reduce((sum, d) => sum + d.checks, 0)
   const later = results.length - dropped.length
   request.log.info(
-    { action: release.action, tags: release.tags, manifests, checks, merged: later },
+    { action: release.action, source, tags: release.tags, manifests, checks, merged: later },
     'release webhook: caches dropped',
   )
   const merging = later === 0 ? '' : `; ${later} merged with a change just before, dropped shortly`

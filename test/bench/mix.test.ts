@@ -9,14 +9,14 @@ import {
 import { parseManifest } from '../../src/index/manifest.js'
 import { normaliseTarget } from '../../src/path/normalise.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
-import { resolve, type Origins } from '../../src/table/resolve.js'
+import { resolve, singleSource, type Origins } from '../../src/table/resolve.js'
 
 // The benchmark's path mix against the built-in table: each path must be the
 // kind it claims and lead where the mix says, or the three servers would be
 // compared on different work (and the fake GitHub would lack the asset).
 const REL = 'https://github.com/flatcar/sysext-bakery/releases/download'
 const DOCS = 'https://flatcar.github.io/sysext-bakery'
-const origins: Origins = { releases: REL, fallback: DOCS }
+const origins: Origins = singleSource(REL, DOCS)
 const table = await loadTable(DEFAULT_TABLE_FILE, origins)
 
 const RULE_OF_KIND: Record<MixKind, string> = {

@@ -8,11 +8,24 @@ const listening = {
   metrics: { address: '::1', family: 'IPv6', port: 9091 },
 }
 
-async function summaryOf(env: Record<string, string>) {
+async function summaryOf(env: Record<string, string>, file = DEFAULT_TABLE_FILE) {
   const config = parseConfig(env)
-  const table = await loadTable(DEFAULT_TABLE_FILE, originsOf(config))
-  return { summary: startSummary(config, { file: DEFAULT_TABLE_FILE, table }, listening), table }
+  const table = await loadTable(file, (table) => originsOf(config, table))
+  return { summary: startSummary(config, { file, table }, listening), table }
 }
+
+t.test('a table of several sources: each source’s releases', async (t) => {
+  const file = new URL('../../tables/fedora-sysexts.yaml', import.meta.url).pathname
+  const { summary } = await summaryOf({}, file)
+  t.match(summary, {
+    releases: 'https://github.com/fedora-sysexts/fedora/releases/download',
+    sources: {
+      fedora: 'https://github.com/fedora-sysexts/fedora/releases/download',
+      community: 'https://github.com/fedora-sysexts/community/releases/download',
+    },
+  })
+  t.notOk('sources' in (await summaryOf({})).summary, 'one source: releases alone, as before')
+})
 
 t.test('the defaults: the Flatcar bakery, everything on', async (t) => {
   const { summary, table } = await summaryOf({})

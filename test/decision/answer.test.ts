@@ -43,6 +43,7 @@ t.test('the constructors fill every field', async (t) => {
     body: '',
     layer: 'table',
     rule: 'raw',
+    source: null,
     captures: {},
     image: null,
     upstream: 'exists',
@@ -54,10 +55,18 @@ t.test('the constructors fill every field', async (t) => {
     body: 'later',
     retryAfter: '5',
   })
-  t.match(page(200, { kind: 'listing', extensions: [] }, 'public, max-age=60'), {
-    layer: 'directory',
-    rule: 'directory',
-    upstream: null,
-    page: { kind: 'listing' },
-  })
+  t.match(
+    page(
+      200,
+      { kind: 'listing', extensions: [], source: null, base: '/extensions/' },
+      'public, max-age=60',
+      'bakery',
+    ),
+    {
+      layer: 'directory',
+      rule: 'directory',
+      upstream: null,
+      page: { kind: 'listing' },
+    },
+  )
 })

@@ -11,13 +11,14 @@ import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
 import type { CheckTarget, UpstreamChecks } from '../../src/upstream/checks.js'
 import type { CheckOutcome } from '../../src/upstream/events.js'
 import { bakery, type MemorySource } from '../helpers/memory-source.js'
+import { singleSource } from '../../src/table/resolve.js'
 
 /**
  * The decision alone, every layer and outcome, with its facts from memory:
  * a fixed answer per existence check and the catalog of a small bakery.
  */
 const REL = 'https://github.com/flatcar/sysext-bakery/releases/download'
-const origins = { releases: REL, fallback: 'https://docs.example' }
+const origins = singleSource(REL, 'https://docs.example')
 const table = await loadTable(DEFAULT_TABLE_FILE, origins)
 
 interface Rig {
@@ -224,6 +225,8 @@ t.test('directory pages', async (t) => {
         kind: 'unknown',
         name: 'nosuch',
         choices: ['crio', 'docker', 'docker-compose', 'kubernetes', 'wasmtime', 'x86'],
+        source: null,
+        base: '/extensions/',
       },
     ],
   )

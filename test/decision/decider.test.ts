@@ -5,8 +5,9 @@ import { policyOf } from '../../src/decision/policy.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
 import type { UpstreamChecks } from '../../src/upstream/checks.js'
 import { bakery } from '../helpers/memory-source.js'
+import { singleSource } from '../../src/table/resolve.js'
 
-const origins = { releases: 'https://github.test/r', fallback: 'https://docs.test' }
+const origins = singleSource('https://github.test/r', 'https://docs.test')
 const table = await loadTable(DEFAULT_TABLE_FILE, origins)
 
 t.test('one decision bound to the app: remembered routes, live and from memory', async (t) => {

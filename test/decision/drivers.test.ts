@@ -5,9 +5,10 @@ import { ask, type Decision, type Fact, type Need } from '../../src/decision/nee
 import { RedirectorError } from '../../src/errors.js'
 import type { CheckTarget, UpstreamChecks } from '../../src/upstream/checks.js'
 import type { CheckOutcome } from '../../src/upstream/events.js'
-import { bakery } from '../helpers/memory-source.js'
+import { bakery, MemorySource } from '../helpers/memory-source.js'
 
 const target = (asset: string): CheckTarget => ({
+  source: 'bakery',
   release: 'r',
   asset,
   location: `https://github.test/r/${asset}`,
@@ -56,7 +57,7 @@ t.test('fromMemory: what the cache says now, or null; nothing counted', async (t
   known.b = undefined
   t.equal(fromMemory(twoChecks(), { checks, index: null }), null, 'one unknown: the route asks')
   function* reads(): Decision<Answer> {
-    yield* ask({ kind: 'extensions' })
+    yield* ask({ kind: 'extensions', source: 'bakery' })
     return text(200, '', 'no-store', { layer: 'directory', rule: null, upstream: null })
   }
   t.equal(fromMemory(reads(), { checks, index: null }), null, 'the index is never read from memory')
@@ -81,18 +82,28 @@ t.test('liveFacts: the index, with staleness; unavailable as a fact, not a throw
     value: { extension: { name: 'docker' } },
   })
   source.staleNames.add('docker')
-  t.match(await ask({ kind: 'extension', name: 'docker' }), { ok: true, stale: true })
-  t.match(await ask({ kind: 'extension', name: 'nosuch' }), { ok: true, value: undefined })
+  t.match(await ask({ kind: 'extension', source: 'bakery', name: 'docker' }), {
+    ok: true,
+    stale: true,
+  })
+  t.match(await ask({ kind: 'extension', source: 'bakery', name: 'nosuch' }), {
+    ok: true,
+    value: undefined,
+  })
   t.match(await ask({ kind: 'reading', file: 'nosuch.raw' }), { ok: true, value: undefined })
-  t.match(await ask({ kind: 'extensions' }), { ok: true, stale: true })
+  t.match(await ask({ kind: 'extensions', source: 'bakery' }), { ok: true, stale: true })
   source.extensions = async () => {
     throw new RedirectorError('SR_INDEX_UNAVAILABLE', 'down')
   }
-  t.same(await ask({ kind: 'extensions' }), { ok: false, reason: 'down' })
+  t.same(await ask({ kind: 'extensions', source: 'bakery' }), { ok: false, reason: 'down' })
   source.extensions = async () => {
     throw new Error('a bug')
   }
-  await t.rejects(ask({ kind: 'extensions' }), /a bug/, 'anything else is a bug, thrown on')
+  await t.rejects(
+    ask({ kind: 'extensions', source: 'bakery' }),
+    /a bug/,
+    'anything else is a bug, thrown on',
+  )
 })
 
 t.test('readings from memory: at once when the index holds them fresh', async (t) => {
@@ -164,3 +175,60 @@ function* readingThenCheck(): Decision<Answer> {
   const meta = { layer: 'newest', rule: 'newest', upstream: null } as const
   return text(200, `reading: ${reading.ok ? 'ok' : reading.reason}`, 'no-store', meta)
 }
+
+t.test(
+  'publishes: asked of the source named, from memory when its manifest is fresh',
+  async (t) => {
+    function* publisher(): Decision<Answer> {
+      const saids: string[] = []
+      for (const source of ['main', 'extra']) {
+        const read = yield* ask({ kind: 'publishes', source, name: 'docker' })
+        saids.push(read.ok ? `${source}: ${read.value}` : `${source} down: ${read.reason}`)
+      }
+      return text(200, saids.join(', '), 'no-store', { layer: 'table', rule: 'r', upstream: null })
+    }
+    const main = Object.assign(bakery(), {
+      held: true as boolean,
+      publishesNow(this: { held: boolean }, name: string) {
+        return this.held ? { found: name === 'docker' } : undefined
+      },
+    })
+    const extra = new MemorySource({ tailscale: ['tailscale-1.0-x86-64.raw'] })
+    const knowledge = {
+      checks: null,
+      index: main,
+      indexes: new Map([
+        ['main', main],
+        ['extra', extra],
+      ]),
+    }
+    t.equal(
+      fromMemory(publisher(), knowledge),
+      null,
+      'extra holds nothing in memory: the route asks',
+    )
+    t.equal(
+      (await run(publisher(), liveFacts(knowledge))).body,
+      'main: true, extra: false',
+      'each source its own manifest',
+    )
+    const both = {
+      ...knowledge,
+      indexes: new Map([
+        ['main', main],
+        ['extra', main],
+      ]),
+    }
+    t.equal(fromMemory(publisher(), both)?.answer.body, 'main: true, extra: true', 'from memory')
+    main.held = false
+    t.equal(fromMemory(publisher(), both), null)
+    extra.publishes = async () => {
+      throw new RedirectorError('SR_INDEX_UNAVAILABLE', 'down')
+    }
+    t.equal(
+      (await run(publisher(), liveFacts(knowledge))).body,
+      'main: true, extra down: down',
+      'a manifest that cannot be read is a fact',
+    )
+  },
+)

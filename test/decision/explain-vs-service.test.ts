@@ -4,6 +4,7 @@ import type { Env } from '../../src/config/env.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
 import { ONLINE, startBakery } from '../helpers/bakery.js'
 import type { FakeGitHub } from '../helpers/fake-github.js'
+import { singleSource } from '../../src/table/resolve.js'
 
 /**
  * `explain --live` runs the service's own decision (src/decision/), asking
@@ -42,7 +43,7 @@ async function explained(path: string, env: Env): Promise<Said> {
 
 /** The paths to compare: the table's examples, newest forms and directory pages. */
 async function paths(): Promise<string[]> {
-  const table = await loadTable(DEFAULT_TABLE_FILE, { releases: '', fallback: '' })
+  const table = await loadTable(DEFAULT_TABLE_FILE, singleSource('', ''))
   return [
     ...table.rules.flatMap((rule) => rule.examples.map((example) => example.path)),
     ...table.unmatched.map((example) => example.path),

@@ -1,8 +1,9 @@
 import t from 'tap'
 import { routeFinder } from '../../src/decision/route.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
+import { singleSource } from '../../src/table/resolve.js'
 
-const origins = { releases: 'https://github.test/r', fallback: 'https://docs.test' }
+const origins = singleSource('https://github.test/r', 'https://docs.test')
 const table = await loadTable(DEFAULT_TABLE_FILE, origins)
 
 t.test(

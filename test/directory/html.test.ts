@@ -16,7 +16,9 @@ t.test('HTML: self-contained, escaped, with the CSP that fits it', async (t) => 
     escapeHtml(`<a href="x">'&'</a>`),
     '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;',
   )
-  const css = /<style>([^<]*)<\/style>/.exec(listingHtml(listingOf([kubernetes])))?.[1] as string
+  const css = /<style>([^<]*)<\/style>/.exec(
+    listingHtml(listingOf([kubernetes]), null),
+  )?.[1] as string
   t.equal(
     `sha256-${createHash('sha256').update(css).digest('base64')}`,
     STYLE_HASH,
@@ -29,10 +31,10 @@ t.test('HTML: self-contained, escaped, with the CSP that fits it', async (t) => 
   // A name with every character HTML cares about that a file name may hold.
   const odd = extension("a&b'c", "a&b'c-1-x86-64.raw")
   const pages = [
-    listingHtml(listingOf([odd, kubernetes])),
-    extensionHtml(pageOf(odd)),
-    extensionHtml(pageOf(kubernetes)),
-    notFoundHtml('<script>', ["a&b'c"]),
+    listingHtml(listingOf([odd, kubernetes]), null),
+    extensionHtml(pageOf(odd), null),
+    extensionHtml(pageOf(kubernetes), null),
+    notFoundHtml('<script>', ["a&b'c"], null),
   ]
   for (const html of pages) {
     t.match(html, /^<!doctype html>\n<html lang="en">/)
@@ -50,11 +52,22 @@ t.test('HTML: self-contained, escaped, with the CSP that fits it', async (t) => 
   t.match(pages[2], /aria-current="page">kubernetes</)
   t.match(pages[1], /1 version for x86-64/)
   t.notMatch(pages[1], /id="streams"/, 'no streams section without streams')
-  t.match(listingHtml(listingOf([kubernetes])), /1 extension\./)
-  t.match(listingHtml(listingOf([odd, kubernetes])), /2 extensions\./)
+  t.match(listingHtml(listingOf([kubernetes]), null), /1 extension\./)
+  t.match(listingHtml(listingOf([odd, kubernetes]), null), /2 extensions\./)
   t.match(
-    listingHtml(listingOf([wasm])),
+    listingHtml(listingOf([wasm]), null),
     '<td class="none">—<span class="vh">not published</span></td><td><a href="/extensions/wasmtime-arm64.raw" aria-label="newest wasmtime for arm64: 24.0.0">24.0.0</a></td>',
     'an arm64-only extension: no x86-64 link, its newest arm64',
   )
+})
+
+t.test('pages name their directory by its path, the root too', async (t) => {
+  t.match(
+    listingHtml(listingOf([kubernetes], '/extra/'), null, '/extra/'),
+    '<span aria-current="page">extra</span>',
+  )
+  const atRoot = extensionHtml(pageOf(kubernetes, '/'), 'main', '/')
+  t.match(atRoot, '<li><a href="/">/</a></li>', 'a directory at / is called /')
+  t.match(atRoot, 'From source <code>main</code>.')
+  t.match(notFoundHtml('x', ['kubernetes'], null, '/'), '<a href="/kubernetes/">kubernetes</a>')
 })

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { clientArtifacts } from './helpers/artifacts.js'
 import { sha256, transferFile } from './helpers/bakery.js'
+import { COMMUNITY, FEDORA, fedoraImage, startFedoraStack } from './helpers/fedora.js'
 import { provision } from './helpers/ignition.js'
 import { Matrix } from './helpers/matrix.js'
 import { requireClients, TOOLS } from './helpers/preflight.js'
@@ -240,4 +241,47 @@ t.test('a 429 is final: why RATE_LIMIT_STATUS defaults to 503', async (t) => {
     [302, 429],
     'one 429, never retried',
   )
+})
+
+t.test('the Fedora layout: an image by its full URL, from either repository', async (t) => {
+  matrix.scenario(t, 'Fedora layout (extensions.fcos.fr): /fedora/<name>/<image>.raw by full URL')
+  const fedora = await startFedoraStack(artifacts.log('fedora-service.log'))
+  t.teardown(() => fedora.close())
+  const btop = fedora.bakery.publish(FEDORA, 'btop', '1.4.0-2.fc42')
+  const tailscale = fedora.bakery.publish(COMMUNITY, 'tailscale', '1.82.5-1')
+  const files = [
+    { path: `/fedora/btop/${fedoraImage('btop', '1.4.0-2.fc42')}`, bytes: btop },
+    { path: `/community/tailscale/${fedoraImage('tailscale', '1.82.5-1')}`, bytes: tailscale },
+  ]
+  const machine = await provision(
+    {
+      ignition: { version: '3.3.0' },
+      storage: {
+        files: files.map(({ path, bytes }) => ({
+          path: `/var/lib/extensions.d${path}`,
+          contents: {
+            source: `${fedora.service.url}${path}`,
+            verification: { hash: `sha256-${sha256(bytes)}` },
+          },
+        })),
+      },
+    },
+    artifacts.log('fedora-provision.log'),
+  )
+  t.teardown(() => machine.dispose())
+  t.equal(machine.fetch.code, 0, `fetch stage: ${describe(machine.fetch)}`)
+  t.equal(
+    machine.files?.code,
+    0,
+    `files stage: ${machine.files ? describe(machine.files) : 'not run'}`,
+  )
+  for (const { path, bytes } of files) {
+    const landed = await readFile(join(machine.root, `/var/lib/extensions.d${path}`))
+    t.equal(sha256(landed), sha256(bytes), `${path}: the published bytes`)
+    t.match(
+      await fedora.answers(path),
+      [{ status: 302, source: path.split('/')[1] }],
+      `${path}: one redirect`,
+    )
+  }
 })

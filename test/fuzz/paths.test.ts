@@ -6,7 +6,7 @@ import t from 'tap'
 import { isRedirectorError } from '../../src/errors.js'
 import { normaliseTarget } from '../../src/path/normalise.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
-import { resolve } from '../../src/table/resolve.js'
+import { resolve, singleSource } from '../../src/table/resolve.js'
 import { isFileName } from '../../src/table/template.js'
 import { testApp } from '../helpers/app.js'
 import { startBakery } from '../helpers/bakery.js'
@@ -175,7 +175,7 @@ async function fuzzApp(
 
 t.test(`${RUNS} hostile targets through normaliseTarget and resolve`, async (t) => {
   const releases = 'https://github.example/acme/bakery/releases/download'
-  const origins = { releases, fallback: FALLBACK }
+  const origins = singleSource(releases, FALLBACK)
   const table = await loadTable(DEFAULT_TABLE_FILE, origins)
   // Bad client input: the codes the error handler answers with a 4xx.
   const clientCodes = [

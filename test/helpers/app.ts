@@ -29,7 +29,9 @@ export async function testApp(env: Env = {}, extra: Partial<AppOptions> = {}): P
     UPSTREAM_CHECKS_PER_SECOND: '100000',
     ...env,
   })
-  const table = await loadTable(config.patternTable ?? DEFAULT_TABLE_FILE, originsOf(config))
+  const table = await loadTable(config.patternTable ?? DEFAULT_TABLE_FILE, (table) =>
+    originsOf(config, table),
+  )
   const logs: Record<string, unknown>[] = []
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {

@@ -31,6 +31,8 @@ export type Fault =
 export interface FakeGitHubOptions {
   /** 'owner/name'; default 'flatcar/sysext-bakery'. */
   repo?: string
+  /** More repositories, each with its assets (tag -> asset name -> bytes), served beside it. */
+  more?: Record<string, Record<string, Record<string, Buffer | string>>>
   /** Default 0: a free port. */
   port?: number
   /** tag -> asset name -> bytes. */
@@ -47,25 +49,28 @@ export interface FakeGitHub {
   /** 'http://127.0.0.1:PORT': use as GITHUB_URL. */
   readonly url: string
   readonly repo: string
-  /** Publishes an asset, or replaces it (new bytes give a new ETag and Last-Modified). */
-  addAsset(tag: string, name: string, body: Buffer | string): void
-  removeAsset(tag: string, name: string): void
   /**
-   * Fault for download requests whose decoded `<tag>/<name>` passes `match`
-   * (default: all); null clears. Storage fetches are affected too when the
+   * Publishes an asset, or replaces it (new bytes give a new ETag and
+   * Last-Modified), in `repo` (default: the first repository).
+   */
+  addAsset(tag: string, name: string, body: Buffer | string, repo?: string): void
+  removeAsset(tag: string, name: string, repo?: string): void
+  /**
+   * Fault for download requests whose decoded `<tag>/<name>` (and `owner/name`
+   * repository) passes `match` (default: all); null clears. Storage fetches are affected too when the
    * fault has `storage: true`.
    */
-  fault(fault: Fault | null, match?: (tagAndName: string) => boolean): void
+  fault(fault: Fault | null, match?: (tagAndName: string, repo: string) => boolean): void
   /** One more fault beside the one fault() set, for the downloads `match` picks; fault(null) clears all. */
-  alsoFault(fault: Fault, match: (tagAndName: string) => boolean): void
+  alsoFault(fault: Fault, match: (tagAndName: string, repo: string) => boolean): void
   /** Stops listening and drops every open connection (connect gets ECONNREFUSED) until resume(). */
   refuse(): Promise<void>
   /** Listens again on the same port. */
   resume(): Promise<void>
   /** Every request received, in order, storage included. */
   readonly requests: readonly RecordedRequest[]
-  /** Download requests (not storage) by method and, optionally, decoded tag and name. */
-  count(method: string, tag?: string, name?: string): number
+  /** Download requests (not storage) by method and, optionally, decoded tag, name and repository. */
+  count(method: string, tag?: string, name?: string, repo?: string): number
   clearRequests(): void
   close(): Promise<void>
 }
@@ -79,6 +84,7 @@ interface Asset {
 
 interface Download {
   readonly kind: 'download' | 'storage'
+  readonly repo: string
   readonly tag: string
   readonly name: string
 }
@@ -90,31 +96,40 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const repo = options.repo ?? 'flatcar/sysext-bakery'
   const assets = new Map<string, Asset>()
   const requests: RecordedRequest[] = []
-  const downloads: { method: string; tag: string; name: string }[] = []
+  const downloads: { method: string; repo: string; tag: string; name: string }[] = []
+  const repos = [repo, ...Object.keys(options.more ?? {})]
   const timers = new Set<NodeJS.Timeout>()
-  let current: { fault: Fault; match: (tagAndName: string) => boolean } | null = null
-  const more: { fault: Fault; match: (tagAndName: string) => boolean }[] = []
+  type Match = (tagAndName: string, repo: string) => boolean
+  let current: { fault: Fault; match: Match } | null = null
+  const more: { fault: Fault; match: Match }[] = []
 
   const key = (tag: string, name: string): string => `${tag}/${name}`
-  const put = (tag: string, name: string, body: Buffer | string): void => {
+  // Assets by repository, then `tag/name`.
+  const stored = (inRepo: string, tag: string, name: string): string =>
+    `${inRepo}\0${key(tag, name)}`
+  const put = (tag: string, name: string, body: Buffer | string, inRepo = repo): void => {
     const bytes = Buffer.from(body)
     const etag = `"${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}"`
     // A replacement always gets a later Last-Modified, even within one second.
-    const previous = assets.get(key(tag, name))?.modified.getTime() ?? 0
+    const previous = assets.get(stored(inRepo, tag, name))?.modified.getTime() ?? 0
     const modified = new Date(Math.max(Math.floor(Date.now() / 1000) * 1000, previous + 1000))
-    assets.set(key(tag, name), { body: bytes, etag, modified })
+    assets.set(stored(inRepo, tag, name), { body: bytes, etag, modified })
   }
-  for (const [tag, names] of Object.entries(options.assets ?? {})) {
-    for (const [name, body] of Object.entries(names)) put(tag, name, body)
+  const publishAll = (inRepo: string, all: Record<string, Record<string, Buffer | string>>) => {
+    for (const [tag, names] of Object.entries(all)) {
+      for (const [name, body] of Object.entries(names)) put(tag, name, body, inRepo)
+    }
   }
+  publishAll(repo, options.assets ?? {})
+  for (const [inRepo, all] of Object.entries(options.more ?? {})) publishAll(inRepo, all)
 
   const server = createServer((req, res) => {
     const method = req.method ?? 'GET'
     const path = req.url ?? '/'
     requests.push({ method, path, headers: req.headers })
-    const target = parseTarget(path, repo)
+    const target = parseTarget(path, repos)
     if (target?.kind === 'download') {
-      downloads.push({ method, tag: target.tag, name: target.name })
+      downloads.push({ method, repo: target.repo, tag: target.tag, name: target.name })
     }
     const fault = target === null ? null : faultFor(target)
     const answer = (): void => serve(req, res, target)
@@ -143,14 +158,15 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   function faultFor(target: Download): Fault | null {
     for (const one of current === null ? more : [current, ...more]) {
       if (target.kind === 'storage' && one.fault.storage !== true) continue
-      if (one.match(key(target.tag, target.name))) return one.fault
+      if (one.match(key(target.tag, target.name), target.repo)) return one.fault
     }
     return null
   }
 
   function serve(req: IncomingMessage, res: ServerResponse, target: Download | null): void {
     const method = req.method ?? 'GET'
-    const asset = target === null ? undefined : assets.get(key(target.tag, target.name))
+    const asset =
+      target === null ? undefined : assets.get(stored(target.repo, target.tag, target.name))
     if (target === null || (method !== 'GET' && method !== 'HEAD')) {
       return text(res, 404, 'Not Found')
     }
@@ -166,7 +182,9 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   }
 
   function storageLink(target: Download): string {
-    const token = randomBytes(12).toString('hex')
+    // The first repository's links look like GitHub's; another's token carries its index.
+    const index = repos.indexOf(target.repo)
+    const token = randomBytes(12).toString('hex') + (index === 0 ? '' : `-${index}`)
     const expires = Math.floor(Date.now() / 1000) + LINK_LIFETIME_S
     const sig = randomBytes(16).toString('hex')
     const tag = encodeURIComponent(target.tag)
@@ -202,7 +220,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     url: `http://127.0.0.1:${port}`,
     repo,
     addAsset: put,
-    removeAsset: (tag, name) => void assets.delete(key(tag, name)),
+    removeAsset: (tag, name, inRepo = repo) => void assets.delete(stored(inRepo, tag, name)),
     fault: (fault, match = () => true) => {
       current = fault === null ? null : { fault, match }
       if (fault === null) more.length = 0
@@ -213,12 +231,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       if (!listening) await listen()
     },
     requests,
-    count: (method, tag, name) =>
+    count: (method, tag, name, inRepo) =>
       downloads.filter(
         (d) =>
           d.method === method.toUpperCase() &&
           (tag === undefined || d.tag === tag) &&
-          (name === undefined || d.name === name),
+          (name === undefined || d.name === name) &&
+          (inRepo === undefined || d.repo === inRepo),
       ).length,
     clearRequests: () => {
       requests.length = 0
@@ -233,17 +252,21 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
  * `/storage/<token>/<tag>/<name>`, tag and name percent-decoded (`+` stays a
  * plus); null for any other path.
  */
-function parseTarget(url: string, repo: string): Download | null {
+function parseTarget(url: string, repos: readonly string[]): Download | null {
   const path = url.split('?')[0] as string
-  const download = `/${repo}/releases/download/`
   let kind: Download['kind']
   let rest: string
-  if (path.startsWith(download)) {
+  let repo = repos.find((name) => path.startsWith(`/${name}/releases/download/`))
+  if (repo !== undefined) {
     kind = 'download'
-    rest = path.slice(download.length)
+    rest = path.slice(`/${repo}/releases/download/`.length)
   } else if (path.startsWith('/storage/')) {
     kind = 'storage'
-    rest = path.slice('/storage/'.length).replace(/^[^/]*\//, '')
+    const token = /^\/storage\/[^/]*?(?:-(\d+))?\//.exec(path)
+    if (token === null) return null
+    repo = repos[Number(token[1] ?? 0)]
+    if (repo === undefined) return null
+    rest = path.slice(token[0].length)
   } else {
     return null
   }
@@ -251,7 +274,7 @@ function parseTarget(url: string, repo: string): Download | null {
   if (parts.length !== 2) return null
   try {
     const [tag, name] = parts.map((part) => decodeURIComponent(part)) as [string, string]
-    return tag === '' || name === '' ? null : { kind, tag, name }
+    return tag === '' || name === '' ? null : { kind, repo, tag, name }
   } catch {
     return null
   }

@@ -38,8 +38,10 @@ export function releaseDelivery(
   secret: string,
   tag: string,
   action = 'published',
+  repository?: string,
 ): { body: string; headers: Record<string, string> } {
-  const body = JSON.stringify({ action, release: { tag_name: tag } })
+  const named = repository === undefined ? {} : { repository: { full_name: repository } }
+  const body = JSON.stringify({ action, release: { tag_name: tag }, ...named })
   return {
     body,
     headers: {

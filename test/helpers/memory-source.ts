@@ -1,4 +1,4 @@
-import { imagesOf, type Extension } from '../../src/index/catalog.js'
+import { imagesOf, publishedNames, type Extension } from '../../src/index/catalog.js'
 import type { ManifestEntry } from '../../src/index/manifest.js'
 import type { CatalogSource } from '../../src/index/newest.js'
 
@@ -26,6 +26,11 @@ export class MemorySource implements CatalogSource {
     this.asked.push(name)
     const images = imagesOf(name, this.#manifests.get(name) ?? [])
     return images.length === 0 ? undefined : { name, images }
+  }
+
+  /** Whether any manifest held lists images of the name, as the global one would. */
+  async publishes(name: string): Promise<boolean> {
+    return publishedNames([...this.#manifests.values()].flat()).has(name)
   }
 
   /** Copies behind these extensions past their refresh (tests set it). */

@@ -29,6 +29,8 @@ function viaPino(log: Logger, answered: LoggedRequest): void {
       method: answered.method,
       path: long ? `${answered.url.slice(0, 1024)}…` : answered.url,
       rule: answered.rule,
+      // A source is written when the answer has one; pino leaves undefined out.
+      source: answered.source ?? undefined,
       upstream: answered.upstream,
       status: answered.status,
       location: answered.location,
@@ -45,6 +47,7 @@ const sample: LoggedRequest = {
   method: 'GET',
   url: '/extensions/kubernetes-v1.32.2-x86-64.raw?x=1',
   rule: 'raw',
+  source: 'bakery',
   upstream: 'exists',
   status: 302,
   location: 'https://github.com/flatcar/sysext-bakery/releases/download/a/b.raw',
@@ -57,7 +60,7 @@ t.test('the line is the one pino writes, field for field and byte for byte', asy
   const cases: LoggedRequest[] = [
     sample,
     { ...sample, location: undefined, client: undefined, userAgent: undefined },
-    { ...sample, rule: null, upstream: null, status: 405, durationMs: 12 },
+    { ...sample, rule: null, source: null, upstream: null, status: 405, durationMs: 12 },
     // Set by no hook: a request the router refused before any ran.
     { ...sample, rule: undefined, upstream: undefined } as unknown as LoggedRequest,
     { ...sample, url: `/${'a'.repeat(2000)}`, userAgent: 'quote " backslash \\ tab \t é 🙂' },
@@ -82,6 +85,7 @@ t.test('any strings and numbers: still pino’s line', async (t) => {
         method: text,
         url: fc.oneof(text, fc.string({ minLength: 1000, maxLength: 1100 })),
         rule: fc.option(text),
+        source: fc.option(text),
         upstream: fc.constantFrom('exists', 'missing', 'unknown', 'unchecked', null),
         status: fc.integer({ min: 100, max: 599 }),
         location: fc.option(text, { nil: undefined }),

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
 import { expandLocation } from '../../src/table/examples.js'
-import { releasesBase } from '../../src/table/resolve.js'
+import { releasesBase, singleSource } from '../../src/table/resolve.js'
 import { testApp } from '../helpers/app.js'
 import { bakeryAssets, ONLINE, publish, startBakery } from '../helpers/bakery.js'
 import { startFakeGitHub } from '../helpers/fake-github.js'
@@ -104,10 +104,8 @@ t.test('unknown extensions and empty streams: a 404 naming the choices', async (
 t.test('exact versions answer exactly as before; sysupdate sees no difference', async (t) => {
   const on = await startBakery(t)
   const off = await startBakery(t, { MANIFEST_INDEX: 'false' })
-  const origins = (url: string): { releases: string; fallback: string } => ({
-    releases: releasesBase(url, repo),
-    fallback: 'https://flatcar.github.io/sysext-bakery',
-  })
+  const origins = (url: string) =>
+    singleSource(releasesBase(url, repo), 'https://flatcar.github.io/sysext-bakery')
   const table = await loadTable(DEFAULT_TABLE_FILE, origins(on.github.url))
   const paths = [
     ...table.rules.flatMap((rule) => rule.examples.map((example) => example.path)),

@@ -9,6 +9,7 @@ import {
   imagesOf,
   newestImage,
   publishes,
+  publishedNames,
   splitImageName,
   streamsOf,
   versionsOf,
@@ -54,6 +55,35 @@ t.test('candidateNames: every dash-prefix that leaves a version', async (t) => {
   )
   t.same(candidateNames([]), [])
 })
+
+t.test(
+  'publishedNames: each image’s stem up to its version, a digit or v and a digit',
+  async (t) => {
+    t.same(
+      [
+        ...publishedNames(
+          entries(
+            'docker-compose-2.34.0-x86-64.raw',
+            'kubernetes-v1.32.2-arm64.raw',
+            'tailscale-1.82.5-1-42-x86-64.raw',
+            'kubernetes-cri-o-1.32-1.32.3-1.fc42-42-x86-64.raw',
+            'vscode-insiders-1.0-x86-64.raw',
+            'crio-v1.30.0-rc1-x86-64.raw',
+            'tailscale.conf',
+            'SHA256SUMS',
+            'noversion-x86-64.raw',
+            'dev-vnext-x86-64.raw',
+            '-1-x86-64.raw',
+            'a%b-1-x86-64.raw',
+          ),
+        ),
+      ].sort(),
+      ['crio', 'docker-compose', 'kubernetes', 'kubernetes-cri-o', 'tailscale', 'vscode-insiders'],
+      'docker-compose makes no docker; a version-less or unsafe name makes none',
+    )
+    t.same([...publishedNames([])], [])
+  },
+)
 
 t.test("imagesOf: the images an extension's manifest lists under its name", async (t) => {
   const docker = entries(

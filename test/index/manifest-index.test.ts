@@ -215,6 +215,35 @@ t.test('reads from memory: at once while every manifest they need is fresh', asy
   )
 })
 
+t.test('publishes: whether the global manifest lists images of a name', async (t) => {
+  const { github, index, clock } = await rig(t)
+  t.equal(index.publishesNow('docker'), undefined, 'nothing held yet')
+  t.equal(await index.publishes('docker-compose'), true)
+  t.equal(await index.publishes('docker'), true)
+  t.equal(await index.publishes('crio-v1.30.0'), false, 'a version is no name')
+  t.equal(await index.publishes('nosuch'), false)
+  const before = github.requests.length
+  t.same(index.publishesNow('k3s'), { found: true }, 'from memory while fresh')
+  t.same(index.publishesNow('nosuch'), { found: false })
+  t.equal(github.requests.length, before, 'one read of the global manifest for all')
+  clock.advance(60_000)
+  t.equal(index.publishesNow('docker'), undefined, 'expired: the read that waits refreshes it')
+})
+
+t.test(
+  'publishes: no global manifest publishes nothing; an unreadable one cannot say',
+  async (t) => {
+    const missing = await rig(t)
+    missing.github.removeAsset(GLOBAL_RELEASE, 'SHA256SUMS')
+    t.equal(await missing.index.publishes('docker'), false)
+    t.same(missing.index.publishesNow('docker'), { found: false })
+    const failing = await rig(t)
+    failing.github.fault({ kind: 'status', status: 500 })
+    await t.rejects(failing.index.publishes('docker'), { code: 'SR_INDEX_UNAVAILABLE' })
+    t.throws(() => failing.index.publishesNow('docker'), { code: 'SR_INDEX_UNAVAILABLE' })
+  },
+)
+
 t.test('reads from memory throw as the others do when GitHub cannot say', async (t) => {
   const { github, index } = await rig(t)
   github.fault({ kind: 'status', status: 500 })

@@ -42,7 +42,7 @@ t.test(
     const plain = await served(t, { REDIRECT_LANE: 'false' })
     t.equal(plain.app.redirectLane, null, 'REDIRECT_LANE=false: no lane')
     const config = parseConfig({})
-    const table = await loadTable(DEFAULT_TABLE_FILE, originsOf(config))
+    const table = await loadTable(DEFAULT_TABLE_FILE, (table) => originsOf(config, table))
     const paths = [
       ...table.rules.flatMap((rule) => rule.examples.map((example) => example.path)),
       ...table.unmatched.map((example) => example.path),
@@ -171,7 +171,10 @@ t.test('with upstream checks: the lane answers only what the cache knows exists'
     /requests_total\{rule="raw",status="302"\} 2\n/,
     'the lane’s answers are counted as Fastify’s are',
   )
-  t.match(text, /downloads_total\{extension="kubernetes",version="v1.32.2",arch="x86-64"\} 2\n/)
+  t.match(
+    text,
+    /downloads_total\{source="bakery",extension="kubernetes",version="v1.32.2",arch="x86-64"\} 2\n/,
+  )
 })
 
 t.test('the lane and Fastify share each client’s rate limit', async (t) => {

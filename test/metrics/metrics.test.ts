@@ -150,14 +150,19 @@ t.test('downloads: GETs of images GitHub confirmed, by extension, version and ar
   t.same(
     (await series(m.downloads)).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
     [
-      { extension: 'crio', version: 'v1.30.0-rc1', arch: 'x86-64' },
-      { extension: 'k3s', version: 'v1.32.2+k3s1', arch: 'x86-64' },
-      { extension: 'kubernetes', version: 'v1.32.2', arch: 'x86-64' },
+      { source: 'bakery', extension: 'crio', version: 'v1.30.0-rc1', arch: 'x86-64' },
+      { source: 'bakery', extension: 'k3s', version: 'v1.32.2+k3s1', arch: 'x86-64' },
+      { source: 'bakery', extension: 'kubernetes', version: 'v1.32.2', arch: 'x86-64' },
     ],
     'not HEAD, not an index, not missing, not unconfirmed',
   )
   t.equal(
-    await value(m.downloads, { extension: 'kubernetes', version: 'v1.32.2', arch: 'x86-64' }),
+    await value(m.downloads, {
+      source: 'bakery',
+      extension: 'kubernetes',
+      version: 'v1.32.2',
+      arch: 'x86-64',
+    }),
     3,
     'below a sub-path too',
   )
@@ -175,8 +180,8 @@ t.test('a newest-version name counts as a download of the image it leads to', as
       JSON.stringify(a).localeCompare(JSON.stringify(b)),
     ),
     [
-      { extension: 'docker-compose', version: '2.34.0', arch: 'arm64' },
-      { extension: 'kubernetes', version: 'v1.33.0', arch: 'x86-64' },
+      { source: 'bakery', extension: 'docker-compose', version: '2.34.0', arch: 'arm64' },
+      { source: 'bakery', extension: 'kubernetes', version: 'v1.33.0', arch: 'x86-64' },
     ],
   )
   t.equal(await value(app.metrics.requests, { rule: 'newest', status: '302' }), 2)
@@ -291,7 +296,7 @@ t.test('manifest refreshes are counted by outcome, from the start', async (t) =>
     const found: Record<string, number> = {}
     const text = await app.metrics.registry.metrics()
     for (const [, outcome, n] of text.matchAll(
-      /^sysext_redirector_manifest_refreshes_total\{outcome="(\w+)"\} (\d+)$/gm,
+      /^sysext_redirector_manifest_refreshes_total\{source="bakery",outcome="(\w+)"\} (\d+)$/gm,
     )) {
       found[outcome as string] = Number(n)
     }

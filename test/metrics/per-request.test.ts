@@ -46,7 +46,7 @@ async function referenceFor(metrics: Metrics) {
   for (const result of ['hit', 'miss', 'stale']) upstreamCache.inc({ result }, 0)
   const downloads = new Counter({
     ...(await meta('downloads')),
-    labelNames: ['extension', 'version', 'arch'],
+    labelNames: ['source', 'extension', 'version', 'arch'],
   })
   const feed = (event: Event): void => {
     if (event.kind === 'request') {
@@ -55,7 +55,7 @@ async function referenceFor(metrics: Metrics) {
     } else if (event.kind === 'cache') {
       upstreamCache.inc({ result: event.result })
     } else if (event.kind === 'download') {
-      downloads.inc({ ...event.image })
+      downloads.inc({ source: 'bakery', ...event.image })
     }
   }
   return { registry, feed }
@@ -64,7 +64,7 @@ async function referenceFor(metrics: Metrics) {
 function feed(metrics: Metrics, event: Event): void {
   if (event.kind === 'request') metrics.countRequest(event.rule, event.status, event.s)
   else if (event.kind === 'cache') metrics.upstreamEvents.cache(event.result)
-  else if (event.kind === 'download') metrics.countDownload(event.image)
+  else if (event.kind === 'download') metrics.countDownload(event.image, 'bakery')
 }
 
 /** Both renderings of each tallied metric, in registry order. */
@@ -129,7 +129,9 @@ t.test('a replay on bucket bounds, by rule and status: the text prom-client give
   t.match(last, line('upstream_cache_lookups_total\\{result="stale"\\} 0'))
   t.match(
     last,
-    line('downloads_total\\{extension="kubernetes",version="v1\\.32\\.2",arch="x86-64"\\} 2'),
+    line(
+      'downloads_total\\{source="bakery",extension="kubernetes",version="v1\\.32\\.2",arch="x86-64"\\} 2',
+    ),
   )
 })
 
@@ -182,7 +184,7 @@ t.test('a scrape hands the counts over once: scraping again adds nothing', async
   metrics.countRequest('raw', 302, 0.002)
   metrics.countRequest('raw', 302, 0.002)
   metrics.upstreamEvents.cache('hit')
-  metrics.countDownload(image('kubernetes', 'v1.32.2', 'x86-64'))
+  metrics.countDownload(image('kubernetes', 'v1.32.2', 'x86-64'), 'bakery')
   const first = await metrics.registry.metrics()
   t.equal(await metrics.registry.metrics(), first, 'the second scrape reads the same')
   t.equal(await metrics.registry.metrics(), first, 'and the third')
@@ -192,7 +194,7 @@ t.test('a scrape hands the counts over once: scraping again adds nothing', async
   t.match(first, /^sysext_redirector_downloads_total\{[^}]+\} 1$/m)
   metrics.countRequest('raw', 302, 0.002)
   metrics.upstreamEvents.cache('hit')
-  metrics.countDownload(image('kubernetes', 'v1.32.2', 'x86-64'))
+  metrics.countDownload(image('kubernetes', 'v1.32.2', 'x86-64'), 'bakery')
   const later = await metrics.registry.metrics()
   t.match(later, /^sysext_redirector_requests_total\{rule="raw",status="302"\} 3$/m)
   t.match(later, /^sysext_redirector_request_duration_seconds_count\{rule="raw"\} 3$/m)
@@ -249,9 +251,9 @@ t.test('a duration that is not a finite number counts the request, not the time'
 t.test('a download counted keeps its labels even if the caller changes the object', async (t) => {
   const metrics = createMetrics()
   const labels = { extension: 'kubernetes', version: 'v1.32.2', arch: 'x86-64' }
-  metrics.countDownload(labels)
+  metrics.countDownload(labels, 'bakery')
   labels.arch = 'changed'
-  metrics.countDownload(image('kubernetes', 'v1.32.2', 'x86-64'))
+  metrics.countDownload(image('kubernetes', 'v1.32.2', 'x86-64'), 'bakery')
   const text = await metrics.registry.metrics()
   t.match(text, /^sysext_redirector_downloads_total\{[^}]*arch="x86-64"\} 2$/m)
   t.notMatch(text, /arch="changed"/)

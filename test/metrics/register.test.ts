@@ -15,6 +15,7 @@ function answered(extra: Partial<Omit<AnsweredRequest, 'answer'>> = {}): Answere
     method: 'GET',
     url: '/extensions/kubernetes-v1.32.2-x86-64.raw',
     rule: 'raw',
+    source: 'bakery' as string | null,
     upstream: 'exists' as AnsweredRequest['upstream'],
     status: 302,
     location: IMAGE as string | undefined,
@@ -25,7 +26,10 @@ function answered(extra: Partial<Omit<AnsweredRequest, 'answer'>> = {}): Answere
   }
   // The decision names the image of a redirect to one (src/decision/answer.ts).
   const image = imageLabels('kubernetes-v1.32.2', request.location?.split('/').at(-1) ?? '')
-  return { ...request, answer: { upstream: request.upstream, image } as Answer }
+  return {
+    ...request,
+    answer: { upstream: request.upstream, image, source: request.source } as Answer,
+  }
 }
 
 async function counted(t: Test) {
@@ -58,7 +62,7 @@ t.test('requests the lane answered are counted and timed like any other', async 
   )
   t.match(
     body,
-    /^sysext_redirector_downloads_total\{extension="kubernetes",version="v1\.32\.2",arch="x86-64"\} 2$/m,
+    /^sysext_redirector_downloads_total\{source="bakery",extension="kubernetes",version="v1\.32\.2",arch="x86-64"\} 2$/m,
   )
 })
 

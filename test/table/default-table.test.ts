@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { normaliseTarget } from '../../src/path/normalise.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
-import { resolve, tryRule, type Origins } from '../../src/table/resolve.js'
+import { resolve, tryRule, singleSource, type Origins } from '../../src/table/resolve.js'
 import { compileTable } from '../../src/table/table.js'
 
 // The URL contract (shared/reference/url-map.md), row by row, against the
 // built-in table: what every installed Flatcar machine relies on.
 const REL = 'https://github.com/flatcar/sysext-bakery/releases/download'
 const DOCS = 'https://flatcar.github.io/sysext-bakery'
-const origins: Origins = { releases: REL, fallback: DOCS }
+const origins: Origins = singleSource(REL, DOCS)
 const table = await loadTable(DEFAULT_TABLE_FILE, origins)
 
 function where(path: string): [string, string] {
@@ -217,10 +217,7 @@ t.test('a capture that would name "." or ".." is refused, not redirected', async
 })
 
 t.test('a fork changes the origin and repo, not the paths', async (t) => {
-  const fork: Origins = {
-    releases: 'https://github.com/acme/bakery/releases/download',
-    fallback: DOCS,
-  }
+  const fork: Origins = singleSource('https://github.com/acme/bakery/releases/download', DOCS)
   t.equal(
     resolve(table, normaliseTarget('/extensions/kubernetes/SHA256SUMS'), fork).location,
     'https://github.com/acme/bakery/releases/download/kubernetes/SHA256SUMS',

@@ -1,8 +1,14 @@
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { originsOf, parseConfig } from '../../src/config.js'
 import { checkExamples } from '../../src/table/examples.js'
+import { loadTable } from '../../src/table/load.js'
 import { compileTable } from '../../src/table/table.js'
+import { singleSource } from '../../src/table/resolve.js'
 
-const origins = { releases: 'https://github.test/r', fallback: 'https://docs.test' }
+const origins = singleSource('https://github.test/r', 'https://docs.test')
 const rules = [
   {
     name: 'raw',
@@ -73,4 +79,17 @@ t.test('unmatched examples: no layer takes them', async (t) => {
   t.same(failures(unmatched('/extensions/k-1-x86-64.raw')), [
     'unmatched: example /extensions/k-1-x86-64.raw is taken by rule "raw"',
   ])
+})
+
+t.test('every shipped table passes its examples, and every rule has one', async (t) => {
+  const dir = fileURLToPath(new URL('../../tables/', import.meta.url))
+  const files = readdirSync(dir).filter((file) => file.endsWith('.yaml'))
+  t.ok(files.length >= 3, `${files.join(', ')}`)
+  const config = parseConfig({})
+  for (const file of files) {
+    // loadTable checks the examples, as check-table does: it refuses a table whose examples fail.
+    const table = await loadTable(join(dir, file), (loaded) => originsOf(config, loaded))
+    const without = table.rules.filter((rule) => rule.examples.length === 0).map((r) => r.name)
+    t.same(without, [], `${file}: every rule has an example`)
+  }
 })

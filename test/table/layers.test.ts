@@ -57,12 +57,20 @@ t.test(
 )
 
 t.test('directories: a listing, or pages capturing {ext}', async (t) => {
-  t.same(compileDirectories(undefined), [])
-  const [listing, page] = compileDirectories([
-    { name: 'listing', path: '/extensions/', examples: ['/extensions/'] },
-    { name: 'extension', path: '/extensions/{ext}/' },
-  ])
-  t.match(listing, { name: 'listing', examples: ['/extensions/'] })
+  t.same(compileDirectories(undefined, []), [])
+  const [listing, page] = compileDirectories(
+    [
+      { name: 'listing', path: '/extensions/', examples: ['/extensions/'] },
+      { name: 'extension', path: '/extensions/{ext}/' },
+    ],
+    [],
+  )
+  t.match(listing, {
+    name: 'listing',
+    examples: ['/extensions/'],
+    base: '/extensions/',
+    source: null,
+  })
   t.match(page, { name: 'extension', pathTemplate: '/extensions/{ext}/', examples: [] })
   const bad: [unknown, RegExp][] = [
     [{}, /directories must be a list/],
@@ -72,7 +80,7 @@ t.test('directories: a listing, or pages capturing {ext}', async (t) => {
   ]
   for (const [doc, message] of bad)
     t.match(
-      refused(() => compileDirectories(doc)),
+      refused(() => compileDirectories(doc, [])),
       message,
     )
 })
@@ -108,10 +116,13 @@ t.test('newestName and directoryPage: the first form a path fits', async (t) => 
   const forms = layer?.forms ?? []
   t.equal(newestName(forms, '/extensions/x.conf'), null)
   t.match(newestName(forms, '/extensions/x.raw'), { file: 'x.raw' })
-  const pages = compileDirectories([
-    { name: 'listing', path: '/extensions/' },
-    { name: 'extension', path: '/extensions/{ext}/' },
-  ])
+  const pages = compileDirectories(
+    [
+      { name: 'listing', path: '/extensions/' },
+      { name: 'extension', path: '/extensions/{ext}/' },
+    ],
+    [],
+  )
   t.match(directoryPage(pages, '/extensions/'), { form: { name: 'listing' }, extension: null })
   t.match(directoryPage(pages, '/extensions/k/'), { form: { name: 'extension' }, extension: 'k' })
   t.equal(directoryPage(pages, '/extensions/k'), null)

@@ -11,12 +11,13 @@ import {
   parseTableText,
   type ParsedTable,
 } from '../../src/table/load.js'
-import type { Origins } from '../../src/table/resolve.js'
+import { singleSource, type Origins } from '../../src/table/resolve.js'
+import type { Table } from '../../src/table/table.js'
 
-const origins: Origins = {
-  releases: 'https://github.com/flatcar/sysext-bakery/releases/download',
-  fallback: 'https://flatcar.github.io/sysext-bakery',
-}
+const origins: Origins = singleSource(
+  'https://github.com/flatcar/sysext-bakery/releases/download',
+  'https://flatcar.github.io/sysext-bakery',
+)
 
 const confRule = {
   name: 'conf',
@@ -44,10 +45,10 @@ t.test('the built-in table loads and all its examples pass', async (t) => {
 })
 
 t.test('its examples pass for a fork on another origin too', async (t) => {
-  const fork: Origins = {
-    releases: 'http://127.0.0.1:9/acme/bakery/releases/download',
-    fallback: 'https://acme.example/docs',
-  }
+  const fork: Origins = singleSource(
+    'http://127.0.0.1:9/acme/bakery/releases/download',
+    'https://acme.example/docs',
+  )
   t.same(checkExamples(await loadTable(DEFAULT_TABLE_FILE, fork), fork), [])
 })
 
@@ -175,4 +176,42 @@ t.test('loads a table file a fork wrote, or says why not', async (t) => {
     message: `cannot read pattern table ${join(dir, 'missing.yaml')}: ENOENT`,
   })
   await t.rejects(loadTable(dir, origins), { code: 'SR_TABLE_SYNTAX', message: /EISDIR/ })
+})
+
+t.test('a table of several sources: fixed origins must give each a release URL', async (t) => {
+  const file = new URL('../../tables/fedora-sysexts.yaml', import.meta.url).pathname
+  await t.rejects(
+    loadTable(file, singleSource('https://github.test/a/b/releases/download', 'https://docs.test')),
+    {
+      code: 'SR_TABLE_INVALID',
+      message: `${file}: no release URL for source(s) fedora, community`,
+    },
+  )
+  const doc = {
+    sources: { fedora: 'fedora-sysexts/fedora', community: 'fedora-sysexts/community' },
+    rules: [
+      {
+        name: 'conf',
+        path: '/community/{name}.conf',
+        source: 'community',
+        release: '{name}',
+        asset: '{name}.conf',
+        examples: [{ path: '/community/a.conf', location: '{releases:copr}/a/a.conf' }],
+      },
+    ],
+  }
+  const origins = (table: Table): Origins => ({
+    ...singleSource('https://github.test/fedora', 'https://docs.test'),
+    source: table.sources[0]?.name as string,
+    sources: { fedora: 'https://github.test/fedora', community: 'https://github.test/community' },
+  })
+  t.throws(
+    () => buildTable(doc, origins, 'f.yaml'),
+    {
+      code: 'SR_TABLE_EXAMPLE',
+      message:
+        /leads to https:\/\/github\.test\/community\/a\/a\.conf, expected \{releases:copr\}\/a\/a\.conf/,
+    },
+    'an unknown source in an example is left as written, and fails',
+  )
 })

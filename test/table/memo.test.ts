@@ -3,12 +3,12 @@ import { isRedirectorError } from '../../src/errors.js'
 import { normaliseTarget } from '../../src/path/normalise.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
 import { MEMO_ENTRIES, MEMO_MAX_TARGET, remembered } from '../../src/table/memo.js'
-import { resolve, type Origins } from '../../src/table/resolve.js'
+import { resolve, singleSource, type Origins } from '../../src/table/resolve.js'
 
-const origins: Origins = {
-  releases: 'https://github.com/flatcar/sysext-bakery/releases/download',
-  fallback: 'https://flatcar.github.io/sysext-bakery',
-}
+const origins: Origins = singleSource(
+  'https://github.com/flatcar/sysext-bakery/releases/download',
+  'https://flatcar.github.io/sysext-bakery',
+)
 const table = await loadTable(DEFAULT_TABLE_FILE, origins)
 // A computation that throws on bad input, as normalising does.
 const direct = (raw: string) => {

@@ -1,12 +1,9 @@
 import t from 'tap'
 import { normaliseTarget } from '../../src/path/normalise.js'
-import { fallback, releasesBase, resolve, tryRule } from '../../src/table/resolve.js'
+import { fallback, releasesBase, resolve, singleSource, tryRule } from '../../src/table/resolve.js'
 import { compileTable } from '../../src/table/table.js'
 
-const origins = {
-  releases: 'https://github.test/o/r/releases/download',
-  fallback: 'https://docs.test/x',
-}
+const origins = singleSource('https://github.test/o/r/releases/download', 'https://docs.test/x')
 const table = compileTable({
   rules: [
     {

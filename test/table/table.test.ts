@@ -93,3 +93,54 @@ t.test('every table error names the rule and stops the load', async (t) => {
     t.throws(() => compileTable(doc), { code: 'SR_TABLE_INVALID', message }, String(message))
   }
 })
+
+t.test('sources: each rule names one, or whichever publishes a name', async (t) => {
+  const sources = { fedora: 'fedora-sysexts/fedora', community: 'fedora-sysexts/community' }
+  const table = compileTable({
+    sources,
+    rules: [
+      rule(),
+      rule({ name: 'community', source: 'community' }),
+      rule({ name: 'either', source: { 'publisher-of': '{name}', otherwise: 'fedora' } }),
+    ],
+    directories: [{ name: 'listing', path: '/community/', source: 'community' }],
+  })
+  t.same(
+    table.sources.map((source) => source.name),
+    ['fedora', 'community'],
+  )
+  t.match(table.rules, [
+    { source: null, publisher: null },
+    { source: 'community', publisher: null },
+    {
+      source: 'fedora',
+      publisher: { otherwise: 'fedora', name: [{ kind: 'capture', name: 'name' }] },
+    },
+  ])
+  t.equal(table.directories[0]?.source, 'community')
+  const refused = (doc: Record<string, unknown>): string => {
+    try {
+      compileTable(doc)
+    } catch (err) {
+      return (err as Error).message
+    }
+    return 'accepted'
+  }
+  t.match(
+    refused({
+      sources,
+      rules: [rule({ source: { 'publisher-of': '{nosuch}', otherwise: 'fedora' } })],
+    }),
+    /rule "conf": "source": "publisher-of" /,
+    'the name comes from the path’s captures',
+  )
+  t.match(
+    refused({
+      sources,
+      rules: [rule()],
+      directories: [{ name: 'd', path: '/d/', source: 'copr' }],
+    }),
+    /directory "d": "source": must be one of fedora, community/,
+  )
+  t.match(refused({ rules: [rule({ source: 'fedora' })] }), /needs the table's "sources"/)
+})

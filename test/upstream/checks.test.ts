@@ -225,7 +225,7 @@ t.test('invented long names cannot fill memory: the cache is bounded in bytes', 
   t.ok(checks.bytes <= 1024 * 1024, `estimated ${checks.bytes} bytes held`)
   t.ok(checks.size >= 10, 'and still some held')
   t.same(
-    entrySize('https://x/y', { answer: 'exists', release: 'r', asset: 'a' }),
+    entrySize('https://x/y', { answer: 'exists', release: 'r', asset: 'a', source: 'bakery' }),
     2 * (11 + 1 + 1) + 200,
     'the estimate: two bytes a character and 200 for the objects',
   )
@@ -296,6 +296,7 @@ t.test(
 t.test('answerNow: what lookupNow would answer at once, changing nothing', async (t) => {
   const { github, checks, clock, events } = await setup(t, { CHECK_TTL_MISSING: '30s' })
   const targetOf = (asset: typeof IMAGE) => ({
+    source: 'bakery',
     release: asset.tag,
     asset: asset.name,
     location: `${github.url}/flatcar/sysext-bakery/releases/download/${asset.tag}/${asset.name}`,

@@ -288,3 +288,33 @@ t.test('the standalone runner', async (t) => {
   const [code] = await once(child, 'exit')
   t.equal(code, 0)
 })
+
+t.test('several repositories side by side, each with its own assets', async (t) => {
+  const github = await startFakeGitHub({
+    repo: 'fedora-sysexts/fedora',
+    assets: { btop: { SHA256SUMS: 'fedora btop\n' } },
+    more: { 'fedora-sysexts/community': { btop: { SHA256SUMS: 'community btop\n' } } },
+  })
+  t.teardown(() => github.close())
+  const fedora = '/fedora-sysexts/fedora/releases/download'
+  const community = '/fedora-sysexts/community/releases/download'
+  for (const [base, body] of [
+    [fedora, 'fedora btop\n'],
+    [community, 'community btop\n'],
+  ] as const) {
+    const found = await get(github, `${base}/btop/SHA256SUMS`)
+    t.equal(found.status, 302)
+    const stored = await get(github, found.headers.location as string)
+    t.equal(stored.body, body, `${base}: its own bytes, through its own storage link`)
+  }
+  github.addAsset('tailscale', 'tailscale.conf', '[Transfer]\n', 'fedora-sysexts/community')
+  t.equal((await get(github, `${community}/tailscale/tailscale.conf`)).status, 302)
+  t.equal((await get(github, `${fedora}/tailscale/tailscale.conf`)).status, 404, 'not in the other')
+  t.equal(github.count('GET', 'tailscale', 'tailscale.conf', 'fedora-sysexts/community'), 1)
+  t.equal(github.count('GET', 'tailscale', 'tailscale.conf', 'fedora-sysexts/fedora'), 1)
+  t.equal(github.count('GET', 'btop'), 2, 'both repositories counted without one named')
+  github.removeAsset('btop', 'SHA256SUMS', 'fedora-sysexts/community')
+  t.equal((await get(github, `${community}/btop/SHA256SUMS`)).status, 404)
+  t.equal((await get(github, `${fedora}/btop/SHA256SUMS`)).status, 302, 'the other keeps its own')
+  t.equal((await get(github, '/storage/abc-7/btop/SHA256SUMS')).status, 404, 'no 8th repository')
+})

@@ -150,6 +150,7 @@ t.test('the app closes the Agent it made', async (t) => {
   const checks = app.upstreamChecks
   if (checks === null) throw new Error('checks are on by default')
   const target = {
+    source: 'bakery',
     release: IMAGE.tag,
     asset: IMAGE.name,
     location: `${github.url}${REL}/${IMAGE.tag}/${IMAGE.name}`,
@@ -191,6 +192,7 @@ t.test('registered alone: default clock and no events', async (t) => {
   t.equal(app.upstreamChecks, checks, 'decorated as app.upstreamChecks')
   const location = `${github.url}${REL}/${MISSING.tag}/${MISSING.name}`
   const target = {
+    source: 'bakery',
     release: MISSING.tag,
     asset: MISSING.name,
     location,

@@ -26,7 +26,8 @@ async function hook(t: Test) {
     secret: SECRET,
     maxBytes: MIB,
     bodyTimeoutMs: 300,
-    invalidate: (tag) => {
+    sourceOf: () => 'bakery',
+    invalidate: ({ tag }) => {
       dropped.push(tag)
       return { manifests: [tag], checks: 0 }
     },

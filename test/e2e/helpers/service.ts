@@ -9,6 +9,8 @@ export interface RequestLine {
   readonly path: string
   readonly status: number
   readonly rule: string | null
+  /** The table's source the answer led into; absent for none. */
+  readonly source?: string
   readonly location?: string
   readonly userAgent?: string
   /** When it was logged (epoch milliseconds). */
@@ -31,7 +33,8 @@ export interface Service {
 export interface ServiceOptions {
   /** The fake GitHub's origin, the service's GITHUB_URL. */
   readonly githubUrl: string
-  readonly repo: string
+  /** BAKERY_REPO; unset for a table that names its own repositories. */
+  readonly repo?: string
   /** Settings beyond the origin and repo (e.g. the upstream checks'). */
   readonly env?: Readonly<Record<string, string>>
   /** Where the service's stdout and stderr go, line by line. */
@@ -55,7 +58,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     HOST: '127.0.0.1',
     PORT: '0',
     GITHUB_URL: options.githubUrl,
-    BAKERY_REPO: options.repo,
+    ...(options.repo === undefined ? {} : { BAKERY_REPO: options.repo }),
     // The fallback is only ever a redirect target; keep even that on 127.0.0.1
     // (the fake GitHub answers 404 there) so no client leaves the machine.
     FALLBACK_URL: `${options.githubUrl}/docs-site`,

@@ -1,7 +1,7 @@
 import { startFakeGitHub, type FakeGitHub } from '../../helpers/fake-github.js'
 import type { LogFile } from './artifacts.js'
 import { Bakery } from './bakery.js'
-import { startService, type RequestLine, type Service } from './service.js'
+import { startService, type RequestLine, type Service, type ServiceOptions } from './service.js'
 
 /**
  * How long the service trusts what it learnt upstream, kept short so a test
@@ -17,13 +17,17 @@ export const SERVICE_ENV = {
   CHECK_TTL_MISSING: `${LIFETIME_MS}ms`,
 } as const
 
-export interface Stack {
+/** The service in front of a fake GitHub: what every stack of this tier has. */
+export interface ServiceStack {
   readonly github: FakeGitHub
-  readonly bakery: Bakery
   readonly service: Service
   /** The service's answers to one path (exactly as the client sent it). */
   answers(path: string): Promise<RequestLine[]>
   close(): Promise<void>
+}
+
+export interface Stack extends ServiceStack {
+  readonly bakery: Bakery
 }
 
 /** The fake GitHub with an empty bakery, and the service in front of it (`env` beyond SERVICE_ENV). */
@@ -32,16 +36,23 @@ export async function startStack(
   env: Readonly<Record<string, string>> = {},
 ): Promise<Stack> {
   const github = await startFakeGitHub()
+  const stack = await serveFrom(github, {
+    repo: github.repo,
+    env: { ...SERVICE_ENV, ...env },
+    log: serviceLog,
+  })
+  return { ...stack, bakery: new Bakery(github) }
+}
+
+/** Starts the service in front of `github`; closes that fake GitHub too if the start fails. */
+export async function serveFrom(
+  github: FakeGitHub,
+  options: Omit<ServiceOptions, 'githubUrl'>,
+): Promise<ServiceStack> {
   try {
-    const service = await startService({
-      githubUrl: github.url,
-      repo: github.repo,
-      env: { ...SERVICE_ENV, ...env },
-      log: serviceLog,
-    })
+    const service = await startService({ ...options, githubUrl: github.url })
     return {
       github,
-      bakery: new Bakery(github),
       service,
       answers: async (path) => (await service.requests()).filter((line) => line.path === path),
       close: async () => {

@@ -2,6 +2,14 @@ import t, { type Test } from 'tap'
 import { clientArtifacts, type LogFile } from './artifacts.js'
 import { sha256, transferFile } from './bakery.js'
 import { curlGet } from './download.js'
+import {
+  COMMUNITY,
+  FEDORA,
+  fedoraImage,
+  fedoraTransfer,
+  OS_VERSION,
+  startFedoraStack,
+} from './fedora.js'
 import { makeTestKey } from './gpg.js'
 import { Matrix } from './matrix.js'
 import { requireClients, TOOLS } from './preflight.js'
@@ -472,6 +480,77 @@ export async function sysupdateTier(release: Release): Promise<void> {
       'the image was downloaded once, by acquire',
     )
   })
+
+  t.test(
+    'the Fedora layout (extensions.fcos.fr): install and update by the OS version',
+    async (t) => {
+      matrix.scenario(
+        t,
+        'Fedora layout: /fedora/<name>/ and /extensions/<name>/, <name>-@v-%w-%a.raw',
+      )
+      const fedora = await startFedoraStack(artifacts.log('fedora-service.log'))
+      t.teardown(() => fedora.close())
+      const s = await machine(t, 'fedora-layout')
+      // A Fedora 42 machine: sysupdate's %w is its VERSION_ID.
+      await s.machine.writeFile('/etc/os-release', `ID=fedora\nVERSION_ID=${OS_VERSION}\n`)
+      const url = fedora.service.url
+      const cases = [
+        { repo: FEDORA, name: 'btop', path: '/fedora/btop/', conf: '/fedora/btop.conf' },
+        // A listed community name, by the generic tree, as the Caddyfile sends it.
+        {
+          repo: COMMUNITY,
+          name: 'tailscale',
+          path: '/extensions/tailscale/',
+          conf: '/extensions/tailscale.conf',
+        },
+      ] as const
+      for (const { repo, name, path, conf } of cases) {
+        fedora.bakery.publish(repo, name, '1.0.0-1')
+        // Another OS version's image of a newer version: never this machine's.
+        fedora.bakery.publish(repo, name, '9.0.0-1', '41')
+        fedora.bakery.addTransfer(repo, name, fedoraTransfer(url, name, path))
+        const fetched = await curlGet(
+          `${url}${conf}`,
+          s.machine.host(`/etc/sysupdate.${name}.d/${name}.conf`),
+          s.log,
+          ['--create-dirs'],
+        )
+        t.equal(fetched.code, 0, `curl ${conf}: ${describe(fetched)}`)
+        if (!features.createsTargetFolder) await s.machine.mkdir(`/opt/extensions/${name}`)
+        t.same((await list(t, s, name)).all, ['1.0.0-1'], `${name}: only this OS version's images`)
+        await update(t, s, name)
+        const first = fedoraImage(name, '1.0.0-1')
+        t.equal(
+          await s.machine.readlink(`/etc/extensions/${name}.raw`),
+          `../../opt/extensions/${name}/${first}`,
+        )
+        const bytes = fedora.bakery.publish(repo, name, '1.1.0-1')
+        t.equal(await checkNew(t, s, name), '1.1.0-1', `${name}: the new version is offered`)
+        await update(t, s, name)
+        const next = fedoraImage(name, '1.1.0-1')
+        t.equal(
+          sha256(await s.machine.readFile(`/opt/extensions/${name}/${next}`)),
+          sha256(bytes),
+          `${next} has the published bytes`,
+        )
+        t.equal(
+          await s.machine.readlink(`/etc/extensions/${name}.raw`),
+          `../../opt/extensions/${name}/${next}`,
+        )
+        const answered = await fedora.answers(`${path}${next}`)
+        t.match(
+          answered,
+          [{ status: 302, rule: /-raw$/, source: repo.split('/')[1] }],
+          `${next}: redirected into ${repo}`,
+        )
+        t.equal(
+          fedora.github.count('GET', next.slice(0, -'.raw'.length), next, repo),
+          1,
+          'downloaded from its own release',
+        )
+      }
+    },
+  )
 
   /** The service's answers to the signature names of one extension, in order. */
   async function signatureAnswers(ext: string): Promise<[string, number][]> {

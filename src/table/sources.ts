@@ -1,0 +1,128 @@
+import { RedirectorError } from '../errors.js'
+import type { Token } from './template.js'
+
+/**
+ * The GitHub repositories a table redirects into, each under a short name
+ * its rules use (`source: community`). A table that names none has one,
+ * the implicit source, whose repository is BAKERY_REPO: every table written
+ * before sources existed means exactly that.
+ */
+export interface Source {
+  readonly name: string
+  /** `owner/name` on GitHub. */
+  readonly repo: string
+}
+
+/** The implicit source's name, in logs and metrics, for a table that declares none. */
+export const IMPLICIT_SOURCE = 'bakery'
+
+// GitHub's own rules: owner up to 39 alphanumerics or dashes, repo name of
+// alphanumerics, `.`, `-` and `_` (but not `.` or `..` alone).
+export const REPO = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$/
+
+const SOURCE_NAME = /^[a-z][a-z0-9-]{0,30}$/
+
+/** A table's `sources:` mapping, name to repository, in order (the first is the default). */
+export function compileSources(value: unknown): Source[] {
+  if (value === undefined) return []
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid('"sources" must map short names to GitHub repositories (owner/name)')
+  }
+  const sources = Object.entries(value).map(([name, repo]) => {
+    if (!SOURCE_NAME.test(name)) {
+      throw invalid(`source "${name}": the name must be lower-case letters, digits and dashes`)
+    }
+    if (typeof repo !== 'string' || !REPO.test(repo)) {
+      throw invalid(`source "${name}": expected owner/name of a GitHub repository`)
+    }
+    return { name, repo }
+  })
+  if (sources.length === 0) throw invalid('"sources" must name at least one repository')
+  return sources
+}
+
+/**
+ * A rule that leads to whichever source publishes a name: the source whose
+ * global manifest lists images of it, when exactly one does; otherwise
+ * (none does, several do, or a manifest cannot be read) the declared one.
+ */
+export interface Publisher {
+  /** The extension name, rendered from the rule's captures (`{name}`). */
+  readonly name: readonly Token[]
+  /** Where the name goes when the manifests do not pick exactly one source. */
+  readonly otherwise: string
+}
+
+/** A rule's `source:`: the source it leads into (null: the default), or whichever publishes a name. */
+export interface RuleSource {
+  readonly source: string | null
+  readonly publisher: Publisher | null
+}
+
+const PUBLISHER_KEYS = ['publisher-of', 'otherwise']
+
+/**
+ * Reads a rule's `source:`, which must name a source the table declares:
+ * `source: community`, or `source: {publisher-of: '{name}', otherwise: fedora}`.
+ */
+export function ruleSource(
+  value: unknown,
+  sources: readonly Source[],
+  where: string,
+  compileName: (template: string) => Token[],
+): RuleSource {
+  if (value === undefined) return { source: null, publisher: null }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    return publisherSource(value as Record<string, unknown>, sources, where, compileName)
+  }
+  return { source: declared(value, sources, `${where}: "source"`), publisher: null }
+}
+
+function publisherSource(
+  value: Record<string, unknown>,
+  sources: readonly Source[],
+  where: string,
+  compileName: (template: string) => Token[],
+): RuleSource {
+  const at = `${where}: "source"`
+  for (const key of Object.keys(value)) {
+    if (!PUBLISHER_KEYS.includes(key)) {
+      throw invalid(`${at}: unknown key "${key}" (expected ${PUBLISHER_KEYS.join(', ')})`)
+    }
+  }
+  const of = value['publisher-of']
+  if (typeof of !== 'string') {
+    throw invalid(`${at}: "publisher-of" must be a template naming the extension, such as '{name}'`)
+  }
+  if (sources.length < 2) throw invalid(`${at}: "publisher-of" needs two or more "sources"`)
+  const otherwise = declared(value.otherwise, sources, `${at}: "otherwise"`)
+  return { source: otherwise, publisher: { name: compileName(of), otherwise } }
+}
+
+/** An optional `source:` naming one the table declares (a directory form's); null: the default. */
+export function sourceName(value: unknown, sources: readonly Source[], at: string): string | null {
+  return value === undefined ? null : declared(value, sources, at)
+}
+
+/** A source name the table declares. */
+function declared(value: unknown, sources: readonly Source[], at: string): string {
+  if (typeof value !== 'string' || !sources.some((source) => source.name === value)) {
+    const names = sources.map((source) => source.name)
+    throw invalid(
+      names.length === 0
+        ? `${at}: needs the table's "sources" to declare it`
+        : `${at}: must be one of ${names.join(', ')}`,
+    )
+  }
+  return value
+}
+
+function invalid(message: string): RedirectorError {
+  return new RedirectorError('SR_TABLE_INVALID', message)
+}
+
+/** A release tag in one source: what a webhook delivery invalidates. */
+export interface SourceTag {
+  readonly source: string
+  readonly tag: string
+}

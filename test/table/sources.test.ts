@@ -1,0 +1,101 @@
+import t from 'tap'
+import { isRedirectorError } from '../../src/errors.js'
+import { compileSources, ruleSource, sourceName } from '../../src/table/sources.js'
+import { parseTemplate } from '../../src/table/template.js'
+
+const two = compileSources({
+  fedora: 'fedora-sysexts/fedora',
+  community: 'fedora-sysexts/community',
+})
+const name = (template: string) => parseTemplate(template)
+
+/** The message of the SR_TABLE_INVALID `fn` throws. */
+function refused(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    if (isRedirectorError(err) && err.code === 'SR_TABLE_INVALID') return err.message
+    throw err
+  }
+  throw new Error('accepted')
+}
+
+t.test('sources: names to repositories, in order, the first the default', async (t) => {
+  t.same(compileSources(undefined), [], 'none: the implicit source (BAKERY_REPO)')
+  t.same(two, [
+    { name: 'fedora', repo: 'fedora-sysexts/fedora' },
+    { name: 'community', repo: 'fedora-sysexts/community' },
+  ])
+  const bad: [unknown, RegExp][] = [
+    [['a/b'], /"sources" must map short names/],
+    ['a/b', /"sources" must map short names/],
+    [null, /"sources" must map short names/],
+    [{}, /at least one repository/],
+    [{ Fedora: 'a/b' }, /source "Fedora": the name must be lower-case/],
+    [{ '1x': 'a/b' }, /source "1x"/],
+    [{ fedora: 'no-slash' }, /source "fedora": expected owner\/name/],
+    [{ fedora: 'a/..' }, /expected owner\/name/],
+    [{ fedora: 7 }, /expected owner\/name/],
+  ]
+  for (const [doc, message] of bad)
+    t.match(
+      refused(() => compileSources(doc)),
+      message,
+    )
+})
+
+t.test('a rule names a declared source, or none (the default)', async (t) => {
+  t.same(ruleSource(undefined, two, 'rule "r"', name), { source: null, publisher: null })
+  t.same(ruleSource('community', two, 'rule "r"', name), { source: 'community', publisher: null })
+  t.match(
+    refused(() => ruleSource('copr', two, 'rule "r"', name)),
+    'rule "r": "source": must be one of fedora, community',
+  )
+  t.match(
+    refused(() => ruleSource(3, two, 'rule "r"', name)),
+    /must be one of/,
+  )
+  t.match(
+    refused(() => ruleSource('bakery', [], 'rule "r"', name)),
+    `rule "r": "source": needs the table's "sources" to declare it`,
+  )
+})
+
+t.test('or whichever source publishes a name, with a declared one otherwise', async (t) => {
+  const publisher = { 'publisher-of': '{name}', otherwise: 'fedora' }
+  t.same(ruleSource(publisher, two, 'rule "r"', name), {
+    source: 'fedora',
+    publisher: { name: parseTemplate('{name}'), otherwise: 'fedora' },
+  })
+  const bad: [unknown, RegExp][] = [
+    [{ 'publisher-of': '{name}' }, /"otherwise": must be one of fedora, community/],
+    [{ 'publisher-of': '{name}', otherwise: 'copr' }, /"otherwise": must be one of/],
+    [{ otherwise: 'fedora' }, /"publisher-of" must be a template naming the extension/],
+    [{ 'publisher-of': 1, otherwise: 'fedora' }, /"publisher-of" must be a template/],
+    [
+      { ...publisher, among: ['fedora'] },
+      /unknown key "among" \(expected publisher-of, otherwise\)/,
+    ],
+    [[publisher], /must be one of/],
+  ]
+  for (const [doc, message] of bad)
+    t.match(
+      refused(() => ruleSource(doc, two, 'rule "r"', name)),
+      message,
+    )
+  const one = compileSources({ fedora: 'fedora-sysexts/fedora' })
+  t.match(
+    refused(() => ruleSource(publisher, one, 'rule "r"', name)),
+    /"publisher-of" needs two or more "sources"/,
+    'with one source there is nothing to choose',
+  )
+})
+
+t.test('a directory form may name a source', async (t) => {
+  t.equal(sourceName(undefined, two, 'directory "d"'), null)
+  t.equal(sourceName('community', two, 'directory "d"'), 'community')
+  t.match(
+    refused(() => sourceName('x', two, 'directory "d": "source"')),
+    /must be one of/,
+  )
+})

@@ -18,9 +18,9 @@ import { registerMetrics } from './metrics/register.js'
 import { registerProtection } from './protection/register.js'
 import { serverOptions } from './protection/server-limits.js'
 import { registerSharedStore } from './shared/register.js'
-import type { SourceTag } from './table/sources.js'
+import { sharedRelease, splitSharedRelease, type SourceTag } from './table/sources.js'
 import type { Table } from './table/table.js'
-import { sharedRelease, splitSharedRelease, type Clock } from './upstream/checks.js'
+import type { Clock } from './upstream/checks.js'
 import type { UpstreamEvents } from './upstream/events.js'
 import { UpstreamGate } from './upstream/gate.js'
 import { registerUpstreamChecks } from './upstream/register.js'
@@ -113,11 +113,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       sourceOf: (repository) => sourceOfDelivery(origins, repository),
       invalidate: (release) => {
         // Retired in the store first, on the connection later reads use, then told to the fleet.
+        // The tag's own release is among the manifests an index touches: retired once.
         const { source, tag } = release
-        const touched = indexes.get(source)?.touchedBy(tag) ?? []
-        const manifests = touched.map((manifest) => sharedRelease(source, manifest))
-        const qualified = sharedRelease(source, tag)
-        shared?.invalidate([...manifests, qualified], [qualified])
+        const touched = new Set([...(indexes.get(source)?.touchedBy(tag) ?? []), tag])
+        const releases = [...touched].map((name) => sharedRelease(source, name))
+        shared?.invalidate(releases, [sharedRelease(source, tag)])
         return dropLocally(release)
       },
     })
@@ -128,7 +128,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     table,
     origins,
     policy: policyOf(config, table),
-    knowledge: { checks, index: indexes.get(origins.source) ?? null, indexes },
+    knowledge: { checks, index: app.manifestIndex, indexes },
   })
   app.decorate('decider', decider)
   registerAnswerRoute(app, decider)

@@ -8,7 +8,7 @@ import { firstNeed, liveFacts, run, type IndexSource, type Knowledge } from './d
 import { describeNeed, type Fact, type Need } from './decision/needs.js'
 import { policyOf } from './decision/policy.js'
 import { routeFinder, type Route } from './decision/route.js'
-import { createIndex } from './index/register.js'
+import { createIndexes } from './index/register.js'
 import { DEFAULT_TABLE_FILE, loadTable } from './table/load.js'
 import { tryRule, type Origins, type ReleaseTarget } from './table/resolve.js'
 import { renderOutput } from './table/template.js'
@@ -224,11 +224,10 @@ function liveKnowledge(config: Config, table: Table): Knowledge & { close(): Pro
       })
     : null
   const origins = originsOf(config, table)
-  const indexes = new Map<string, IndexSource>()
-  for (const [source, releases] of Object.entries(config.index.enabled ? origins.sources : {})) {
-    const deps = { dispatcher: agent, clock: performance, manifests: table.manifests, log, gate }
-    indexes.set(source, createIndex(config, { ...deps, releases, source }))
-  }
+  const parts = { dispatcher: agent, clock: performance, manifests: table.manifests, log, gate }
+  const indexes = config.index.enabled
+    ? createIndexes(config, origins.sources, () => parts)
+    : new Map<string, IndexSource>()
   const index = indexes.get(origins.source) ?? null
   return { checks, index, indexes, close: () => agent.destroy() }
 }

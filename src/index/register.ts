@@ -3,7 +3,8 @@ import { Agent, type Dispatcher } from 'undici'
 import type { Config } from '../config.js'
 import type { SharedStore } from '../shared/store.js'
 import type { Manifests } from '../table/layers.js'
-import { sharedRelease, type Clock } from '../upstream/checks.js'
+import { sharedRelease } from '../table/sources.js'
+import type { Clock } from '../upstream/checks.js'
 import type { UpstreamGate } from '../upstream/gate.js'
 import { manifestFetcher } from './fetch.js'
 import { sharedFetcher } from './shared-fetch.js'
@@ -68,26 +69,35 @@ function appIndexes(
     app.addHook('onClose', async () => agent.destroy())
     dispatcher = agent
   }
+  return createIndexes(config, deps.sources, (source) => ({
+    dispatcher,
+    clock: deps.clock ?? performance,
+    manifests: deps.manifests,
+    gate: deps.gate,
+    log: app.log.child({ module: 'index', source }),
+    events: deps.events?.(source),
+    shared: deps.shared,
+  }))
+}
+
+/** What createIndex needs besides a source and its release downloads. */
+export type IndexParts = Omit<Parameters<typeof createIndex>[1], 'releases' | 'source'>
+
+/** One index per source (Origins.sources: name to release downloads), by name (the app's, or explain's). */
+export function createIndexes(
+  config: Config,
+  sources: Readonly<Record<string, string>>,
+  partsOf: (source: string) => IndexParts,
+): Map<string, ManifestIndex> {
   const indexes = new Map<string, ManifestIndex>()
-  for (const [source, releases] of Object.entries(deps.sources)) {
-    const index = createIndex(config, {
-      dispatcher,
-      clock: deps.clock ?? performance,
-      manifests: deps.manifests,
-      releases,
-      source,
-      gate: deps.gate,
-      log: app.log.child({ module: 'index', source }),
-      events: deps.events?.(source),
-      shared: deps.shared,
-    })
-    indexes.set(source, index)
+  for (const [source, releases] of Object.entries(sources)) {
+    indexes.set(source, createIndex(config, { ...partsOf(source), releases, source }))
   }
   return indexes
 }
 
-/** The manifest index over GitHub's release downloads (the app's, or explain's). */
-export function createIndex(
+/** The manifest index over one source's release downloads. */
+function createIndex(
   config: Config,
   deps: {
     dispatcher: Dispatcher

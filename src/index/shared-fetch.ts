@@ -35,7 +35,8 @@ export function sharedFetcher(
   fetch: ManifestFetcher,
   shared: SharedStore,
   settings: SharedFetchSettings,
-  keyOf: (release: string) => string = (release) => release,
+  /** The store's name for a release (register.ts qualifies it with its source). */
+  keyOf: (release: string) => string,
 ): ManifestFetcher {
   return async (release, validators) => {
     // The store's name for it: two sources may both have a release `latest`.

@@ -126,3 +126,19 @@ export interface SourceTag {
   readonly source: string
   readonly tag: string
 }
+
+/**
+ * A release as the fleet's shared store names it (checks and manifests):
+ * with its source, so a tag two repositories both have (`latest`) is kept,
+ * and retired, apart. Source names hold no `/`, so the first `/` splits it
+ * again.
+ */
+export function sharedRelease(source: string, release: string): string {
+  return `${source}/${release}`
+}
+
+/** sharedRelease's parts again. */
+export function splitSharedRelease(qualified: string): SourceTag {
+  const slash = qualified.indexOf('/')
+  return { source: qualified.slice(0, slash), tag: qualified.slice(slash + 1) }
+}

@@ -2,7 +2,7 @@ import { RefreshingCache, type ReadResult, type Refreshed } from '../cache/refre
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../cache/refreshing.js'
 import type { SharedStore } from '../shared/store.js'
-import type { SourceTag } from '../table/sources.js'
+import { sharedRelease } from '../table/sources.js'
 import type { CacheClass } from '../table/table.js'
 import type { UpstreamConfig } from './config.js'
 import type { CheckOutcome, UpstreamEvents } from './events.js'
@@ -197,21 +197,6 @@ export class UpstreamChecks {
     if (outcome === 'missing') return ttlMs.missing
     return target.cache === 'versioned' ? ttlMs.versioned : ttlMs.mutable
   }
-}
-
-/**
- * A release as the shared store names it for checks: with its source, so a
- * tag two repositories both have is retired for the one a webhook names.
- * Source names hold no `/`, so the first `/` splits it again (app.ts).
- */
-export function sharedRelease(source: string, release: string): string {
-  return `${source}/${release}`
-}
-
-/** sharedRelease's parts again. */
-export function splitSharedRelease(qualified: string): SourceTag {
-  const slash = qualified.indexOf('/')
-  return { source: qualified.slice(0, slash), tag: qualified.slice(slash + 1) }
 }
 
 const OUTCOMES: readonly string[] = ['exists', 'missing', 'unknown'] satisfies CheckOutcome[]

@@ -16,6 +16,8 @@ import { startRedisServer, type RedisServer } from '../helpers/redis-server.js'
 import { waitUntil } from '../helpers/wait.js'
 
 const SUMS = `${'a'.repeat(64)}  k-1-x86-64.raw\n`
+// Releases under their own names in the store (the app qualifies them with their source).
+const KEY_OF = (release: string): string => release
 const SETTINGS = { ttlMs: 60_000, retryMs: 5_000, staleMaxMs: 600_000, fetchTimeoutMs: 2_000 }
 const PREFIX = 'test:'
 
@@ -45,7 +47,7 @@ async function instance(t: Test, redis: RedisServer, github: FakeGitHub): Promis
     timeoutMs: 2_000,
     maxBytes: 1024,
   })
-  return { fetch: sharedFetcher(own, store, SETTINGS), results }
+  return { fetch: sharedFetcher(own, store, SETTINGS, KEY_OF), results }
 }
 
 async function rig(t: Test) {
@@ -126,7 +128,7 @@ t.test('a 404 and a failure are shared too; one held back here is not', async (t
   github.fault(null)
 
   const held: ManifestFetcher = async () => ({ kind: 'failed', reason: 'wait', held: true })
-  const { fetch: heldFetch } = { fetch: sharedFetcher(held, storeOf(t, redis), SETTINGS) }
+  const { fetch: heldFetch } = { fetch: sharedFetcher(held, storeOf(t, redis), SETTINGS, KEY_OF) }
   t.match(await heldFetch('other'), { kind: 'failed', held: true })
   t.equal(bytes(await b.fetch('other')), 'missing', 'not shared: the next instance asks itself')
 })

@@ -1,6 +1,12 @@
 import t from 'tap'
 import { isRedirectorError } from '../../src/errors.js'
-import { compileSources, ruleSource, sourceName } from '../../src/table/sources.js'
+import {
+  compileSources,
+  ruleSource,
+  sharedRelease,
+  sourceName,
+  splitSharedRelease,
+} from '../../src/table/sources.js'
 import { parseTemplate } from '../../src/table/template.js'
 
 const two = compileSources({
@@ -97,5 +103,18 @@ t.test('a directory form may name a source', async (t) => {
   t.match(
     refused(() => sourceName('x', two, 'directory "d": "source"')),
     /must be one of/,
+  )
+})
+
+t.test('a release as the shared store names it: with its source, and split again', async (t) => {
+  t.equal(sharedRelease('community', 'latest'), 'community/latest')
+  t.same(splitSharedRelease(sharedRelease('fedora', 'btop-1.0/x')), {
+    source: 'fedora',
+    tag: 'btop-1.0/x',
+  })
+  t.not(
+    sharedRelease('fedora', 'latest'),
+    sharedRelease('community', 'latest'),
+    'two sources, two names',
   )
 })

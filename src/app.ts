@@ -24,6 +24,7 @@ import type { Clock } from './upstream/checks.js'
 import type { UpstreamEvents } from './upstream/events.js'
 import { UpstreamGate } from './upstream/gate.js'
 import { registerUpstreamChecks } from './upstream/register.js'
+import { admission } from './index/admission.js'
 import { registerGithubHook, registerHookOff } from './webhooks/github.js'
 import { sourceOfDelivery } from './webhooks/source.js'
 
@@ -91,18 +92,27 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...deps,
     events: options.upstreamEvents ?? metrics.upstreamEvents,
   })
-  const indexes = registerIndex(app, config, {
+  const known = registerIndex(app, config, {
     ...deps,
     manifests: table.manifests,
     sources: origins.sources,
     source: origins.source,
     events: metrics.indexEvents,
+    // A new revision is adopted once the files it adds are at the origin (with checks on).
+    admitOf:
+      checks === null
+        ? undefined
+        : (source) =>
+            admission({ table, origins, source, exists: (target) => checks.lookupNow(target) }),
   })
-  // A release event drops what the service knows of that release, in that source.
-  const dropLocally = ({ source, tag }: SourceTag) => ({
-    manifests: indexes.get(source)?.invalidate(tag) ?? [],
-    checks: checks?.invalidate(tag, source) ?? 0,
-  })
+  const indexes = app.manifestIndexes
+  // A release event drops what the service knows of that release, in that source: the
+  // checks first, so that the manifests read again at once see the release as it is now.
+  const dropLocally = ({ source, tag }: SourceTag) => {
+    const dropped = checks?.invalidate(tag, source) ?? 0
+    known.get(source)?.snapshots.invalidate(tag)
+    return { manifests: indexes.get(source)?.invalidate(tag) ?? [], checks: dropped }
+  }
   // Another instance got a release event: drop the same here.
   shared?.onInvalidation((tags) => tags.map(splitSharedRelease).forEach(dropLocally))
   const { secret, maxBytes } = config.index.webhook
@@ -128,7 +138,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     table,
     origins,
     policy: policyOf(config, table),
-    knowledge: { checks, index: app.manifestIndex, indexes },
+    knowledge: { checks, index: app.manifestIndex, indexes, snapshots: app.snapshots },
   })
   app.decorate('decider', decider)
   registerAnswerRoute(app, decider)

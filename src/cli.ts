@@ -9,6 +9,7 @@ import { describeNeed, type Fact, type Need } from './decision/needs.js'
 import { policyOf } from './decision/policy.js'
 import { routeFinder, type Route } from './decision/route.js'
 import { createIndexes } from './index/register.js'
+import type { SnapshotFile } from './index/snapshot-file.js'
 import { DEFAULT_TABLE_FILE, loadTable } from './table/load.js'
 import { tryRule, type Origins, type ReleaseTarget } from './table/resolve.js'
 import { renderOutput } from './table/template.js'
@@ -176,6 +177,8 @@ function showAnswer(answer: Answer, io: Io): void {
     ['retry-after', answer.retryAfter],
     ['body', answer.body === '' ? undefined : answer.body],
     ['page', answer.page?.kind],
+    ['etag', answer.file?.etag],
+    ['served', answer.file && `${answer.file.bytes.length} bytes from the adopted snapshot`],
     ['layer', answer.layer],
     ['rule', answer.rule],
     ['source', answer.source],
@@ -193,6 +196,7 @@ function describeFact(need: Need, fact: Fact): string {
   if (!catalog.ok) return `unavailable (${catalog.reason})`
   if (catalog.value === undefined) return 'nothing'
   if (Array.isArray(catalog.value)) return `${catalog.value.length} extensions`
+  if (need.kind === 'file') return `adopted (etag ${(catalog.value as SnapshotFile).etag})`
   const value = catalog.value as { name?: string; extension?: { name: string }; stream?: string }
   if (value.name !== undefined) return 'found'
   const stream = value.stream === undefined ? 'the newest' : `stream ${value.stream}`
@@ -225,9 +229,11 @@ function liveKnowledge(config: Config, table: Table): Knowledge & { close(): Pro
     : null
   const origins = originsOf(config, table)
   const parts = { dispatcher: agent, clock: performance, manifests: table.manifests, log, gate }
-  const indexes = config.index.enabled
+  const known = config.index.enabled
     ? createIndexes(config, origins.sources, () => parts)
-    : new Map<string, IndexSource>()
+    : new Map()
+  const indexes = new Map<string, IndexSource>([...known].map(([name, one]) => [name, one.index]))
+  const snapshots = new Map([...known].map(([name, one]) => [name, one.snapshots]))
   const index = indexes.get(origins.source) ?? null
-  return { checks, index, indexes, close: () => agent.destroy() }
+  return { checks, index, indexes, snapshots, close: () => agent.destroy() }
 }

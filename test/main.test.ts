@@ -10,15 +10,25 @@ import { waitUntil } from './helpers/wait.js'
 t.setTimeout(180_000)
 
 t.test('serves the Flatcar default and stops cleanly on SIGTERM', async (t) => {
-  const main = await startMain()
+  // The default configuration, with github.com played by the fake on 127.0.0.1.
+  const image = 'kubernetes-v1.32.2-x86-64.raw'
+  const sums = `${'a'.repeat(64)}  ${image}\n`
+  const github = await startFakeGitHub({
+    assets: { SHA256SUMS: { SHA256SUMS: sums }, 'kubernetes-v1.32.2': { [image]: 'image' } },
+  })
+  t.teardown(() => github.close())
+  const main = await startMain({ GITHUB_URL: github.url })
   const health = await fetch(`${main.url}/healthz`)
   t.equal(health.status, 200)
   t.equal((await fetch(`${main.url}/readyz`)).status, 200)
-  const redirect = await fetch(`${main.url}/extensions/SHA256SUMS`, { redirect: 'manual' })
+  const manifest = await fetch(`${main.url}/extensions/SHA256SUMS`, { redirect: 'manual' })
+  t.equal(manifest.status, 200, 'the manifest, from the adopted snapshot')
+  t.equal(await manifest.text(), sums)
+  const redirect = await fetch(`${main.url}/extensions/${image}`, { redirect: 'manual' })
   t.equal(redirect.status, 302)
   t.equal(
     redirect.headers.get('location'),
-    'https://github.com/flatcar/sysext-bakery/releases/download/SHA256SUMS/SHA256SUMS',
+    `${github.url}/flatcar/sysext-bakery/releases/download/kubernetes-v1.32.2/${image}`,
   )
   const started = main
     .output()
@@ -27,7 +37,7 @@ t.test('serves the Flatcar default and stops cleanly on SIGTERM', async (t) => {
   t.match(
     JSON.parse(started ?? '{}'),
     {
-      releases: 'https://github.com/flatcar/sysext-bakery/releases/download',
+      releases: `${github.url}/flatcar/sysext-bakery/releases/download`,
       table: { file: /tables\/flatcar\.yaml$/, rules: Number },
       checks: { failMode: 'open' },
       listening: new URL(main.url).host,

@@ -157,13 +157,14 @@ export class RefreshingCache<V, A = undefined> {
   /**
    * Drops (the next read waits for the source, with nothing to fall back
    * on) or expires (the next read waits, even where serveExpired would serve
-   * it, but the refresh still sees the value) what `pick` chooses, and discards refreshes in flight for those
-   * keys (pick sees what their reader asked about). Returns the keys of the
-   * values dropped or expired.
+   * it, but the refresh still sees the value) or refreshes (read again at
+   * once, served expired meanwhile where serveExpired says so) what `pick`
+   * chooses, and discards refreshes in flight for those keys (pick sees what
+   * their reader asked about). Returns the keys of the values picked.
    */
   invalidate(
     pick: (key: string, value: V | undefined, about?: A) => boolean,
-    how: 'drop' | 'expire',
+    how: 'drop' | 'expire' | 'refresh',
   ): string[] {
     for (const [key, flight] of this.#flights) {
       if (pick(key, this.#held.peek(key)?.value, flight.about)) {
@@ -177,6 +178,10 @@ export class RefreshingCache<V, A = undefined> {
     for (const key of picked) {
       if (how === 'drop') {
         this.#held.delete(key)
+      } else if (how === 'refresh') {
+        // Served as an expired value (where serveExpired says so) while read again now.
+        ;(this.#held.peek(key) as Held<V>).freshUntil = -Infinity
+        void this.#refresh(key, undefined as A).answer
       } else {
         const held = this.#held.peek(key) as Held<V>
         held.freshUntil = -Infinity

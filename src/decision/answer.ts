@@ -1,4 +1,5 @@
 import type { Extension } from '../index/catalog.js'
+import type { SnapshotFile } from '../index/snapshot-file.js'
 import type { Captures } from '../table/matcher.js'
 import type { CheckOutcome } from '../upstream/events.js'
 
@@ -30,6 +31,8 @@ export interface Answer {
   readonly upstream: CheckOutcome | 'unchecked' | null
   /** A directory page, rendered as HTML or JSON by what the client accepts. */
   readonly page: DirectoryPage | undefined
+  /** A snapshot file served with its bytes (a 200, or a 304 to a client that has it). */
+  readonly file: SnapshotFile | undefined
   /** Logged once when the answer is sent (a redirect GitHub could not confirm). */
   readonly warning: Warning | undefined
 }
@@ -79,6 +82,11 @@ export function text(
   return answer(status, line, cacheControl, meta, { retryAfter })
 }
 
+/** A snapshot file from the adopted snapshot: its bytes, not a redirect. */
+export function served(file: SnapshotFile, cacheControl: string, meta: Meta): Answer {
+  return answer(200, '', cacheControl, meta, { file })
+}
+
 export function page(
   status: number,
   directory: DirectoryPage,
@@ -94,7 +102,12 @@ function answer(
   body: string,
   cacheControl: string,
   meta: Meta,
-  extra: { location?: string; retryAfter?: string | undefined; page?: DirectoryPage },
+  extra: {
+    location?: string
+    retryAfter?: string | undefined
+    page?: DirectoryPage
+    file?: SnapshotFile
+  },
 ): Answer {
   return {
     status,
@@ -109,6 +122,7 @@ function answer(
     image: meta.image ?? null,
     upstream: meta.upstream,
     page: extra.page,
+    file: extra.file,
     warning: meta.warning,
   }
 }

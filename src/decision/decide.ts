@@ -6,7 +6,15 @@ import { inSource, type Origins, type ReleaseTarget } from '../table/resolve.js'
 import { renderOutput, type Token } from '../table/template.js'
 import type { FailMode } from '../upstream/config.js'
 import type { CheckOutcome } from '../upstream/events.js'
-import { imageLabels, page, redirect, text, type Answer, type ImageLabels } from './answer.js'
+import {
+  imageLabels,
+  page,
+  redirect,
+  served,
+  text,
+  type Answer,
+  type ImageLabels,
+} from './answer.js'
 import { byClass, NO_STORE, type Lifetimes } from './lifetimes.js'
 import { ask, type Decision } from './needs.js'
 import { refusal } from './refused.js'
@@ -20,6 +28,8 @@ export interface Policy {
   readonly checking: boolean
   /** MANIFEST_INDEX: whether the sources' manifests may be read (a rule's `publisher-of`). */
   readonly indexing: boolean
+  /** Whether a snapshot rule's files are served from the adopted snapshot (checks and index on). */
+  readonly snapshots: boolean
   readonly failMode: FailMode
   /** Seconds before asking again when GitHub could not say (fail closed). */
   readonly checkRetryAfter: string
@@ -71,6 +81,7 @@ function* release(route: Extract<Route, { kind: 'release' }>, policy: Policy): D
       : null
   const target = chosen?.target ?? resolution
   const unsure = chosen?.unsure ?? false
+  if (target.rule.snapshot && policy.snapshots) return yield* snapshotFile(target, policy)
   let outcome: CheckOutcome | 'unchecked' = 'unchecked'
   if (policy.checking) {
     const { source, release, asset, location } = target
@@ -118,6 +129,27 @@ function* publisherOf(
   const only = publishing.length === 1 ? (publishing[0] as string) : target.source
   const chosen = only === target.source ? target : inSource(target, only, policy.origins)
   return { target: chosen, unsure: false }
+}
+
+/**
+ * A snapshot rule's file: its bytes as adopted; a 404 when the origin has
+ * none and no copy is held; a 503 when no copy can be had yet.
+ */
+function* snapshotFile(target: ReleaseTarget, policy: Policy): Decision<Answer> {
+  const { rule, source, release, asset, location, captures } = target
+  const read = yield* ask({ kind: 'file', target: { source, release, asset, location } })
+  const meta = { layer: 'table', rule: rule.name, source, captures } as const
+  if (!read.ok) {
+    const warning = { details: { reason: read.reason }, message: 'snapshot file unavailable' }
+    const line = `Service Unavailable: ${asset} of release ${release} cannot be read from GitHub yet; try again shortly`
+    const unknown = { ...meta, upstream: 'unknown', warning } as const
+    return text(503, line, NO_STORE, unknown, policy.indexRetryAfter)
+  }
+  if (read.value === undefined) {
+    const line = `Not Found: ${missingAsset(release, asset)}`
+    return text(404, line, policy.lifetimes.missing, { ...meta, upstream: 'missing' })
+  }
+  return served(read.value, policy.lifetimes.snapshot, { ...meta, upstream: 'exists' })
 }
 
 /** The table's own answer for its target, once GitHub (or nobody) has spoken. */

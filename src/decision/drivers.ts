@@ -1,6 +1,8 @@
 import { isRedirectorError } from '../errors.js'
 import type { Extension } from '../index/catalog.js'
+import type { HeldFile } from '../index/held-files.js'
 import { interpret, type CatalogSource, type Interpretation } from '../index/newest.js'
+import type { SnapshotFile } from '../index/snapshot-file.js'
 import type { CheckTarget, UpstreamChecks } from '../upstream/checks.js'
 import type { Answer } from './answer.js'
 import type { Catalog, Decision, Fact, Need } from './needs.js'
@@ -16,6 +18,13 @@ export interface Knowledge {
   readonly index: IndexSource | null
   /** Every source's index, by name; without it, a table of one source (`index` alone). */
   readonly indexes?: ReadonlyMap<string, IndexSource>
+  /** Every source's adopted snapshot files, by name; read only when the policy serves snapshots. */
+  readonly snapshots?: ReadonlyMap<string, SnapshotSource>
+}
+
+/** A source's snapshot files as the decision reads them (src/index/snapshots.ts). */
+export interface SnapshotSource {
+  read(release: string, asset: string): HeldFile | Promise<HeldFile>
 }
 
 /** The index of a source (the default's, for a table of one). */
@@ -119,6 +128,11 @@ export function liveFacts(knowledge: Knowledge): FactSource {
         readingNow(index, need.file) ?? catalog(interpret(need.file, index), index, namesOfReading)
       )
     }
+    if (need.kind === 'file') {
+      const { source, release, asset } = need.target
+      const read = (knowledge.snapshots?.get(source) as SnapshotSource).read(release, asset)
+      return read instanceof Promise ? read.then(fileFact) : fileFact(read)
+    }
     const index = indexOf(knowledge, need.source)
     if (need.kind === 'publishes') {
       return (
@@ -136,6 +150,12 @@ export function liveFacts(knowledge: Knowledge): FactSource {
       catalog(index.extensions(), index, namesOfAll)
     )
   }
+}
+
+/** A held file as a fact: the file, undefined when the origin has none, or why it cannot be had. */
+function fileFact(held: HeldFile): Catalog<SnapshotFile | undefined> {
+  if (held.state === 'unavailable') return { ok: false, reason: held.reason }
+  return { ok: true, value: held.state === 'ok' ? held.file : undefined, stale: false }
 }
 
 const namesOfReading = (found: Interpretation | undefined): string[] =>

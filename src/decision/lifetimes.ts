@@ -23,7 +23,12 @@ export interface Lifetimes {
   readonly missing: string
   /** A redirect or page the service could not confirm. */
   readonly unconfirmed: string
+  /** A snapshot file served with its bytes: short, so a cache never pairs revisions for long. */
+  readonly snapshot: string
 }
+
+/** The most seconds a cache in front of the service keeps a snapshot file. */
+export const SNAPSHOT_MAX_AGE = 10
 
 /** Answers that must not be kept at all: errors, 503s, refused input. */
 export const NO_STORE = 'no-store'
@@ -45,6 +50,7 @@ export function lifetimesOf(
     moving: publicMaxAge(maxAge.mutable),
     missing: publicMaxAge(Math.floor(ttlMs.missing / 1000)),
     unconfirmed: publicMaxAge(unconfirmed),
+    snapshot: publicMaxAge(Math.min(maxAge.mutable, SNAPSHOT_MAX_AGE)),
   }
 }
 

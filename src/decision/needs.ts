@@ -1,4 +1,5 @@
 import type { Extension } from '../index/catalog.js'
+import type { SnapshotFile } from '../index/snapshot-file.js'
 import type { Interpretation } from '../index/newest.js'
 import type { CheckTarget } from '../upstream/checks.js'
 import type { CheckOutcome } from '../upstream/events.js'
@@ -20,6 +21,17 @@ export type Need =
   | { readonly kind: 'extensions'; readonly source: string }
   /** Whether a source's global manifest lists images of a name (a rule's `publisher-of`). */
   | { readonly kind: 'publishes'; readonly source: string; readonly name: string }
+  /** A snapshot file (a manifest, a signature, a transfer file) as adopted. */
+  | { readonly kind: 'file'; readonly target: FileTarget }
+
+/** A snapshot file: an asset of a release, in a source. */
+export interface FileTarget {
+  readonly source: string
+  readonly release: string
+  readonly asset: string
+  /** Where the origin serves it (explain says it). */
+  readonly location: string
+}
 
 /** What the manifest index said: a value (and whether a copy behind it is stale), or why it could not. */
 export type Catalog<T> =
@@ -32,6 +44,8 @@ export interface Facts {
   extension: Catalog<Extension | undefined>
   extensions: Catalog<readonly Extension[]>
   publishes: Catalog<boolean>
+  /** The file as adopted; undefined when the origin has none (and no copy is held). */
+  file: Catalog<SnapshotFile | undefined>
 }
 
 export type Fact = Facts[keyof Facts]
@@ -59,5 +73,7 @@ export function describeNeed(need: Need): string {
       return `the manifest index of ${need.source}, for every extension`
     case 'publishes':
       return `the global manifest of ${need.source}, to see whether it publishes ${need.name}`
+    case 'file':
+      return `the adopted snapshot of ${need.target.source}, for ${need.target.location}`
   }
 }

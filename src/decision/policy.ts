@@ -14,6 +14,8 @@ export function policyOf(config: Config, table: Table): Policy {
     lifetimes: lifetimesOf(config.redirectMaxAge, config.upstream.ttlMs),
     checking: config.upstream.enabled,
     indexing: config.index.enabled,
+    // Snapshots are read by the manifest index and adopted after checks: both must be on.
+    snapshots: config.upstream.enabled && config.index.enabled && config.index.snapshots,
     failMode: config.upstream.failMode,
     checkRetryAfter: retryAfter(config.upstream.ttlMs.unknown),
     indexRetryAfter: retryAfter(config.index.retryMs),

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Answer } from '../decision/answer.js'
 import type { Decider } from '../decision/decider.js'
 import { renderPage } from '../directory/render.js'
+import { sendFile } from './file-reply.js'
 import { sendText } from './text-reply.js'
 
 declare module 'fastify' {
@@ -37,6 +38,7 @@ export function render(request: FastifyRequest, reply: FastifyReply, answer: Ans
   if (answer.page !== undefined) {
     return renderPage(request, reply, answer.status, answer.page, answer.cacheControl)
   }
+  if (answer.file !== undefined) return sendFile(request, reply, answer.file, answer.cacheControl)
   if (answer.retryAfter !== undefined) reply.header('retry-after', answer.retryAfter)
   if (answer.location !== undefined) {
     reply.code(answer.status).headers({

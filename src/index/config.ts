@@ -19,6 +19,10 @@ export interface IndexConfig {
   readonly retryMs: number
   /** How long the last good copy stays in use while refreshes fail. */
   readonly staleMaxMs: number
+  /** SNAPSHOTS: false redirects snapshot rules' files (checked) instead of serving them. */
+  readonly snapshots: boolean
+  /** How long an unsigned manifest revision is held back for files the origin lacks (SNAPSHOT_HOLD_MAX). */
+  readonly holdMaxMs: number
   /** Both hops and the body of one manifest fetch. */
   readonly fetchTimeoutMs: number
   /** The largest manifest accepted, in bytes. */
@@ -71,6 +75,8 @@ function readIndexConfig(env: Env): IndexConfig {
     ttlMs: readPositiveDuration(env, 'INDEX_TTL', 5 * MINUTE),
     retryMs: readPositiveDuration(env, 'INDEX_RETRY', 15 * SECOND),
     staleMaxMs: readDuration(env, 'INDEX_STALE_MAX', 24 * HOUR),
+    snapshots: readBoolean(env, 'SNAPSHOTS', true),
+    holdMaxMs: readDuration(env, 'SNAPSHOT_HOLD_MAX', 10 * MINUTE),
     fetchTimeoutMs: readPositiveDuration(env, 'INDEX_FETCH_TIMEOUT', 10 * SECOND, 10 * MINUTE),
     maxBytes: readInteger(env, 'INDEX_MAX_BYTES', 4 * MIB, 1024, 256 * MIB),
     maxExtensions: readInteger(env, 'INDEX_MAX_EXTENSIONS', 500, 1, 100_000),

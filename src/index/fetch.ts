@@ -43,12 +43,24 @@ const USER_AGENT = 'sysext-redirector (manifest index)'
 
 export type ManifestFetcher = (release: string, validators?: Validators) => Promise<FetchOutcome>
 
+/** Fetches any asset of a release, as the manifests are (snapshot files: signatures, transfer files). */
+export type AssetFetcher = (
+  release: string,
+  asset: string,
+  validators?: Validators,
+) => Promise<FetchOutcome>
+
 export function manifestFetcher(options: FetchOptions): ManifestFetcher {
-  return async (release, validators) => {
+  const fetchAsset = assetFetcher(options)
+  return (release, validators) =>
+    fetchAsset(release, options.assetOf?.(release) ?? MANIFEST_NAME, validators)
+}
+
+export function assetFetcher(options: Omit<FetchOptions, 'assetOf'>): AssetFetcher {
+  return async (release, asset, validators) => {
     if (options.gate?.admitFetch() === 'paused') {
       return { kind: 'failed', reason: 'GitHub asked us to wait (rate limited)', held: true }
     }
-    const asset = options.assetOf?.(release) ?? MANIFEST_NAME
     const url = `${options.releases}/${encodePath(release)}/${encodePath(asset)}`
     // One deadline for both hops and the body.
     const signal = AbortSignal.timeout(options.timeoutMs)
@@ -64,7 +76,7 @@ export function manifestFetcher(options: FetchOptions): ManifestFetcher {
 async function fetchManifest(
   url: string,
   validators: Validators,
-  options: FetchOptions,
+  options: Omit<FetchOptions, 'assetOf'>,
   signal: AbortSignal,
 ): Promise<FetchOutcome> {
   const first = await get(url, {}, options, signal)
@@ -104,7 +116,7 @@ type Response = Dispatcher.ResponseData
 function get(
   url: string,
   headers: Record<string, string>,
-  options: FetchOptions,
+  options: Omit<FetchOptions, 'assetOf'>,
   signal: AbortSignal,
 ): Promise<Response> {
   return request(url, {

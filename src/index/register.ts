@@ -6,10 +6,12 @@ import type { Manifests } from '../table/layers.js'
 import { sharedRelease } from '../table/sources.js'
 import type { Clock } from '../upstream/checks.js'
 import type { UpstreamGate } from '../upstream/gate.js'
-import { manifestFetcher } from './fetch.js'
+import { assetFetcher, manifestFetcher } from './fetch.js'
+import { HeldFiles } from './held-files.js'
 import { sharedFetcher } from './shared-fetch.js'
 import { ManifestIndex, type IndexLog } from './manifest-index.js'
-import { ManifestStore, type StoreEvents } from './store.js'
+import { Snapshots } from './snapshots.js'
+import { ManifestStore, type Admit, type StoreEvents } from './store.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,7 +19,15 @@ declare module 'fastify' {
     manifestIndex: ManifestIndex | null
     /** Every source's manifest index, by source name (empty with MANIFEST_INDEX=false). */
     manifestIndexes: ReadonlyMap<string, ManifestIndex>
+    /** Every source's adopted snapshot files, by source name (empty with MANIFEST_INDEX=false). */
+    snapshots: ReadonlyMap<string, Snapshots>
   }
+}
+
+/** What the service knows of one source's manifests: the index, and the snapshot files served. */
+export interface SourceIndex {
+  readonly index: ManifestIndex
+  readonly snapshots: Snapshots
 }
 
 export interface IndexDeps {
@@ -37,6 +47,8 @@ export interface IndexDeps {
   readonly events?: ((source: string) => StoreEvents) | undefined
   /** The fleet's shared store; undefined: this instance alone. */
   readonly shared?: SharedStore | null | undefined
+  /** When a source's new manifest revision may be adopted; default at once. */
+  readonly admitOf?: ((source: string) => Admit) | undefined
 }
 
 // Manifests fetched at once when the whole catalog is wanted (the directory).
@@ -50,18 +62,22 @@ export function registerIndex(
   app: FastifyInstance,
   config: Config,
   deps: IndexDeps,
-): ReadonlyMap<string, ManifestIndex> {
-  const indexes = config.index.enabled ? appIndexes(app, config, deps) : new Map()
+): ReadonlyMap<string, SourceIndex> {
+  const known = config.index.enabled
+    ? appIndexes(app, config, deps)
+    : new Map<string, SourceIndex>()
+  const indexes = new Map([...known].map(([source, one]) => [source, one.index]))
   app.decorate('manifestIndex', indexes.get(deps.source) ?? null)
   app.decorate('manifestIndexes', indexes)
-  return indexes
+  app.decorate('snapshots', new Map([...known].map(([source, one]) => [source, one.snapshots])))
+  return known
 }
 
 function appIndexes(
   app: FastifyInstance,
   config: Config,
   deps: IndexDeps,
-): Map<string, ManifestIndex> {
+): Map<string, SourceIndex> {
   let dispatcher = deps.dispatcher
   if (dispatcher === undefined) {
     const agent = new Agent({ connect: { timeout: config.index.fetchTimeoutMs } })
@@ -77,6 +93,7 @@ function appIndexes(
     log: app.log.child({ module: 'index', source }),
     events: deps.events?.(source),
     shared: deps.shared,
+    admit: deps.admitOf?.(source),
   }))
 }
 
@@ -88,15 +105,15 @@ export function createIndexes(
   config: Config,
   sources: Readonly<Record<string, string>>,
   partsOf: (source: string) => IndexParts,
-): Map<string, ManifestIndex> {
-  const indexes = new Map<string, ManifestIndex>()
+): Map<string, SourceIndex> {
+  const indexes = new Map<string, SourceIndex>()
   for (const [source, releases] of Object.entries(sources)) {
     indexes.set(source, createIndex(config, { ...partsOf(source), releases, source }))
   }
   return indexes
 }
 
-/** The manifest index over one source's release downloads. */
+/** The manifest index and the snapshot files over one source's release downloads. */
 function createIndex(
   config: Config,
   deps: {
@@ -110,18 +127,21 @@ function createIndex(
     gate?: UpstreamGate | undefined
     events?: StoreEvents | undefined
     shared?: SharedStore | null | undefined
+    admit?: Admit | undefined
   },
-): ManifestIndex {
+): SourceIndex {
   const settings = config.index
   const { global, extension } = deps.manifests
-  const fetch = manifestFetcher({
+  const assetOf = (release: string): string =>
+    release === global.release ? global.asset : extension.asset
+  const reach = {
     dispatcher: deps.dispatcher,
     releases: deps.releases,
     timeoutMs: settings.fetchTimeoutMs,
     maxBytes: settings.maxBytes,
-    assetOf: (release) => (release === global.release ? global.asset : extension.asset),
     gate: deps.gate,
-  })
+  }
+  const fetch = manifestFetcher({ ...reach, assetOf })
   // With a shared store, an instance fetches only what no other instance fetched lately.
   const fleetFetch =
     deps.shared == null
@@ -130,9 +150,20 @@ function createIndex(
           sharedRelease(deps.source, release),
         )
   const store = new ManifestStore(fleetFetch, deps.clock, settings, deps.log, deps.events)
-  return new ManifestIndex(
+  const fetchAsset = assetFetcher(reach)
+  store.readRevisions({ fetchAsset, assetOf, signatures: deps.manifests.signatures })
+  if (deps.admit !== undefined) store.admitWith(deps.admit)
+  const index = new ManifestIndex(
     store,
     { maxExtensions: settings.maxExtensions, concurrency: CONCURRENCY, manifests: deps.manifests },
     deps.log,
   )
+  // Transfer files are small: a share of the manifests' byte budget holds thousands.
+  const files = new HeldFiles(
+    fetchAsset,
+    deps.clock,
+    { ...settings, cacheMaxBytes: settings.cacheMaxBytes / 4 },
+    deps.log,
+  )
+  return { index, snapshots: new Snapshots(store, files, deps.manifests) }
 }

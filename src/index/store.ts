@@ -1,6 +1,7 @@
 import { RefreshingCache, type Clock, type Refreshed } from '../cache/refreshing.js'
-import type { ManifestFetcher, Validators } from './fetch.js'
+import type { AssetFetcher, FetchOutcome, ManifestFetcher, Validators } from './fetch.js'
 import { parseManifestInTurns, type ManifestEntry } from './manifest.js'
+import { snapshotFile, withoutEntries, type SnapshotFile } from './snapshot-file.js'
 
 /**
  * The SHA256SUMS of each release we track, fetched on demand and kept:
@@ -15,7 +16,11 @@ import { parseManifestInTurns, type ManifestEntry } from './manifest.js'
  *   is still usable: then it counts as a failure, since a metadata release's
  *   assets are briefly absent while they are re-uploaded;
  * - invalidate() makes the next read wait for a fresh answer (webhooks);
- * - one refresh per release at a time: readers meanwhile share it.
+ * - one refresh per release at a time: readers meanwhile share it;
+ * - a copy is a revision: the manifest's bytes and its detached signatures,
+ *   fetched together (the manifest read again after them, unchanged), and
+ *   adopted only when admit() finds it whole; until then the adopted one is
+ *   served (README, "A consistent snapshot").
  *
  * The holding, sharing and expiring is src/cache/refreshing.ts, as for the
  * existence checks; this module says what a fetch outcome means.
@@ -26,10 +31,43 @@ export interface StoreSettings {
   readonly staleMaxMs: number
   /** The most bytes the manifests held take, by stateSize's estimate; unset: no byte bound. */
   readonly cacheMaxBytes?: number
+  /**
+   * How long an unsigned revision may be held back for entries the origin
+   * lacks; past it, it is adopted without them. Unset: held back until
+   * staleMaxMs.
+   */
+  readonly holdMaxMs?: number
 }
 
+/** What a revision is read with besides its manifest: the signatures beside it. */
+export interface RevisionParts {
+  readonly fetchAsset: AssetFetcher
+  /** The manifest's asset name in a release. */
+  readonly assetOf: (release: string) => string
+  /** Suffixes of the manifest's signature names, in the order clients probe them (`.gpg`). */
+  readonly signatures: readonly string[]
+}
+
+/**
+ * Whether a new revision may be adopted: null when it is whole, else why it
+ * is held back and which entries are missing (those may be left out of an
+ * unsigned revision past holdMaxMs).
+ */
+export type Admit = (
+  release: string,
+  entries: readonly ManifestEntry[],
+  adopted: readonly ManifestEntry[] | undefined,
+) => Promise<{ readonly reason: string; readonly missing: readonly string[] } | null>
+
 export type Snapshot =
-  | { readonly state: 'ok'; readonly entries: readonly ManifestEntry[] }
+  | {
+      readonly state: 'ok'
+      readonly entries: readonly ManifestEntry[]
+      /** The manifest as served; undefined for a copy made before snapshots (tests). */
+      readonly file?: SnapshotFile
+      /** Its signatures by asset name: the file, or null where the origin has none. */
+      readonly signatures?: ReadonlyMap<string, SnapshotFile | null>
+    }
   | { readonly state: 'missing' }
   | { readonly state: 'unavailable'; readonly reason: string }
 
@@ -37,7 +75,7 @@ export type Snapshot =
 export type Prepare = (release: string, entries: readonly ManifestEntry[]) => Promise<void>
 
 /** What a refresh of a release's manifest came to: a new copy, the same one (304), a 404, a failure. */
-export type RefreshOutcome = 'fetched' | 'unchanged' | 'missing' | 'failed'
+export type RefreshOutcome = 'fetched' | 'unchanged' | 'missing' | 'failed' | 'held'
 
 /** Told each refresh's outcome (the metrics count them). */
 export interface StoreEvents {
@@ -53,14 +91,24 @@ interface Good {
   readonly validators: Validators
   /** When GitHub last confirmed this copy (a 200 or a 304). */
   readonly confirmedAt: number
+  readonly file: SnapshotFile
+  readonly signatures: ReadonlyMap<string, Signature>
+}
+
+/** A signature read with a revision: null where the origin has none. */
+interface Signature {
+  readonly file: SnapshotFile | null
+  readonly validators: Validators
 }
 
 /** What the store holds for a release. */
 interface State {
   readonly good: Good | undefined
-  /** What the last refresh found, when it found no good copy. */
-  readonly last: 'ok' | 'missing' | 'failed'
+  /** What the last refresh found, when it found no good copy (or held a new one back). */
+  readonly last: 'ok' | 'missing' | 'failed' | 'held'
   readonly reason: string
+  /** Since when a revision has been held back (the clock's ms); unset when none is. */
+  readonly heldSince?: number
 }
 
 // Releases held at most: far more than a bakery has extensions.
@@ -74,6 +122,8 @@ export class ManifestStore {
   readonly #events: StoreEvents | undefined
   readonly #cache: RefreshingCache<State>
   #prepare: Prepare = () => Promise.resolve()
+  #parts: RevisionParts | undefined
+  #admit: Admit | undefined
 
   constructor(
     fetch: ManifestFetcher,
@@ -111,6 +161,16 @@ export class ManifestStore {
     this.#prepare = prepare
   }
 
+  /** Reads each revision with its signatures (the manifest read again after them). */
+  readRevisions(parts: RevisionParts): void {
+    this.#parts = parts
+  }
+
+  /** Adopts a new revision only when `admit` finds it whole. */
+  admitWith(admit: Admit): void {
+    this.#admit = admit
+  }
+
   /** Resolves once every refresh under way (those behind a stale read too) has answered. */
   settled(): Promise<void> {
     return this.#cache.settled()
@@ -135,15 +195,25 @@ export class ManifestStore {
     return state === undefined ? undefined : this.#snapshot(state)
   }
 
-  /** The next read of this release waits for GitHub. True if it was tracked. */
+  /**
+   * The release changed (a webhook): it is read again at once, and the
+   * adopted revision is served until the new one is adopted. True if it was
+   * tracked.
+   */
   invalidate(release: string): boolean {
-    return this.#cache.invalidate((key) => key === release, 'expire').length > 0
+    return this.#cache.invalidate((key) => key === release, 'refresh').length > 0
   }
 
   /** Whether reads of this release are served a copy whose last refresh failed. */
   isStale(release: string): boolean {
     const state = this.#cache.peek(release)
     return state !== undefined && state.last === 'failed' && state.good !== undefined
+  }
+
+  /** Why a newer revision of this release is held back; undefined when none is. */
+  heldBack(release: string): string | undefined {
+    const state = this.#cache.peek(release)
+    return state?.last === 'held' ? state.reason : undefined
   }
 
   has(release: string): boolean {
@@ -158,25 +228,13 @@ export class ManifestStore {
   async #refresh(release: string, last: State | undefined): Promise<Refreshed<State>> {
     const good = last?.good
     const outcome = await this.#fetch(release, good?.validators)
-    const now = this.#clock.now()
     // Another instance's answer lives as long as it has left: the fleet refreshes together.
     const ttlMs = outcome.freshForMs ?? this.#settings.ttlMs
-    if (outcome.kind === 'body') {
-      const parsed = await parseManifestInTurns(outcome.bytes)
-      if (parsed.ok) {
-        await this.#prepare(release, parsed.entries)
-        const fresh = { entries: parsed.entries, validators: outcome.validators, confirmedAt: now }
-        this.#events?.refreshed('fetched')
-        return { value: { good: fresh, last: 'ok', reason: '' }, ttlMs }
-      }
-      return this.#fail(release, good, `refused: ${parsed.reason}`)
-    }
+    if (outcome.kind === 'body') return this.#revision(release, last, outcome, ttlMs)
     if (outcome.kind === 'not-modified' && good !== undefined) {
-      const confirmed = { ...good, confirmedAt: now }
-      this.#events?.refreshed('unchanged')
-      return { value: { good: confirmed, last: 'ok', reason: '' }, ttlMs }
+      return this.#revision(release, last, outcome, ttlMs)
     }
-    if (outcome.kind === 'missing' && !this.#usable(good, now)) {
+    if (outcome.kind === 'missing' && !this.#usable(good, this.#clock.now())) {
       // Gone for longer than a re-upload takes: it is missing.
       this.#events?.refreshed('missing')
       return { value: { good: undefined, last: 'missing', reason: '' }, ttlMs }
@@ -188,6 +246,127 @@ export class ManifestStore {
           ? 'GitHub answered 404'
           : '304 for a copy we do not hold'
     return this.#fail(release, good, reason)
+  }
+
+  /** A manifest answered (new bytes, or a 304 for the held ones): its revision, adopted when whole. */
+  async #revision(
+    release: string,
+    last: State | undefined,
+    outcome: Extract<FetchOutcome, { kind: 'body' | 'not-modified' }>,
+    ttlMs: number,
+  ): Promise<Refreshed<State>> {
+    const good = last?.good
+    let entries = (good as Good | undefined)?.entries
+    let file = good?.file
+    let validators = good?.validators ?? {}
+    if (outcome.kind === 'body') {
+      const parsed = await parseManifestInTurns(outcome.bytes)
+      if (!parsed.ok) return this.#fail(release, good, `refused: ${parsed.reason}`)
+      entries = parsed.entries
+      file = snapshotFile(outcome.bytes, outcome.validators.lastModified)
+      validators = outcome.validators
+    }
+    const signed = await this.#signatures(release, good)
+    if (typeof signed === 'string') return this.#fail(release, good, signed)
+    const changed = outcome.kind === 'body' || signed.changed
+    if (!changed) {
+      this.#events?.refreshed('unchanged')
+      const confirmed = { ...(good as Good), confirmedAt: this.#clock.now() }
+      return { value: { good: confirmed, last: 'ok', reason: '' }, ttlMs }
+    }
+    // The manifest again, after its signatures: unchanged, or they may not be its own.
+    if (signed.all.size > 0) {
+      const again = await this.#fetch(release, validators)
+      if (again.kind !== 'not-modified') {
+        return this.#fail(release, good, 'the manifest changed while its signatures were read')
+      }
+    }
+    const candidate: Good = {
+      entries: entries as readonly ManifestEntry[],
+      validators,
+      confirmedAt: this.#clock.now(),
+      file: file as SnapshotFile,
+      signatures: signed.all,
+    }
+    return this.#adopt(release, last, candidate, ttlMs)
+  }
+
+  /** Adopts a revision the admission finds whole; else holds it back (the adopted one stays). */
+  async #adopt(
+    release: string,
+    last: State | undefined,
+    candidate: Good,
+    ttlMs: number,
+  ): Promise<Refreshed<State>> {
+    const good = last?.good
+    const held = await this.#admit?.(release, candidate.entries, good?.entries)
+    let adopted = candidate
+    if (held != null) {
+      const now = this.#clock.now()
+      const since = last?.heldSince ?? now
+      const signed = [...candidate.signatures.values()].some((one) => one.file !== null)
+      const bound = this.#settings.holdMaxMs
+      if (signed || bound === undefined || now - since < bound) {
+        return this.#holdBack(release, good, held.reason, since)
+      }
+      // Unsigned and past the bound: served without what the origin still lacks.
+      adopted = omitting(candidate, held.missing)
+      this.#log.warn(
+        { release, omitted: held.missing, reason: held.reason },
+        'adopting a manifest without entries the origin still lacks',
+      )
+    }
+    await this.#prepare(release, adopted.entries)
+    this.#events?.refreshed('fetched')
+    return { value: { good: adopted, last: 'ok', reason: '' }, ttlMs }
+  }
+
+  /** The adopted revision stays; the held one is tried again after `retryMs`. */
+  #holdBack(
+    release: string,
+    good: Good | undefined,
+    reason: string,
+    since: number,
+  ): Refreshed<State> {
+    this.#events?.refreshed('held')
+    this.#log.warn({ release, reason }, 'holding back a new revision of a manifest')
+    return {
+      value: { good, last: 'held', reason, heldSince: since },
+      ttlMs: this.#settings.retryMs,
+    }
+  }
+
+  /**
+   * The manifest's signatures, each revalidated against the copy held: all
+   * of them, whether any changed, or why they could not be read.
+   */
+  async #signatures(
+    release: string,
+    good: Good | undefined,
+  ): Promise<{ all: ReadonlyMap<string, Signature>; changed: boolean } | string> {
+    const all = new Map<string, Signature>()
+    let changed = false
+    const parts = this.#parts
+    if (parts === undefined) return { all, changed }
+    const asset = parts.assetOf(release)
+    for (const suffix of parts.signatures) {
+      const name = asset + suffix
+      const held = good?.signatures.get(name)
+      const outcome = await parts.fetchAsset(release, name, held?.validators)
+      if (outcome.kind === 'failed') return `signature ${name}: ${outcome.reason}`
+      if (outcome.kind === 'not-modified' && held !== undefined) {
+        all.set(name, held)
+        continue
+      }
+      const file =
+        outcome.kind === 'body'
+          ? snapshotFile(outcome.bytes, outcome.validators.lastModified)
+          : null
+      const validators = outcome.kind === 'body' ? outcome.validators : {}
+      changed ||= held === undefined || held.file?.etag !== file?.etag
+      all.set(name, { file, validators })
+    }
+    return { all, changed }
   }
 
   /** The last good copy stays (stale if error); GitHub is asked again after `retryMs`. */
@@ -203,8 +382,11 @@ export class ManifestStore {
   }
 
   #snapshot(state: State): Snapshot {
-    if (this.#usable(state.good, this.#clock.now())) {
-      return { state: 'ok', entries: state.good.entries }
+    const good = state.good
+    if (this.#usable(good, this.#clock.now())) {
+      const signatures = new Map<string, SnapshotFile | null>()
+      for (const [name, one] of good.signatures) signatures.set(name, one.file)
+      return { state: 'ok', entries: good.entries, file: good.file, signatures }
     }
     if (state.last === 'missing') return { state: 'missing' }
     return { state: 'unavailable', reason: state.reason }
@@ -219,5 +401,15 @@ export class ManifestStore {
 export function stateSize(release: string, state: State): number {
   let bytes = 2 * release.length + 300
   for (const entry of state.good?.entries ?? []) bytes += 2 * entry.name.length + 64 + 100
+  // The bytes served besides: the manifest and its signatures.
+  bytes += state.good?.file.bytes.length ?? 0
+  for (const one of state.good?.signatures.values() ?? []) bytes += one.file?.bytes.length ?? 0
   return bytes
+}
+
+/** A revision without some entries: its manifest rewritten without their lines. */
+function omitting(good: Good, missing: readonly string[]): Good {
+  const gone = new Set(missing)
+  const file = withoutEntries(good.file, gone)
+  return { ...good, entries: good.entries.filter((entry) => !gone.has(entry.name)), file }
 }

@@ -105,7 +105,7 @@ export function createMetrics(): Metrics {
   for (const reason of HELD_BACK) upstreamHeldBack.labels({ reason }).inc(0)
   const manifestRefreshes = new Counter({
     name: `${PREFIX}manifest_refreshes_total`,
-    help: "Manifest (SHA256SUMS) refreshes from GitHub, by source (the table's repository) and outcome: fetched (a new copy), unchanged (304), missing (404) or failed (the last good copy kept).",
+    help: "Manifest (SHA256SUMS) refreshes from GitHub, by source (the table's repository) and outcome: fetched (a new copy adopted), unchanged (304), missing (404), failed (the last good copy kept) or held (a new copy held back until it is whole: README, A consistent snapshot).",
     labelNames: ['source', 'outcome'] as const,
     registers,
   })

@@ -59,12 +59,31 @@ export interface Manifests {
   readonly global: { readonly release: string; readonly asset: string }
   /** One extension's manifest; its release from `{ext}`. */
   readonly extension: ManifestPlace
+  /**
+   * The suffixes of a manifest's detached signatures, read with each
+   * revision of it (`SHA256SUMS.gpg`); [] where the bakery signs none.
+   */
+  readonly signatures: readonly string[]
+  /**
+   * A path that asks for a file a manifest lists, `{file}` its name: the
+   * table's rules say where it lives, so a revision is adopted only once
+   * every new file it lists is there.
+   */
+  readonly images: readonly Token[]
 }
+
+/** The names systemd-sysupdate (v258 and later) probes, in its order. */
+export const SIGNATURE_SUFFIXES = ['.sha256.asc', '.sha256.gpg', '.gpg', '.asc'] as const
 
 /** The Flatcar bakery's layout, for a table that does not say its own. */
 export const DEFAULT_MANIFESTS: Manifests = {
   global: { release: 'SHA256SUMS', asset: 'SHA256SUMS' },
   extension: { release: [{ kind: 'capture', name: 'ext' }], asset: 'SHA256SUMS' },
+  signatures: SIGNATURE_SUFFIXES,
+  images: [
+    { kind: 'literal', text: '/extensions/' },
+    { kind: 'capture', name: 'file' },
+  ],
 }
 
 /** A newest-version name a path asks for: the form it fits and the image file. */
@@ -143,7 +162,7 @@ export function compileDirectories(value: unknown, sources: readonly Source[]): 
 
 export function compileManifests(value: unknown): Manifests {
   if (value === undefined) return DEFAULT_MANIFESTS
-  const doc = mapping(value, 'manifests', ['global', 'extension'])
+  const doc = mapping(value, 'manifests', ['global', 'extension', 'signatures', 'images'])
   const global = mapping(doc.global, 'manifests: global', ['release', 'asset'])
   const extension = mapping(doc.extension, 'manifests: extension', ['release', 'asset'])
   return {
@@ -155,7 +174,34 @@ export function compileManifests(value: unknown): Manifests {
       release: compileOutputText(extension.release, 'manifests: extension: "release"', ['ext']),
       asset: fileName(extension, 'asset', 'manifests: extension'),
     },
+    signatures: signatureSuffixes(doc.signatures),
+    images: doc.images === undefined ? DEFAULT_MANIFESTS.images : imagesPath(doc.images),
   }
+}
+
+/** A path with one `{file}` and nothing else captured: `/extensions/{file}`. */
+function imagesPath(value: unknown): readonly Token[] {
+  const where = 'manifests: "images"'
+  if (typeof value !== 'string' || !value.startsWith('/')) {
+    throw invalid(`${where} must be a path starting with "/"`)
+  }
+  const tokens = withContext(where, () => parseTemplate(value))
+  const captures = tokens.filter((token) => token.kind !== 'literal')
+  if (captures.length !== 1 || captures[0]?.kind !== 'capture' || captures[0].name !== 'file') {
+    throw invalid(`${where} must capture {file} and nothing else`)
+  }
+  return tokens
+}
+
+/** `.gpg`-like suffixes, each a file-name ending; the default: what sysupdate probes. */
+function signatureSuffixes(value: unknown): readonly string[] {
+  if (value === undefined) return DEFAULT_MANIFESTS.signatures
+  return list(value, 'manifests: signatures').map((suffix, i) => {
+    if (typeof suffix !== 'string' || !/^\.[A-Za-z0-9.]+$/.test(suffix)) {
+      throw invalid(`manifests: signatures #${i + 1} must be a suffix such as .gpg`)
+    }
+    return suffix
+  })
 }
 
 /** A path template that must capture `required` and may capture only those and `optional`. */

@@ -44,6 +44,12 @@ export interface Rule {
   readonly release: readonly Token[]
   readonly asset: readonly Token[]
   readonly cache: CacheClass
+  /**
+   * Whether its files are served from the adopted snapshot (manifests,
+   * signatures, transfer files: small and replaced in place) instead of
+   * redirected; with UPSTREAM_CHECKS=false they are redirected all the same.
+   */
+  readonly snapshot: boolean
   /** The source it redirects into; null: the table's default (first) source. */
   readonly source: string | null
   /** Set when it leads to whichever source publishes a name (`source` is then the fallback). */
@@ -76,6 +82,7 @@ const RULE_KEYS = new Set([
   'release',
   'asset',
   'cache',
+  'snapshot',
   'examples',
 ])
 const RULE_NAME = /^[a-z0-9][a-z0-9-]*$/
@@ -128,6 +135,11 @@ function compileRule(entry: unknown, index: number, sources: readonly Source[]):
   }
   const description = entry.description ?? ''
   if (typeof description !== 'string') throw invalid(`${where}: "description" must be text`)
+  const snapshot = entry.snapshot ?? false
+  if (typeof snapshot !== 'boolean') throw invalid(`${where}: "snapshot" must be true or false`)
+  if (snapshot && cache === 'versioned') {
+    throw invalid(`${where}: a "versioned" file never changes: it is redirected, not a snapshot`)
+  }
   const { source, publisher } = ruleSource(entry.source, sources, where, (template) =>
     compileOutputText(template, path, `${where}: "source"`, 'publisher-of'),
   )
@@ -139,6 +151,7 @@ function compileRule(entry: unknown, index: number, sources: readonly Source[]):
     release,
     asset,
     cache,
+    snapshot,
     source,
     publisher,
     examples: readExamples(entry.examples, `${where}: examples`),

@@ -10,6 +10,8 @@ import { RedirectorError } from '../../src/errors.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
 import type { CheckTarget, UpstreamChecks } from '../../src/upstream/checks.js'
 import type { CheckOutcome } from '../../src/upstream/events.js'
+import type { HeldFile } from '../../src/index/held-files.js'
+import { snapshotFile } from '../../src/index/snapshot-file.js'
 import { bakery, type MemorySource } from '../helpers/memory-source.js'
 import { singleSource } from '../../src/table/resolve.js'
 
@@ -27,6 +29,16 @@ interface Rig {
   readonly source: MemorySource
 }
 
+/** Snapshot files held in memory, by `release/asset`: a file, or what reading it says. */
+const HELD: Record<string, HeldFile> = {
+  'kubernetes/SHA256SUMS': {
+    state: 'ok',
+    file: snapshotFile(Buffer.from(`${'a'.repeat(64)}  k.raw\n`)),
+  },
+  'kubernetes/kubernetes.conf': { state: 'missing' },
+  'docker/docker.conf': { state: 'unavailable', reason: 'GitHub answered 500' },
+}
+
 function rig(env: Record<string, string> = {}, outcomes: Record<string, CheckOutcome> = {}): Rig {
   const config = parseConfig({ FALLBACK_URL: origins.fallback, ...env })
   const policy = policyOf(config, table)
@@ -34,7 +46,8 @@ function rig(env: Record<string, string> = {}, outcomes: Record<string, CheckOut
   const checks = {
     lookupNow: (target: CheckTarget) => outcomes[target.asset] ?? 'exists',
   } as unknown as UpstreamChecks
-  const facts = liveFacts({ checks, index: source })
+  const held = { read: (release: string, asset: string) => HELD[`${release}/${asset}`] as HeldFile }
+  const facts = liveFacts({ checks, index: source, snapshots: new Map([['bakery', held]]) })
   const asked: Need[] = []
   const route = routeFinder({ table, origins, index: config.index.enabled })
   return {
@@ -95,14 +108,56 @@ t.test('a table target: the outcome of its check decides', async (t) => {
   const unchecked = rig({ UPSTREAM_CHECKS: 'false', MANIFEST_INDEX: 'false' })
   t.same(summary(await unchecked.decide(path)), { ...summary(confirmed), upstream: 'unchecked' })
   t.same(unchecked.asked, [], 'nothing asked with checks and index off')
-  const index = await rig().decide('/extensions/kubernetes/SHA256SUMS')
+  const index = await rig({ MANIFEST_INDEX: 'false' }).decide('/extensions/kubernetes/SHA256SUMS')
   t.equal(index.cacheControl, 'public, max-age=60', 'a mutable target: short')
   t.equal(index.image, null, 'no image')
 })
 
+t.test(
+  'a snapshot file: its adopted bytes, a 404, or a 503; a redirect without snapshots',
+  async (t) => {
+    const { decide, asked } = rig()
+    const manifest = await decide('/extensions/kubernetes/SHA256SUMS')
+    t.same(summary(manifest), {
+      status: 200,
+      location: undefined,
+      cacheControl: 'public, max-age=10',
+      body: '',
+      rule: 'extension-index',
+      upstream: 'exists',
+    })
+    t.equal(
+      manifest.file,
+      HELD['kubernetes/SHA256SUMS']?.state === 'ok' && HELD['kubernetes/SHA256SUMS'].file,
+    )
+    t.match(asked, [
+      { kind: 'file', target: { source: 'bakery', release: 'kubernetes', asset: 'SHA256SUMS' } },
+    ])
+    t.match(summary(await decide('/extensions/kubernetes.conf')), {
+      status: 404,
+      cacheControl: 'public, max-age=30',
+      body: `Not Found: ${missingAsset('kubernetes', 'kubernetes.conf')}`,
+      upstream: 'missing',
+    })
+    const unavailable = await decide('/extensions/docker.conf')
+    t.match(summary(unavailable), { status: 503, cacheControl: 'no-store', upstream: 'unknown' })
+    t.equal(unavailable.retryAfter, '15')
+    t.match(unavailable.warning, { details: { reason: 'GitHub answered 500' } })
+    for (const env of [{ UPSTREAM_CHECKS: 'false' }, { MANIFEST_INDEX: 'false' }] as Record<
+      string,
+      string
+    >[]) {
+      const redirected = await rig(env).decide('/extensions/kubernetes.conf')
+      t.equal(redirected.location, `${REL}/kubernetes/kubernetes.conf`, JSON.stringify(env))
+    }
+  },
+)
+
 t.test('the same answer object for the same route and outcome', async (t) => {
   const config = parseConfig({})
-  const route = routeFinder({ table, origins, index: false })('/extensions/kubernetes.conf')
+  const route = routeFinder({ table, origins, index: false })(
+    '/extensions/kubernetes-v1.32.2-x86-64.raw',
+  )
   const policy = policyOf(config, table)
   const facts = (): CheckOutcome => 'exists'
   t.equal(run(decision(route, policy), facts), run(decision(route, policy), facts))

@@ -25,7 +25,8 @@ t.test('one decision bound to the app: remembered routes, live and from memory',
     policy: policyOf(parseConfig({}), table),
     knowledge: { checks, index: bakery() },
   })
-  const path = '/extensions/kubernetes.conf'
+  // A redirect from memory: a versioned image (snapshot files are read by the route).
+  const path = '/extensions/kubernetes-v1.32.2-x86-64.raw'
   t.equal(decider.route(path), decider.route(path), 'the route is remembered')
   t.equal(
     decider.fromMemory(decider.route(path))?.answer,

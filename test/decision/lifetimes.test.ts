@@ -13,6 +13,7 @@ t.test('each kind of answer, its lifetime', async (t) => {
     moving: 'public, max-age=60',
     missing: 'public, max-age=30',
     unconfirmed: 'public, max-age=5',
+    snapshot: 'public, max-age=10',
   })
   t.equal(byClass(lifetimes, 'versioned'), lifetimes.versioned)
   t.equal(byClass(lifetimes, 'mutable'), lifetimes.mutable)
@@ -22,4 +23,5 @@ t.test('each kind of answer, its lifetime', async (t) => {
   )
   t.equal(long.unconfirmed, publicMaxAge(2), 'never longer than a mutable answer')
   t.equal(long.missing, publicMaxAge(0), 'whole seconds, rounded down')
+  t.equal(long.snapshot, publicMaxAge(2), 'a snapshot file: never longer than a mutable answer')
 })

@@ -245,11 +245,13 @@ for (const mode of ['single', 'pipelined', 'split'] as const) {
     // the lane then reads from memory.
     const warmed = await rawExchange(
       on.port,
-      'GET /extensions/kubernetes.conf HTTP/1.1\r\nHost: fuzz.test\r\nConnection: close\r\n\r\n',
+      'GET /extensions/kubernetes-v1.32.2-x86-64.raw HTTP/1.1\r\nHost: fuzz.test\r\nConnection: close\r\n\r\n',
     )
     t.equal(warmed.status, 302)
     const socket = await openSocket(on.port)
-    socket.write('GET /extensions/kubernetes.conf HTTP/1.1\r\nHost: fuzz.test\r\n\r\n')
+    socket.write(
+      'GET /extensions/kubernetes-v1.32.2-x86-64.raw HTTP/1.1\r\nHost: fuzz.test\r\n\r\n',
+    )
     await new Promise((resolve) => socket.once('data', resolve))
     t.equal(on.app.redirectLane?.size, 1)
     socket.destroy()

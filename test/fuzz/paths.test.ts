@@ -74,6 +74,12 @@ const ONE_LINE = /^[^\n]+\n$/
 const INTERNALS = /\n\s+at |^\w*Error\b|internal error/
 
 /** Returns why the answer breaks a property, or null. */
+const SNAPSHOT_TYPES = [
+  'text/plain; charset=utf-8',
+  'application/octet-stream',
+  'application/pgp-signature',
+]
+
 export function violation(releases: string, verb: string, answer: Answer): string | null {
   const { status, headers, body } = answer
   if (status === 503 && headers['retry-after'] !== undefined) return null // deliberate: try later
@@ -88,6 +94,10 @@ export function violation(releases: string, verb: string, answer: Answer): strin
   if (headers.location !== undefined) return 'a Location on an answer that is no redirect'
   if (headers['x-content-type-options'] !== 'nosniff') return 'a body without nosniff'
   const type = String(headers['content-type'])
+  if (status === 200 && headers.etag !== undefined) {
+    // A snapshot file (a manifest, a signature, a transfer file): bytes of the origin's.
+    return SNAPSHOT_TYPES.includes(type) ? null : `a snapshot file as ${type}`
+  }
   if (status === 200 || type.startsWith('text/html')) {
     // A directory page: HTML under a strict policy, or JSON.
     if (type.startsWith('text/html') && headers['content-security-policy'] === undefined)

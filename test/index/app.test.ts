@@ -101,62 +101,72 @@ t.test('unknown extensions and empty streams: a 404 naming the choices', async (
   )
 })
 
-t.test('exact versions answer exactly as before; sysupdate sees no difference', async (t) => {
-  const on = await startBakery(t)
-  const off = await startBakery(t, { MANIFEST_INDEX: 'false' })
-  const origins = (url: string) =>
-    singleSource(releasesBase(url, repo), 'https://flatcar.github.io/sysext-bakery')
-  const table = await loadTable(DEFAULT_TABLE_FILE, origins(on.github.url))
-  const paths = [
-    ...table.rules.flatMap((rule) => rule.examples.map((example) => example.path)),
-    ...table.unmatched
-      .map((example) => example.path)
-      .filter((p) => !p.endsWith('.raw') && !/^\/extensions\/[^/]*\/?$/.test(p)),
-    // What sysupdate asks for with Path=https://host/extensions/kubernetes/ ...
-    '/extensions/kubernetes/SHA256SUMS',
-    '/extensions/kubernetes/SHA256SUMS.sha256.asc',
-    '/extensions/kubernetes/kubernetes-v1.32.2-x86-64.raw',
-    '/extensions/kubernetes/kubernetes-v1.32.10-arm64.raw',
-    // ... and with Path=https://host/extensions/
-    '/extensions/SHA256SUMS',
-    '/extensions/kubernetes-v1.33.0-x86-64.raw',
-    '/extensions/kubernetes-v1.32.10-arm64.raw',
-    '/extensions/crio-v1.30.0-rc1-x86-64.raw',
-    '/extensions/kubernetes.conf',
-    '/extensions/kubernetes/kubernetes-v1.32.conf',
-  ]
-  t.ok(paths.length > 40)
-  for (const url of paths) {
-    const [a, b] = [await on.app.inject(url), await off.app.inject(url)]
-    const answer = (res: typeof a, base: string): Record<string, unknown> => ({
-      status: res.statusCode,
-      location: res.headers.location?.toString().replace(base, 'GITHUB'),
-      cacheControl: res.headers['cache-control'],
-      body: res.body,
-    })
-    const [with_, without] = [answer(a, on.github.url), answer(b, off.github.url)]
-    if (a.statusCode === 404 && b.statusCode === 404 && a.body !== b.body) {
-      // A version the index does not know: the same 404, with the choices added.
-      t.match(a.body, `${b.body.trimEnd()}; `, `${url}: the 404 it was, and the choices`)
-      t.same({ ...with_, body: '' }, { ...without, body: '' }, url)
-      continue
+t.test(
+  'exact versions answer as before; snapshot files are the bytes the redirect led to',
+  async (t) => {
+    const on = await startBakery(t)
+    const off = await startBakery(t, { MANIFEST_INDEX: 'false' })
+    const origins = (url: string) =>
+      singleSource(releasesBase(url, repo), 'https://flatcar.github.io/sysext-bakery')
+    const table = await loadTable(DEFAULT_TABLE_FILE, origins(on.github.url))
+    const paths = [
+      ...table.rules.flatMap((rule) => rule.examples.map((example) => example.path)),
+      ...table.unmatched
+        .map((example) => example.path)
+        .filter((p) => !p.endsWith('.raw') && !/^\/extensions\/[^/]*\/?$/.test(p)),
+      // What sysupdate asks for with Path=https://host/extensions/kubernetes/ ...
+      '/extensions/kubernetes/SHA256SUMS',
+      '/extensions/kubernetes/SHA256SUMS.sha256.asc',
+      '/extensions/kubernetes/kubernetes-v1.32.2-x86-64.raw',
+      '/extensions/kubernetes/kubernetes-v1.32.10-arm64.raw',
+      // ... and with Path=https://host/extensions/
+      '/extensions/SHA256SUMS',
+      '/extensions/kubernetes-v1.33.0-x86-64.raw',
+      '/extensions/kubernetes-v1.32.10-arm64.raw',
+      '/extensions/crio-v1.30.0-rc1-x86-64.raw',
+      '/extensions/kubernetes.conf',
+      '/extensions/kubernetes/kubernetes-v1.32.conf',
+    ]
+    t.ok(paths.length > 40)
+    for (const url of paths) {
+      const [a, b] = [await on.app.inject(url), await off.app.inject(url)]
+      const answer = (res: typeof a, base: string): Record<string, unknown> => ({
+        status: res.statusCode,
+        location: res.headers.location?.toString().replace(base, 'GITHUB'),
+        cacheControl: res.headers['cache-control'],
+        body: res.body,
+      })
+      const [with_, without] = [answer(a, on.github.url), answer(b, off.github.url)]
+      if (a.statusCode === 200 && b.statusCode === 302) {
+        // A snapshot file: served with the bytes the redirect (no index, no snapshot) leads to.
+        const origin = await fetch(b.headers.location as string)
+        t.equal(a.body, await origin.text(), `${url}: the bytes at the origin`)
+        t.ok(a.headers.etag, `${url}: with a validator`)
+        continue
+      }
+      if (a.statusCode === 404 && b.statusCode === 404 && a.body !== b.body) {
+        // A version the index does not know: the same 404, with the choices added.
+        t.match(a.body, `${b.body.trimEnd()}; `, `${url}: the 404 it was, and the choices`)
+        t.same({ ...with_, body: '' }, { ...without, body: '' }, url)
+        continue
+      }
+      t.same(with_, without, url)
     }
-    t.same(with_, without, url)
-  }
-  // Each table example still leads where the table says.
-  for (const rule of table.rules) {
-    for (const example of rule.examples) {
-      const res = await on.app.inject(example.path)
-      if (res.statusCode === 302) {
-        t.equal(
-          res.headers.location,
-          expandLocation(example.location, origins(on.github.url)),
-          example.path,
-        )
+    // Each table example still leads where the table says.
+    for (const rule of table.rules) {
+      for (const example of rule.examples) {
+        const res = await on.app.inject(example.path)
+        if (res.statusCode === 302) {
+          t.equal(
+            res.headers.location,
+            expandLocation(example.location, origins(on.github.url)),
+            example.path,
+          )
+        }
       }
     }
-  }
-})
+  },
+)
 
 t.test('a stream is tried only once GitHub says the exact release is missing', async (t) => {
   const { github, app, logs } = await startBakery(t)

@@ -124,7 +124,17 @@ t.test(
       [GLOBAL_RELEASE, 'kubernetes'],
       'what it held of them',
     )
-    t.equal((await index.extension('kubernetes'))?.images[0]?.version, 'v1.34.0', 'served at once')
+    t.equal(
+      (await index.extension('kubernetes'))?.images[0]?.version,
+      'v1.33.0',
+      'the adopted copy, at once, while the new one is read',
+    )
+    await store.settled()
+    t.equal(
+      (await index.extension('kubernetes'))?.images[0]?.version,
+      'v1.34.0',
+      'then the new one',
+    )
     t.same(index.invalidate('nothing-held'), [GLOBAL_RELEASE])
     t.ok(store.has('kubernetes'))
   },
@@ -208,6 +218,7 @@ t.test('reads from memory: at once while every manifest they need is fresh', asy
   github.fault({ kind: 'status', status: 500 })
   store.invalidate(GLOBAL_RELEASE)
   await index.candidates()
+  await store.settled()
   t.match(
     store.now(GLOBAL_RELEASE),
     { state: 'ok' },

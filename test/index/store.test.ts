@@ -2,13 +2,14 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { Agent } from 'undici'
-import { manifestFetcher } from '../../src/index/fetch.js'
+import { assetFetcher, manifestFetcher, type AssetFetcher } from '../../src/index/fetch.js'
 import {
   ManifestStore,
   stateSize,
   type StoreEvents,
   type StoreSettings,
 } from '../../src/index/store.js'
+import { snapshotFile } from '../../src/index/snapshot-file.js'
 import { releasesBase } from '../../src/table/resolve.js'
 import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js'
 import { TestClock } from '../helpers/upstream.js'
@@ -197,28 +198,30 @@ t.test('readers share one fetch', async (t) => {
   t.ok(all.every((s) => entriesOf(s) === entriesOf(all[0] as typeof s)))
 })
 
-t.test('invalidate: the next read waits for GitHub, even mid-fetch', async (t) => {
+t.test('invalidate: read again at once, the adopted copy served meanwhile', async (t) => {
   const { github, store, fetches } = await rig(t)
   await store.get('k')
+  github.addAsset('k', 'SHA256SUMS', V2)
   t.equal(store.invalidate('k'), true)
   t.equal(store.invalidate('never-read'), false)
-  github.addAsset('k', 'SHA256SUMS', V2)
+  t.same(names(await store.get('k')), ['k-1-x86-64.raw'], 'the adopted copy, without a wait')
+  await store.settled()
   t.same(
     names(await store.get('k')),
     ['k-1-x86-64.raw', 'k-2-x86-64.raw'],
-    'within the TTL, yet fresh',
+    'then the new one, within the TTL',
   )
   t.equal(fetches(), 2)
 
   // An invalidation that arrives while a fetch is under way: that fetch may
-  // have read the old bytes, so the reader waits for one more.
+  // have read the old bytes, so the release is read once more.
   github.fault({ kind: 'delay', ms: 100 })
   store.invalidate('k')
-  const reading = store.get('k')
   await new Promise((resolve) => setTimeout(resolve, 20))
   github.addAsset('k', 'SHA256SUMS', V1)
   store.invalidate('k')
-  t.same(names(await reading), ['k-1-x86-64.raw'])
+  await store.settled()
+  t.same(names(await store.get('k')), ['k-1-x86-64.raw'])
   t.equal(fetches(), 4)
 })
 
@@ -273,14 +276,16 @@ t.test('the manifests held are bounded in bytes: the least recently read go firs
       ],
       validators: {},
       confirmedAt: 0,
+      file: snapshotFile(Buffer.from(V2)),
+      signatures: new Map(),
     },
     last: 'ok',
     reason: '',
   })
   t.equal(
     one,
-    2 * 1 + 300 + 2 * (2 * 14 + 64 + 100),
-    'two bytes a character, and the objects around',
+    2 * 1 + 300 + 2 * (2 * 14 + 64 + 100) + V2.length,
+    'two bytes a character, the objects around, and the bytes served',
   )
   const store = new ManifestStore(
     fetch,
@@ -330,4 +335,64 @@ t.test('each refresh tells its outcome', async (t) => {
   clock.advance(SETTINGS.ttlMs)
   await refreshed(store, 'k')
   t.same(told, ['fetched', 'missing', 'unchanged', 'failed'])
+})
+
+t.test('a revision is its manifest and its signatures, read together', async (t) => {
+  const { github, store, clock, warnings } = await rig(t)
+  const dispatcher = new Agent()
+  t.teardown(() => dispatcher.destroy())
+  const real = assetFetcher({
+    dispatcher,
+    releases: releasesBase(github.url, 'flatcar/sysext-bakery'),
+    timeoutMs: 2000,
+    maxBytes: 4096,
+  })
+  let during: (() => void) | undefined
+  const fetchAsset: AssetFetcher = async (release, asset, validators) => {
+    const outcome = await real(release, asset, validators)
+    during?.()
+    return outcome
+  }
+  store.readRevisions({ fetchAsset, assetOf: () => 'SHA256SUMS', signatures: ['.gpg', '.asc'] })
+  github.addAsset('k', 'SHA256SUMS.gpg', 'sig 1')
+  const first = await store.get('k')
+  t.match(first, { state: 'ok' })
+  const signatures = first.state === 'ok' ? first.signatures : undefined
+  t.equal(Buffer.from(signatures?.get('SHA256SUMS.gpg')?.bytes ?? []).toString(), 'sig 1')
+  t.equal(signatures?.get('SHA256SUMS.asc'), null, 'one the origin does not have')
+
+  // A signature replaced alone is a new revision too.
+  github.addAsset('k', 'SHA256SUMS.gpg', 'sig 2')
+  clock.advance(SETTINGS.ttlMs + 1)
+  const resigned = await refreshed(store, 'k')
+  const again = resigned.state === 'ok' ? resigned.signatures : undefined
+  t.equal(Buffer.from(again?.get('SHA256SUMS.gpg')?.bytes ?? []).toString(), 'sig 2')
+
+  // The bakery uploads a new manifest while its signatures are read: not adopted.
+  during = () => {
+    during = undefined
+    github.addAsset('k', 'SHA256SUMS', V2)
+  }
+  github.addAsset('k', 'SHA256SUMS.gpg', 'sig 3')
+  clock.advance(SETTINGS.ttlMs + 1)
+  t.same(names(await refreshed(store, 'k')), ['k-1-x86-64.raw'], 'the adopted revision stays')
+  t.match(warnings.at(-1), {
+    message: /keeping the last good copy/,
+    details: { reason: 'the manifest changed while its signatures were read' },
+  })
+
+  // A signature that cannot be read: nothing new is adopted.
+  github.fault({ kind: 'status', status: 500 }, (name) => name.endsWith('.asc'))
+  clock.advance(SETTINGS.retryMs + 1)
+  t.same(names(await refreshed(store, 'k')), ['k-1-x86-64.raw'])
+  t.match(warnings.at(-1), { details: { reason: 'signature SHA256SUMS.asc: GitHub answered 500' } })
+  github.fault(null)
+  clock.advance(SETTINGS.retryMs + 1)
+  t.same(names(await refreshed(store, 'k')), ['k-1-x86-64.raw', 'k-2-x86-64.raw'], 'then whole')
+  t.match(store.now('k'), { state: 'ok' })
+  // Nothing new: the manifest and each signature revalidated with a 304.
+  const gets = github.count('GET')
+  clock.advance(SETTINGS.ttlMs + 1)
+  t.same(names(await refreshed(store, 'k')), ['k-1-x86-64.raw', 'k-2-x86-64.raw'])
+  t.equal(github.count('GET') - gets, 3, 'one conditional GET each, no re-read')
 })

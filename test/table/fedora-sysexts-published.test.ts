@@ -49,6 +49,9 @@ async function publishedApp(t: Test, env: Record<string, string> = {}) {
   const fake = await github(t)
   const built = await fedoraApp(t, 'fedora-sysexts-published.yaml', fake, {
     MANIFEST_INDEX: 'true',
+    // Every form redirected, so each answer names its repository; snapshot files read the
+    // same chosen source (test/index/snapshots.test.ts serves them).
+    SNAPSHOTS: 'false',
     ...env,
   })
   const where = async (path: string): Promise<string> => {
@@ -131,5 +134,7 @@ t.test('a new community name works at /extensions/ once its release event arrive
   const { body, headers } = releaseDelivery(SECRET, 'fresh', 'published', COMMUNITY)
   const delivered = await app.inject({ method: 'POST', url: '/hooks/github', body, headers })
   t.equal(delivered.statusCode, 200, delivered.body)
+  // The global manifest is read again at once (the adopted one served meanwhile).
+  await app.snapshots.get('community')?.settled()
   t.equal(await where('/extensions/fresh.conf'), 'community', 'at once, no table change')
 })

@@ -93,7 +93,27 @@ t.test('manifests: the Flatcar layout unless the table says its own', async (t) 
   })
   t.same(own.global, { release: 'index', asset: 'SHA256SUMS' })
   t.equal(renderOutput(own.extension.release, { ext: 'k' }), 'sums-k')
+  t.same(own.signatures, DEFAULT_MANIFESTS.signatures, 'the names sysupdate probes')
+  t.equal(renderOutput(own.images, { file: 'a.raw' }), '/extensions/a.raw')
+  const signed = compileManifests({
+    ...{ global: { release: 'a', asset: 'b' }, extension: { release: '{ext}', asset: 'c' } },
+    signatures: ['.sig'],
+    images: '/fedora/images/{file}',
+  })
+  t.same(signed.signatures, ['.sig'])
+  t.equal(renderOutput(signed.images, { file: 'a.raw' }), '/fedora/images/a.raw')
+  const layout = {
+    global: { release: 'a', asset: 'b' },
+    extension: { release: '{ext}', asset: 'c' },
+  }
   const bad: [unknown, RegExp][] = [
+    [{ ...layout, signatures: 'x' }, /manifests: signatures must be a list/],
+    [{ ...layout, signatures: ['gpg'] }, /manifests: signatures #1 must be a suffix such as \.gpg/],
+    [{ ...layout, signatures: [7] }, /manifests: signatures #1 must be a suffix/],
+    [{ ...layout, images: 'extensions/{file}' }, /"images" must be a path starting with "\/"/],
+    [{ ...layout, images: '/x/{file}/{other}' }, /"images" must capture \{file\} and nothing else/],
+    [{ ...layout, images: '/x/{name}' }, /"images" must capture \{file\} and nothing else/],
+    [{ ...layout, images: '/x/{file' }, /"images"/],
     [{ global: { release: 'a', asset: 'b' } }, /manifests: extension must be a mapping/],
     [
       { global: { release: 'a/b', asset: 'b' }, extension: { release: '{ext}', asset: 'c' } },

@@ -78,6 +78,11 @@ t.test('every table error names the rule and stops the load', async (t) => {
       /rule "conf": "cache" must be "versioned", "mutable" or "signature"/,
     ],
     [{ rules: [rule({ description: 3 })] }, /rule "conf": "description" must be text/],
+    [{ rules: [rule({ snapshot: 'yes' })] }, /rule "conf": "snapshot" must be true or false/],
+    [
+      { rules: [rule({ snapshot: true, cache: 'versioned' })] },
+      /rule "conf": a "versioned" file never changes: it is redirected, not a snapshot/,
+    ],
     [{ rules: [rule({ examples: 'x' })] }, /rule "conf": examples must be a list/],
     [
       { rules: [rule({ examples: ['x'] })] },

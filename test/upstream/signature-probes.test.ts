@@ -15,6 +15,9 @@ import type { TestClock } from '../helpers/upstream.js'
  */
 
 const SECRET = 'It is a secret to everybody'
+// Signatures redirected after their checks (SNAPSHOTS=false): what this file proves is how
+// those checks are cached; served from the snapshot, see test/index/snapshots.test.ts.
+const REDIRECTED = { SNAPSHOTS: 'false' }
 const HOUR = 3_600_000
 const PROBES = [
   'SHA256SUMS.sha256.asc',
@@ -69,7 +72,7 @@ async function fleet(app: FastifyInstance, clock: TestClock, base: string): Prom
 t.test(
   '1,000 polls of a signed extension: each signature name asked once per lifetime',
   async (t) => {
-    const { github, app, clock } = await startBakery(t)
+    const { github, app, clock } = await startBakery(t, REDIRECTED)
     github.addAsset('kubernetes', 'SHA256SUMS.gpg', 'signature\n')
     const last = await fleet(app, clock, '/extensions/kubernetes/')
     t.same(
@@ -91,7 +94,7 @@ t.test(
 )
 
 t.test('the global index too, and CHECK_TTL_SIGNATURE sets the lifetime', async (t) => {
-  const { github, app, clock } = await startBakery(t, { CHECK_TTL_SIGNATURE: '10m' })
+  const { github, app, clock } = await startBakery(t, { ...REDIRECTED, CHECK_TTL_SIGNATURE: '10m' })
   const last = await fleet(app, clock, '/extensions/')
   t.same(last.slice(-1), ['SHA256SUMS.asc 404'], 'unsigned: every probe is a 404')
   const heads = signatureHeads(github, 'SHA256SUMS')
@@ -101,7 +104,10 @@ t.test('the global index too, and CHECK_TTL_SIGNATURE sets the lifetime', async 
 })
 
 t.test('when the bakery starts signing, the answer follows', async (t) => {
-  const { github, app, clock } = await startBakery(t, { GITHUB_WEBHOOK_SECRET: SECRET })
+  const { github, app, clock } = await startBakery(t, {
+    ...REDIRECTED,
+    GITHUB_WEBHOOK_SECRET: SECRET,
+  })
   t.same((await poll(app, '/extensions/docker/')).at(-1), 'SHA256SUMS.asc 404')
 
   t.test('at once after a webhook for the release', async (t) => {

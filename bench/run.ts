@@ -5,7 +5,7 @@ import { buildService } from './lib/build.js'
 import { measureColdBurst } from './lib/burst.js'
 import { compareLocations } from './lib/locations.js'
 import { checkTools, describeMachine } from './lib/machine.js'
-import { fixtureFor, MIX } from './lib/mix.js'
+import { ANSWER_KINDS, answerKindOf, fixtureFor, MIX, type AnswerKind } from './lib/mix.js'
 import { parseOptions, USAGE } from './lib/options.js'
 import { pinSelf, run, treeMemory } from './lib/proc.js'
 import { profileService } from './lib/profile.js'
@@ -46,7 +46,8 @@ async function main(argv: readonly string[]): Promise<void> {
     // From here on this process, the fake GitHub and wrk share the load core.
     await pinSelf(LOAD_CORE)
 
-    const github = await startFakeGitHub(dir, fixtureFor(MIX))
+    const fixture = fixtureFor(MIX)
+    const github = await startFakeGitHub(dir, fixture)
     running.push(github)
     const service = await startService({ build, githubUrl: github.url, dir, label: 'service' })
     running.push(service)
@@ -56,7 +57,7 @@ async function main(argv: readonly string[]): Promise<void> {
     const servers: Server[] = [service, ...others]
 
     progress('comparing every Location of the mix (and warming the check cache)')
-    const disagreements = await compareLocations(servers, MIX)
+    const disagreements = await compareLocations(servers, MIX, fixture)
     if (disagreements.length > 0) {
       throw new Error(`the servers disagree:\n${JSON.stringify(disagreements, null, 2)}`)
     }
@@ -64,24 +65,38 @@ async function main(argv: readonly string[]): Promise<void> {
     const pathsFile = join(dir, 'paths.txt')
     await writeFile(pathsFile, MIX.map((entry) => `${entry.path}\n`).join(''))
     const load = { pathsFile, ...options }
+    // Each answer kind on its own: redirects, and snapshot files (Caddy's 302s for the same paths).
+    const loads = {} as Record<AnswerKind, typeof load>
+    for (const kind of ANSWER_KINDS) {
+      const file = join(dir, `paths-${kind}.txt`)
+      const paths = MIX.filter((entry) => answerKindOf(entry.kind) === kind)
+      await writeFile(file, paths.map((entry) => `${entry.path}\n`).join(''))
+      loads[kind] = { ...load, pathsFile: file }
+    }
 
-    const rounds: Throughput[][] = servers.map(() => [])
+    const rounds = Object.fromEntries(
+      ANSWER_KINDS.map((kind) => [kind, servers.map((): Throughput[] => [])]),
+    ) as Record<AnswerKind, Throughput[][]>
     for (let round = 1; round <= options.rounds; round++) {
-      for (const [i, server] of servers.entries()) {
-        progress(
-          `${server.name}: ${options.warmupS} s warm-up, ${options.durationS} s measured` +
-            (options.rounds > 1 ? ` (round ${round} of ${options.rounds})` : ''),
-        )
-        const result = await measureThroughput(server, load)
-        if (result.errors > 0) {
-          throw new Error(
-            `${server.name}: ${result.errors} errors under load: ${JSON.stringify(result.wrk.errors)}`,
+      for (const kind of ANSWER_KINDS) {
+        for (const [i, server] of servers.entries()) {
+          progress(
+            `${server.name}, ${kind} answers: ${options.warmupS} s warm-up, ${options.durationS} s measured` +
+              (options.rounds > 1 ? ` (round ${round} of ${options.rounds})` : ''),
           )
+          const result = await measureThroughput(server, loads[kind])
+          if (result.errors > 0) {
+            throw new Error(
+              `${server.name}: ${result.errors} errors under load: ${JSON.stringify(result.wrk.errors)}`,
+            )
+          }
+          rounds[kind][i]?.push(result)
         }
-        rounds[i]?.push(result)
       }
     }
-    const throughput = rounds.map(medianRound)
+    const throughput = Object.fromEntries(
+      ANSWER_KINDS.map((kind) => [kind, rounds[kind].map(medianRound)]),
+    ) as Record<AnswerKind, Throughput[]>
     for (const other of others) await other.stop()
 
     let randomPaths = null

@@ -1,7 +1,7 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import type { Dispatcher } from 'undici'
-import { originsOf, type Config } from './config.js'
+import { keyFilesOf, originsOf, type Config } from './config.js'
 import { createDecider, type Decider } from './decision/decider.js'
 import { policyOf } from './decision/policy.js'
 import { registerAnswerRoute } from './http/answer-route.js'
@@ -25,6 +25,7 @@ import type { UpstreamEvents } from './upstream/events.js'
 import { UpstreamGate } from './upstream/gate.js'
 import { registerUpstreamChecks } from './upstream/register.js'
 import { admission } from './index/admission.js'
+import { readVerifiers } from './index/signing-keys.js'
 import { registerGithubHook, registerHookOff } from './webhooks/github.js'
 import { sourceOfDelivery } from './webhooks/source.js'
 
@@ -55,6 +56,8 @@ const BODY_LIMIT = 64 * 1024
 /** Builds the service from its config and dependencies; it does not listen. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, table } = options
+  // Read before anything is made: a key file that cannot be used stops the start.
+  const verifiers = await readVerifiers(keyFilesOf(config, table))
   const nextId = requestIds()
   const app = fastify({
     loggerInstance: options.logger ?? pino({ level: config.logLevel }),
@@ -93,6 +96,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     events: options.upstreamEvents ?? metrics.upstreamEvents,
   })
   const known = registerIndex(app, config, {
+    verifiers,
     ...deps,
     manifests: table.manifests,
     sources: origins.sources,
@@ -106,6 +110,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             admission({ table, origins, source, exists: (target) => checks.lookupNow(target) }),
   })
   const indexes = app.manifestIndexes
+  const clock = options.clock ?? performance
+  metrics.watchHolds(() =>
+    [...known].flatMap(([source, { snapshots }]) =>
+      snapshots.holds().map(({ release, cause, since }) => {
+        const seconds = (clock.now() - since) / 1000
+        return { source, release, cause, seconds }
+      }),
+    ),
+  )
   // A release event drops what the service knows of that release, in that source: the
   // checks first, so that the manifests read again at once see the release as it is now.
   const dropLocally = ({ source, tag }: SourceTag) => {

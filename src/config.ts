@@ -36,6 +36,8 @@ export interface Config {
   readonly repo: string | undefined
   /** A pattern table file; undefined means the built-in Flatcar table. */
   readonly patternTable: string | undefined
+  /** SIGNING_KEYS: the OpenPGP public keys of a table of one source (keyFilesOf). */
+  readonly signingKeys: string | undefined
   readonly fallbackUrl: string
   readonly logLevel: LogLevel
   /** Seconds a client or CDN may keep a redirect, by the target's cache class. */
@@ -70,6 +72,7 @@ export function parseConfig(env: Env): Config {
     githubUrl: readBaseUrl(env, 'GITHUB_URL', 'https://github.com'),
     repo: readOptionalMatch(env, 'BAKERY_REPO', REPO, 'expected owner/name of a GitHub repository'),
     patternTable: readOptional(env, 'PATTERN_TABLE'),
+    signingKeys: readOptional(env, 'SIGNING_KEYS'),
     fallbackUrl: readBaseUrl(env, 'FALLBACK_URL', 'https://flatcar.github.io/sysext-bakery'),
     logLevel: readChoice(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
     redirectMaxAge: {
@@ -85,6 +88,41 @@ export function parseConfig(env: Env): Config {
     index: parseIndexConfig(env),
     shared: parseSharedConfig(env),
   }
+}
+
+/** A file of OpenPGP public keys, and the setting that names it (for its errors). */
+export interface KeyFileSetting {
+  readonly path: string
+  readonly setting: string
+}
+
+/**
+ * Each source's signing keys, by source name: SIGNING_KEYS for a table of
+ * one source (as BAKERY_REPO), else each source's `signing-keys:` in the
+ * table; SIGNING_KEYS with several sources would be ambiguous and stops the start.
+ */
+export function keyFilesOf(
+  config: Config,
+  table: Pick<Table, 'sources'>,
+): Record<string, KeyFileSetting> {
+  const declared = table.sources
+  if (config.signingKeys !== undefined) {
+    if (declared.length > 1) {
+      throw new RedirectorError(
+        'SR_CONFIG_INVALID',
+        `SIGNING_KEYS names the keys of a table with one source; this table has ${declared.length} (${declared.map((source) => source.name).join(', ')}): give each source its signing-keys in the table`,
+      )
+    }
+    const name = declared[0]?.name ?? IMPLICIT_SOURCE
+    return { [name]: { path: config.signingKeys, setting: 'SIGNING_KEYS' } }
+  }
+  const files: Record<string, KeyFileSetting> = {}
+  for (const { name, signingKeys } of declared) {
+    if (signingKeys !== undefined) {
+      files[name] = { path: signingKeys, setting: `source "${name}" signing-keys` }
+    }
+  }
+  return files
 }
 
 /** The repository of a table that names none. */

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { originsOf, parseConfig } from '../src/config.js'
+import { keyFilesOf, originsOf, parseConfig } from '../src/config.js'
 
 t.test('defaults run the Flatcar bakery', async (t) => {
   const config = parseConfig({})
@@ -125,3 +125,32 @@ t.test('a bad value names the variable and what it accepts', async (t) => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
 }
+
+t.test(
+  'signing keys: SIGNING_KEYS for a table of one source, else each source’s own',
+  async (t) => {
+    const keys = parseConfig({ SIGNING_KEYS: '/keys/bakery.gpg' })
+    const setting = { path: '/keys/bakery.gpg', setting: 'SIGNING_KEYS' }
+    t.same(keyFilesOf(keys, { sources: [] }), { bakery: setting }, 'the implicit source')
+    t.same(
+      keyFilesOf(keys, { sources: [{ name: 'one', repo: 'a/b', signingKeys: '/x' }] }),
+      {
+        one: setting,
+      },
+      'one declared source: the setting wins, as BAKERY_REPO does',
+    )
+    t.same(keyFilesOf(parseConfig({}), { sources: [] }), {}, 'none: nothing verified')
+    const two = [
+      { name: 'fedora', repo: 'a/b', signingKeys: '/keys/fedora.asc' },
+      { name: 'community', repo: 'a/c' },
+    ]
+    t.same(keyFilesOf(parseConfig({}), { sources: two }), {
+      fedora: { path: '/keys/fedora.asc', setting: 'source "fedora" signing-keys' },
+    })
+    t.throws(() => keyFilesOf(keys, { sources: two }), {
+      code: 'SR_CONFIG_INVALID',
+      message:
+        /^SIGNING_KEYS names the keys of a table with one source; this table has 2 \(fedora, community\)/,
+    })
+  },
+)

@@ -15,6 +15,21 @@ export type MixKind =
   | 'global-sha256sums'
   | 'fallback'
 
+/**
+ * How the service answers a kind: a redirect (images, the fallback), or the
+ * bytes of a snapshot file (manifests and transfer files, which Caddy and
+ * nginx answer with their 302). The report gives each its own figures.
+ */
+export type AnswerKind = 'redirect' | 'snapshot'
+
+export const ANSWER_KINDS: readonly AnswerKind[] = ['redirect', 'snapshot']
+
+export function answerKindOf(kind: MixKind): AnswerKind {
+  return kind === 'raw' || kind === 'raw-below-path' || kind === 'fallback'
+    ? 'redirect'
+    : 'snapshot'
+}
+
 export interface MixPath {
   readonly kind: MixKind
   readonly path: string
@@ -111,6 +126,13 @@ export function comparableLocation(location: string, releasesBase: string): stri
   return location.startsWith(`${releasesBase}/`)
     ? `release:${location.slice(releasesBase.length + 1)}`
     : location
+}
+
+/** The bytes the fake GitHub serves for a release target (`<tag>/<asset>`) of the fixture. */
+export function fixtureBytes(fixture: Fixture, target: string): string | undefined {
+  const slash = target.indexOf('/')
+  const asset = fixture[target.slice(0, slash)]?.[target.slice(slash + 1)]
+  return typeof asset === 'string' ? asset : undefined
 }
 
 /** What the mix says a server's Location must reduce to. */

@@ -9,7 +9,7 @@ import {
 } from '../profile-summary.js'
 import type { Build } from './build.js'
 import { compareLocations } from './locations.js'
-import type { MixPath } from './mix.js'
+import { fixtureFor, type MixPath } from './mix.js'
 import { startService } from './servers.js'
 import { measureThroughput, type Load, type Throughput } from './throughput.js'
 
@@ -50,7 +50,7 @@ export async function profileService(
   })
   let measured: Throughput
   try {
-    const disagreements = await compareLocations([service], mix)
+    const disagreements = await compareLocations([service], mix, fixtureFor(mix))
     if (disagreements.length > 0)
       throw new Error('the profiled service answers the mix differently')
     measured = await measureThroughput(service, load)

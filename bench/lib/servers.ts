@@ -27,6 +27,8 @@ export interface Server {
   readonly child: ChildProcess
   /** How this server's release Locations begin. */
   readonly releasesBase: string
+  /** Whether it answers manifests and transfer files with their bytes (ours), not a 302. */
+  readonly servesSnapshots?: boolean
   stop(): Promise<void>
 }
 
@@ -112,6 +114,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     url,
     child,
     releasesBase: `${options.githubUrl}/flatcar/sysext-bakery/releases/download`,
+    servesSnapshots: true,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     logFile,
     stop: () => stop(child),

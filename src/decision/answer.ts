@@ -33,6 +33,8 @@ export interface Answer {
   readonly page: DirectoryPage | undefined
   /** A snapshot file served with its bytes (a 200, or a 304 to a client that has it). */
   readonly file: SnapshotFile | undefined
+  /** The type of a served file's bytes (by its name); undefined for any other answer. */
+  readonly contentType: string | undefined
   /** Logged once when the answer is sent (a redirect GitHub could not confirm). */
   readonly warning: Warning | undefined
 }
@@ -83,8 +85,20 @@ export function text(
 }
 
 /** A snapshot file from the adopted snapshot: its bytes, not a redirect. */
-export function served(file: SnapshotFile, cacheControl: string, meta: Meta): Answer {
-  return answer(200, '', cacheControl, meta, { file })
+export function served(
+  file: SnapshotFile,
+  asset: string,
+  cacheControl: string,
+  meta: Meta,
+): Answer {
+  return answer(200, '', cacheControl, meta, { file, contentType: fileType(asset) })
+}
+
+/** What a snapshot file is, by its name: signatures as OpenPGP says, the rest plain text. */
+export function fileType(asset: string): string {
+  if (asset.endsWith('.asc')) return 'application/pgp-signature'
+  if (asset.endsWith('.gpg')) return 'application/octet-stream'
+  return 'text/plain; charset=utf-8'
 }
 
 export function page(
@@ -107,6 +121,7 @@ function answer(
     retryAfter?: string | undefined
     page?: DirectoryPage
     file?: SnapshotFile
+    contentType?: string
   },
 ): Answer {
   return {
@@ -123,6 +138,7 @@ function answer(
     upstream: meta.upstream,
     page: extra.page,
     file: extra.file,
+    contentType: extra.contentType,
     warning: meta.warning,
   }
 }

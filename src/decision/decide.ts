@@ -1,4 +1,5 @@
 import type { RedirectorError } from '../errors.js'
+import type { SnapshotFile } from '../index/snapshot-file.js'
 import { answerFor, isPublishedVersion, listOf, type NewestAnswer } from '../index/newest.js'
 import type { DirectoryForm, NewestName } from '../table/layers.js'
 import type { Publisher } from '../table/sources.js'
@@ -81,7 +82,7 @@ function* release(route: Extract<Route, { kind: 'release' }>, policy: Policy): D
       : null
   const target = chosen?.target ?? resolution
   const unsure = chosen?.unsure ?? false
-  if (target.rule.snapshot && policy.snapshots) return yield* snapshotFile(target, policy)
+  if (target.rule.snapshot && policy.snapshots) return yield* snapshotFile(route, target, policy)
   let outcome: CheckOutcome | 'unchecked' = 'unchecked'
   if (policy.checking) {
     const { source, release, asset, location } = target
@@ -135,7 +136,11 @@ function* publisherOf(
  * A snapshot rule's file: its bytes as adopted; a 404 when the origin has
  * none and no copy is held; a 503 when no copy can be had yet.
  */
-function* snapshotFile(target: ReleaseTarget, policy: Policy): Decision<Answer> {
+function* snapshotFile(
+  route: Extract<Route, { kind: 'release' }>,
+  target: ReleaseTarget,
+  policy: Policy,
+): Decision<Answer> {
   const { rule, source, release, asset, location, captures } = target
   const read = yield* ask({ kind: 'file', target: { source, release, asset, location } })
   const meta = { layer: 'table', rule: rule.name, source, captures } as const
@@ -149,7 +154,19 @@ function* snapshotFile(target: ReleaseTarget, policy: Policy): Decision<Answer> 
     const line = `Not Found: ${missingAsset(release, asset)}`
     return text(404, line, policy.lifetimes.missing, { ...meta, upstream: 'missing' })
   }
-  return served(read.value, policy.lifetimes.snapshot, { ...meta, upstream: 'exists' })
+  // One answer per route and file: the lane keeps the bytes it wrote for it.
+  const file = read.value
+  let byFile = servedByRoute.get(route)
+  if (byFile === undefined) {
+    byFile = new WeakMap()
+    servedByRoute.set(route, byFile)
+  }
+  let made = byFile.get(file)
+  if (made === undefined) {
+    made = served(file, asset, policy.lifetimes.snapshot, { ...meta, upstream: 'exists' })
+    byFile.set(file, made)
+  }
+  return made
 }
 
 /** The table's own answer for its target, once GitHub (or nobody) has spoken. */
@@ -324,6 +341,9 @@ function refusedAnswer(error: RedirectorError): Answer {
  * target, so renderers can keep what they made of it (the lane's bytes).
  */
 const made = new WeakMap<object, Record<string, Answer>>()
+
+/** A snapshot file's answer, by route and by the file adopted (a new revision, a new answer). */
+const servedByRoute = new WeakMap<object, WeakMap<SnapshotFile, Answer>>()
 
 function fixed(route: object, make: () => Answer, key = 'answer'): Answer {
   let answers = made.get(route)

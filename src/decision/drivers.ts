@@ -25,6 +25,8 @@ export interface Knowledge {
 /** A source's snapshot files as the decision reads them (src/index/snapshots.ts). */
 export interface SnapshotSource {
   read(release: string, asset: string): HeldFile | Promise<HeldFile>
+  /** The file while it is fresh in memory; undefined when a read must refresh it first. */
+  readNow?(release: string, asset: string): HeldFile | undefined
 }
 
 /** The index of a source (the default's, for a table of one). */
@@ -238,6 +240,10 @@ export function fromMemory(steps: Decision<Answer>, knowledge: Knowledge): FromM
       fact = readingNow(knowledge.index as IndexSource, need.file)
     } else if (need.kind === 'publishes') {
       fact = publishesNow(indexOf(knowledge, need.source), need.name)
+    } else if (need.kind === 'file') {
+      const { source, release, asset } = need.target
+      const held = knowledge.snapshots?.get(source)?.readNow?.(release, asset)
+      fact = held === undefined ? undefined : fileFact(held)
     }
     // The directory's reads are never from memory: its pages are Fastify's to render.
     if (fact === undefined) return null

@@ -38,7 +38,9 @@ export function render(request: FastifyRequest, reply: FastifyReply, answer: Ans
   if (answer.page !== undefined) {
     return renderPage(request, reply, answer.status, answer.page, answer.cacheControl)
   }
-  if (answer.file !== undefined) return sendFile(request, reply, answer.file, answer.cacheControl)
+  if (answer.file !== undefined) {
+    return sendFile(request, reply, answer.file, answer.contentType as string, answer.cacheControl)
+  }
   if (answer.retryAfter !== undefined) reply.header('retry-after', answer.retryAfter)
   if (answer.location !== undefined) {
     reply.code(answer.status).headers({

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { clientHasIt, type SnapshotFile } from '../index/snapshot-file.js'
+import { clientHasIt, omittedHeader, type SnapshotFile } from '../index/snapshot-file.js'
 
 /**
  * Sends a snapshot file: its bytes with their validators, or a 304 to a
@@ -10,6 +10,7 @@ export function sendFile(
   request: FastifyRequest,
   reply: FastifyReply,
   file: SnapshotFile,
+  contentType: string,
   cacheControl: string,
 ): FastifyReply {
   reply.headers({
@@ -19,19 +20,12 @@ export function sendFile(
     'x-content-type-options': 'nosniff',
   })
   // Said to every client, so nobody mistakes a manifest left short for the origin's own.
-  if (file.omitted.length > 0) reply.header('x-snapshot-omitted', file.omitted.join(' '))
+  const omitted = omittedHeader(file)
+  if (omitted !== undefined) reply.header('x-snapshot-omitted', omitted)
   const { 'if-none-match': ifNoneMatch, 'if-modified-since': ifModifiedSince } = request.headers
   if (clientHasIt(file, ifNoneMatch, ifModifiedSince)) return reply.code(304).send()
   return reply
     .code(200)
-    .header('content-type', contentTypeOf(request.url))
+    .header('content-type', contentType)
     .send(Buffer.from(file.bytes.buffer, file.bytes.byteOffset, file.bytes.byteLength))
-}
-
-/** What a snapshot file is, by its name: signatures as OpenPGP says, the rest plain text. */
-function contentTypeOf(url: string): string {
-  const path = url.split('?')[0] as string
-  if (path.endsWith('.asc')) return 'application/pgp-signature'
-  if (path.endsWith('.gpg')) return 'application/octet-stream'
-  return 'text/plain; charset=utf-8'
 }

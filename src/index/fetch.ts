@@ -35,7 +35,12 @@ export interface FetchOptions {
   /** The manifest's asset name in a release; default SHA256SUMS. */
   readonly assetOf?: (release: string) => string
   /** GitHub's pauses, shared with the existence checks (src/upstream/gate.ts). */
-  readonly gate?: Pick<UpstreamGate, 'admitFetch' | 'observe'>
+  readonly gate?: Pick<UpstreamGate, 'admitFetch' | 'admitCheck' | 'observe'>
+  /**
+   * Whether each fetch draws on the checks' per-second budget too: files a
+   * client names (transfer files) could otherwise be invented without limit.
+   */
+  readonly budgeted?: boolean
 }
 
 export const MANIFEST_NAME = 'SHA256SUMS'
@@ -58,8 +63,13 @@ export function manifestFetcher(options: FetchOptions): ManifestFetcher {
 
 export function assetFetcher(options: Omit<FetchOptions, 'assetOf'>): AssetFetcher {
   return async (release, asset, validators) => {
-    if (options.gate?.admitFetch() === 'paused') {
+    const held = options.budgeted === true ? options.gate?.admitCheck() : options.gate?.admitFetch()
+    if (held === 'paused') {
       return { kind: 'failed', reason: 'GitHub asked us to wait (rate limited)', held: true }
+    }
+    if (held === 'budget') {
+      const reason = 'the per-second budget of requests to GitHub is spent'
+      return { kind: 'failed', reason, held: true }
     }
     const url = `${options.releases}/${encodePath(release)}/${encodePath(asset)}`
     // One deadline for both hops and the body.

@@ -70,6 +70,12 @@ export class HeldFiles {
     return state instanceof Promise ? state.then((one) => this.#held(one)) : this.#held(state)
   }
 
+  /** The file while it is fresh in memory; else undefined (a read that refreshes it must come first). */
+  now(release: string, asset: string): HeldFile | undefined {
+    const state = this.#cache.fresh(keyOf(release, asset))
+    return state === undefined ? undefined : this.#held(state)
+  }
+
   /** Resolves once every refresh under way has answered. */
   settled(): Promise<void> {
     return this.#cache.settled()

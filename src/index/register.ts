@@ -10,6 +10,7 @@ import { assetFetcher, manifestFetcher } from './fetch.js'
 import { HeldFiles } from './held-files.js'
 import { sharedFetcher } from './shared-fetch.js'
 import { ManifestIndex, type IndexLog } from './manifest-index.js'
+import type { Verify } from './signing-keys.js'
 import { Snapshots } from './snapshots.js'
 import { ManifestStore, type Admit, type StoreEvents } from './store.js'
 
@@ -49,6 +50,8 @@ export interface IndexDeps {
   readonly shared?: SharedStore | null | undefined
   /** When a source's new manifest revision may be adopted; default at once. */
   readonly admitOf?: ((source: string) => Admit) | undefined
+  /** Each source's signing keys (src/index/signing-keys.ts); none: not verified. */
+  readonly verifiers?: ReadonlyMap<string, Verify> | undefined
 }
 
 // Manifests fetched at once when the whole catalog is wanted (the directory).
@@ -94,6 +97,7 @@ function appIndexes(
     events: deps.events?.(source),
     shared: deps.shared,
     admit: deps.admitOf?.(source),
+    verify: deps.verifiers?.get(source),
   }))
 }
 
@@ -128,6 +132,7 @@ function createIndex(
     events?: StoreEvents | undefined
     shared?: SharedStore | null | undefined
     admit?: Admit | undefined
+    verify?: Verify | undefined
   },
 ): SourceIndex {
   const settings = config.index
@@ -151,16 +156,22 @@ function createIndex(
         )
   const store = new ManifestStore(fleetFetch, deps.clock, settings, deps.log, deps.events)
   const fetchAsset = assetFetcher(reach)
-  store.readRevisions({ fetchAsset, assetOf, signatures: deps.manifests.signatures })
+  store.readRevisions({
+    fetchAsset,
+    assetOf,
+    signatures: deps.manifests.signatures,
+    verify: deps.verify,
+  })
   if (deps.admit !== undefined) store.admitWith(deps.admit)
   const index = new ManifestIndex(
     store,
     { maxExtensions: settings.maxExtensions, concurrency: CONCURRENCY, manifests: deps.manifests },
     deps.log,
   )
-  // Transfer files are small: a share of the manifests' byte budget holds thousands.
+  // Transfer files are small: a share of the manifests' byte budget holds thousands. They
+  // are named by clients, so their fetches spend the checks' per-second budget too.
   const files = new HeldFiles(
-    fetchAsset,
+    assetFetcher({ ...reach, budgeted: true }),
     deps.clock,
     { ...settings, cacheMaxBytes: settings.cacheMaxBytes / 4 },
     deps.log,

@@ -41,6 +41,14 @@ export function withoutEntries(file: SnapshotFile, gone: ReadonlySet<string>): S
 }
 
 /**
+ * The X-Snapshot-Omitted value of a manifest left short, or undefined: the
+ * names percent-encoded, since a name may hold what a header may not.
+ */
+export function omittedHeader(file: SnapshotFile): string | undefined {
+  return file.omitted.length === 0 ? undefined : file.omitted.map(encodeURIComponent).join(' ')
+}
+
+/**
  * Whether a client's validators match the file (RFC 9110 13.1): If-None-Match
  * wins when sent; a weak tag compares by its opaque part.
  */

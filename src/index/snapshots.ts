@@ -1,6 +1,6 @@
 import type { Manifests } from '../table/layers.js'
 import type { HeldFile, HeldFiles } from './held-files.js'
-import type { ManifestStore, Snapshot } from './store.js'
+import type { Hold, ManifestStore, Snapshot } from './store.js'
 
 /**
  * A source's snapshot files, read from what the service adopted: a manifest
@@ -21,15 +21,35 @@ export class Snapshots {
 
   /** The file as adopted, or a promise when it must be read first. */
   read(release: string, asset: string): HeldFile | Promise<HeldFile> {
+    const kind = this.#kindOf(release, asset)
+    if (kind === 'file') return this.#files.get(release, asset)
+    const read = this.#store.get(release)
+    return kind === 'manifest'
+      ? read.then(manifestOf)
+      : read.then((snapshot) => signatureOf(snapshot, asset))
+  }
+
+  /** A release's manifest, one of its signatures, or any other file. */
+  #kindOf(release: string, asset: string): 'manifest' | 'signature' | 'file' {
     const manifest = this.manifestAsset(release)
-    if (asset === manifest) return this.#store.get(release).then(manifestOf)
-    if (
-      asset.startsWith(manifest) &&
-      this.#manifests.signatures.includes(asset.slice(manifest.length))
-    ) {
-      return this.#store.get(release).then((snapshot) => signatureOf(snapshot, asset))
+    if (asset === manifest) return 'manifest'
+    const suffix = asset.slice(manifest.length)
+    if (asset.startsWith(manifest) && this.#manifests.signatures.includes(suffix)) {
+      return 'signature'
     }
-    return this.#files.get(release, asset)
+    return 'file'
+  }
+
+  /**
+   * The file from memory while it is fresh there; else undefined (the lane
+   * then hands the request to the route, whose read refreshes it).
+   */
+  readNow(release: string, asset: string): HeldFile | undefined {
+    const kind = this.#kindOf(release, asset)
+    if (kind === 'file') return this.#files.now(release, asset)
+    const snapshot = this.#store.now(release)
+    if (snapshot === undefined) return undefined
+    return kind === 'manifest' ? manifestOf(snapshot) : signatureOf(snapshot, asset)
   }
 
   /** The manifest's asset name in a release: the global one's, or an extension's. */
@@ -46,6 +66,11 @@ export class Snapshots {
   /** Resolves once every read under way (a refresh behind a held copy too) has answered. */
   async settled(): Promise<void> {
     await Promise.all([this.#store.settled(), this.#files.settled()])
+  }
+
+  /** Every manifest whose newer revision is held back now (a metric reads them). */
+  holds(): readonly Hold[] {
+    return this.#store.holds()
   }
 
   /** Why a newer revision of a release's manifest is held back; undefined when none is. */

@@ -1,6 +1,7 @@
 import { RefreshingCache, type Clock, type Refreshed } from '../cache/refreshing.js'
 import type { AssetFetcher, FetchOutcome, ManifestFetcher, Validators } from './fetch.js'
 import { parseManifestInTurns, type ManifestEntry } from './manifest.js'
+import type { Verify } from './signing-keys.js'
 import { snapshotFile, withoutEntries, type SnapshotFile } from './snapshot-file.js'
 
 /**
@@ -46,6 +47,22 @@ export interface RevisionParts {
   readonly assetOf: (release: string) => string
   /** Suffixes of the manifest's signature names, in the order clients probe them (`.gpg`). */
   readonly signatures: readonly string[]
+  /**
+   * The source's signing keys: a revision is adopted only when one of its
+   * signatures verifies, and a signature that does not is never served.
+   */
+  readonly verify?: Verify | undefined
+}
+
+/** Why a newer revision is held back: files it adds are not at the origin, or no signature verifies. */
+export type HoldCause = 'files' | 'signature'
+
+/** A release whose newer revision is held back, and since when (the clock's ms). */
+export interface Hold {
+  readonly release: string
+  readonly cause: HoldCause
+  readonly reason: string
+  readonly since: number
 }
 
 /**
@@ -99,6 +116,8 @@ interface Good {
 interface Signature {
   readonly file: SnapshotFile | null
   readonly validators: Validators
+  /** Whether it verifies against the source's keys (always, for a source without keys). */
+  readonly verified: boolean
 }
 
 /** What the store holds for a release. */
@@ -124,6 +143,8 @@ export class ManifestStore {
   #prepare: Prepare = () => Promise.resolve()
   #parts: RevisionParts | undefined
   #admit: Admit | undefined
+  /** The releases whose newer revision is held back (a metric and an alert read them). */
+  readonly #holds = new Map<string, Hold>()
 
   constructor(
     fetch: ManifestFetcher,
@@ -212,8 +233,12 @@ export class ManifestStore {
 
   /** Why a newer revision of this release is held back; undefined when none is. */
   heldBack(release: string): string | undefined {
-    const state = this.#cache.peek(release)
-    return state?.last === 'held' ? state.reason : undefined
+    return this.#holds.get(release)?.reason
+  }
+
+  /** Every release whose newer revision is held back now. */
+  holds(): readonly Hold[] {
+    return [...this.#holds.values()]
   }
 
   has(release: string): boolean {
@@ -223,6 +248,7 @@ export class ManifestStore {
   /** Forgets every release not kept (extensions gone from the global list). */
   retain(keep: (release: string) => boolean): void {
     this.#cache.retain(keep)
+    for (const release of this.#holds.keys()) if (!keep(release)) this.#holds.delete(release)
   }
 
   async #refresh(release: string, last: State | undefined): Promise<Refreshed<State>> {
@@ -235,7 +261,8 @@ export class ManifestStore {
       return this.#revision(release, last, outcome, ttlMs)
     }
     if (outcome.kind === 'missing' && !this.#usable(good, this.#clock.now())) {
-      // Gone for longer than a re-upload takes: it is missing.
+      // Gone for longer than a re-upload takes: it is missing (nothing is held back either).
+      this.#holds.delete(release)
       this.#events?.refreshed('missing')
       return { value: { good: undefined, last: 'missing', reason: '' }, ttlMs }
     }
@@ -271,6 +298,7 @@ export class ManifestStore {
     const changed = outcome.kind === 'body' || signed.changed
     if (!changed) {
       this.#events?.refreshed('unchanged')
+      this.#holds.delete(release)
       const confirmed = { ...(good as Good), confirmedAt: this.#clock.now() }
       return { value: { good: confirmed, last: 'ok', reason: '' }, ttlMs }
     }
@@ -286,9 +314,32 @@ export class ManifestStore {
       validators,
       confirmedAt: this.#clock.now(),
       file: file as SnapshotFile,
-      signatures: signed.all,
+      signatures: await this.#verified(file as SnapshotFile, signed.all),
+    }
+    const verify = this.#parts?.verify
+    if (verify !== undefined && ![...candidate.signatures.values()].some((one) => one.verified)) {
+      const names = [...candidate.signatures].map(
+        ([name, one]) => `${name}: ${one.file === null ? 'none' : 'does not verify'}`,
+      )
+      const reason = `no signature verifies against the signing keys (${names.join(', ')})`
+      return this.#holdBack(release, last, 'signature', reason)
     }
     return this.#adopt(release, last, candidate, ttlMs)
+  }
+
+  /** Each signature, marked whether it verifies over this manifest (a source without keys: all do). */
+  async #verified(
+    manifest: SnapshotFile,
+    signatures: ReadonlyMap<string, Signature>,
+  ): Promise<ReadonlyMap<string, Signature>> {
+    const verify = this.#parts?.verify
+    if (verify === undefined) return signatures
+    const marked = new Map<string, Signature>()
+    for (const [name, one] of signatures) {
+      const verified = one.file !== null && (await verify(manifest.bytes, one.file.bytes))
+      marked.set(name, { ...one, verified })
+    }
+    return marked
   }
 
   /** Adopts a revision the admission finds whole; else holds it back (the adopted one stays). */
@@ -302,12 +353,13 @@ export class ManifestStore {
     const held = await this.#admit?.(release, candidate.entries, good?.entries)
     let adopted = candidate
     if (held != null) {
-      const now = this.#clock.now()
-      const since = last?.heldSince ?? now
-      const signed = [...candidate.signatures.values()].some((one) => one.file !== null)
+      const since = last?.heldSince ?? this.#clock.now()
+      const signed =
+        this.#parts?.verify !== undefined ||
+        [...candidate.signatures.values()].some((one) => one.file !== null)
       const bound = this.#settings.holdMaxMs
-      if (signed || bound === undefined || now - since < bound) {
-        return this.#holdBack(release, good, held.reason, since)
+      if (signed || bound === undefined || this.#clock.now() - since < bound) {
+        return this.#holdBack(release, last, 'files', held.reason)
       }
       // Unsigned and past the bound: served without what the origin still lacks.
       adopted = omitting(candidate, held.missing)
@@ -317,6 +369,7 @@ export class ManifestStore {
       )
     }
     await this.#prepare(release, adopted.entries)
+    this.#holds.delete(release)
     this.#events?.refreshed('fetched')
     return { value: { good: adopted, last: 'ok', reason: '' }, ttlMs }
   }
@@ -324,12 +377,15 @@ export class ManifestStore {
   /** The adopted revision stays; the held one is tried again after `retryMs`. */
   #holdBack(
     release: string,
-    good: Good | undefined,
+    last: State | undefined,
+    cause: HoldCause,
     reason: string,
-    since: number,
   ): Refreshed<State> {
+    const since = last?.heldSince ?? this.#clock.now()
+    this.#holds.set(release, { release, cause, reason, since })
     this.#events?.refreshed('held')
-    this.#log.warn({ release, reason }, 'holding back a new revision of a manifest')
+    this.#log.warn({ release, cause, reason }, 'holding back a new revision of a manifest')
+    const good = last?.good
     return {
       value: { good, last: 'held', reason, heldSince: since },
       ttlMs: this.#settings.retryMs,
@@ -364,7 +420,7 @@ export class ManifestStore {
           : null
       const validators = outcome.kind === 'body' ? outcome.validators : {}
       changed ||= held === undefined || held.file?.etag !== file?.etag
-      all.set(name, { file, validators })
+      all.set(name, { file, validators, verified: true })
     }
     return { all, changed }
   }
@@ -384,8 +440,10 @@ export class ManifestStore {
   #snapshot(state: State): Snapshot {
     const good = state.good
     if (this.#usable(good, this.#clock.now())) {
+      // A signature that does not verify over this manifest is never served beside it.
       const signatures = new Map<string, SnapshotFile | null>()
-      for (const [name, one] of good.signatures) signatures.set(name, one.file)
+      for (const [name, one] of good.signatures)
+        signatures.set(name, one.verified ? one.file : null)
       return { state: 'ok', entries: good.entries, file: good.file, signatures }
     }
     if (state.last === 'missing') return { state: 'missing' }

@@ -1,4 +1,5 @@
 import type { Answer } from '../decision/answer.js'
+import { omittedHeader, type SnapshotFile } from '../index/snapshot-file.js'
 import type { Decider } from '../decision/decider.js'
 import type { Route } from '../decision/route.js'
 import { answerFields, type AnsweredRequest } from '../http/request-log.js'
@@ -41,6 +42,8 @@ interface Rendered {
   /** From after the Date value: a kept connection, or the last answer on it. */
   readonly keep: string
   readonly close: string
+  /** What follows the head for a GET (latin1: one character a byte); '' for a redirect. */
+  readonly body: string
   /** The request line's fields from method to location, by method, for this target. */
   readonly url: string
   readonly logged: Readonly<Record<RequestHead['method'], string>>
@@ -77,7 +80,7 @@ export function laneAnswerer(options: LaneOptions): LaneAnswerer {
     if (!routed(head.target, route)) return null
     // From memory, changing nothing: a request handed on is counted once, by Fastify.
     const made = options.decider.fromMemory(route)
-    if (made === null || !isPlainRedirect(made.answer)) return null
+    if (made === null || !isLaneAnswer(made.answer, head)) return null
     const { answer } = made
     const client = clientOf(head, peer)
     if (!options.limiter(client)) return null
@@ -103,13 +106,20 @@ export function laneAnswerer(options: LaneOptions): LaneAnswerer {
       answerFields: bytes.logged[head.method],
       answer,
     })
-    return bytes.before + httpDate() + (last ? bytes.close : bytes.keep)
+    const body = head.method === 'GET' ? bytes.body : ''
+    return bytes.before + httpDate() + (last ? bytes.close : bytes.keep) + body
   }
 }
 
-/** The answers the lane writes: a redirect with nothing to log besides the request line. */
-function isPlainRedirect(answer: Answer): boolean {
-  return answer.status === 302 && answer.warning === undefined && answer.retryAfter === undefined
+/**
+ * The answers the lane writes, with nothing to log besides the request line:
+ * a redirect, or a snapshot file's bytes to a client that sent no validator
+ * (one that did may get a 304: the route decides that).
+ */
+function isLaneAnswer(answer: Answer, head: RequestHead): boolean {
+  if (answer.warning !== undefined || answer.retryAfter !== undefined) return false
+  if (answer.status === 302) return true
+  return answer.file !== undefined && !head.conditional
 }
 
 /**
@@ -119,19 +129,47 @@ function isPlainRedirect(answer: Answer): boolean {
  */
 function render(answer: Answer, url: string, keepAlive: string): Rendered {
   const logged = (method: RequestHead['method']): string => answerFields({ ...answer, method, url })
+  const { file } = answer
   return {
-    before:
-      'HTTP/1.1 302 Found\r\n' +
-      'x-content-type-options: nosniff\r\n' +
-      `location: ${answer.location as string}\r\n` +
-      `cache-control: ${answer.cacheControl}\r\n` +
-      'content-length: 0\r\n' +
-      'Date: ',
+    before: file === undefined ? redirectHead(answer) : fileHead(answer, file),
+    body: file === undefined ? '' : Buffer.from(file.bytes).toString('latin1'),
     keep: `\r\nConnection: keep-alive\r\n${keepAlive}\r\n\r\n`,
     close: '\r\nConnection: close\r\n\r\n',
     url,
     logged: { GET: logged('GET'), HEAD: logged('HEAD') },
   }
+}
+
+/** A redirect's status line and headers up to the Date value, as Node writes them. */
+function redirectHead(answer: Answer): string {
+  return (
+    'HTTP/1.1 302 Found\r\n' +
+    'x-content-type-options: nosniff\r\n' +
+    `location: ${answer.location as string}\r\n` +
+    `cache-control: ${answer.cacheControl}\r\n` +
+    'content-length: 0\r\n' +
+    'Date: '
+  )
+}
+
+/**
+ * A snapshot file's, in the order src/http/file-reply.ts sets them. Its
+ * values are safe to write as they are: the ETag is base64url, the date
+ * an HTTP date, the omitted names file names the manifest parse accepted.
+ */
+function fileHead(answer: Answer, file: SnapshotFile): string {
+  const omitted = omittedHeader(file)
+  return (
+    'HTTP/1.1 200 OK\r\n' +
+    'x-content-type-options: nosniff\r\n' +
+    `etag: ${file.etag}\r\n` +
+    `last-modified: ${file.lastModified}\r\n` +
+    `cache-control: ${answer.cacheControl}\r\n` +
+    (omitted === undefined ? '' : `x-snapshot-omitted: ${omitted}\r\n`) +
+    `content-type: ${answer.contentType as string}\r\n` +
+    `content-length: ${file.bytes.byteLength}\r\n` +
+    'Date: '
+  )
 }
 
 let dateSecond = -1

@@ -49,6 +49,8 @@ export interface RequestHead {
   readonly address: string | undefined
   /** Offset in `text` just past the head's blank line (CRLF CRLF): where a pipelined next request starts. */
   readonly end: number
+  /** Whether it sent If-None-Match or If-Modified-Since (a snapshot file may then be a 304: Fastify's). */
+  readonly conditional: boolean
 }
 
 export type HeadResult = RequestHead | 'incomplete' | 'unsupported'
@@ -118,6 +120,7 @@ export function parseRequestHead(text: string, start: number, options: HeadOptio
   let address: string | undefined
   let host = false
   let connection = false
+  let conditional = false
   let lines = 0
   while (p < blank + 2) {
     if (++lines > MAX_HEADER_LINES) return 'unsupported'
@@ -166,6 +169,9 @@ export function parseRequestHead(text: string, start: number, options: HeadOptio
           connection = true
         }
         break
+      case 13:
+        conditional ||= sameName(text, nameAt, 13, 'if-none-match')
+        break
       case 14:
         if (sameName(text, nameAt, 14, 'content-length')) return 'unsupported'
         break
@@ -174,9 +180,10 @@ export function parseRequestHead(text: string, start: number, options: HeadOptio
         break
       case 17:
         if (sameName(text, nameAt, 17, 'transfer-encoding')) return 'unsupported'
+        conditional ||= sameName(text, nameAt, 17, 'if-modified-since')
         break
     }
   }
   if (!host) return 'unsupported'
-  return { method, target, userAgent, address, end }
+  return { method, target, userAgent, address, end, conditional }
 }

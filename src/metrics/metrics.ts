@@ -5,7 +5,7 @@ import type { CheckOutcome, UpstreamEvents } from '../upstream/events.js'
 import type { GateEvents, HeldBack } from '../upstream/gate.js'
 import { CounterTally, type Tally } from './counter-tally.js'
 import type { ImageLabels } from '../decision/answer.js'
-import type { RefreshOutcome, StoreEvents } from '../index/store.js'
+import type { HoldCause, RefreshOutcome, StoreEvents } from '../index/store.js'
 import { TalliedHistogram, type HistogramSeries } from './tallied-histogram.js'
 
 const PREFIX = 'sysext_redirector_'
@@ -48,6 +48,16 @@ export interface Metrics {
   indexEvents(source: string): StoreEvents
   /** Feeds the shared-store metrics (src/shared/store.ts). */
   readonly sharedEvents: SharedEvents
+  /** Where the held-back snapshots are read at each scrape (src/index/store.ts holds()). */
+  watchHolds(read: () => readonly HeldSnapshot[]): void
+}
+
+/** A manifest whose newer revision is held back, for the metric. */
+export interface HeldSnapshot {
+  readonly source: string
+  readonly release: string
+  readonly cause: HoldCause
+  readonly seconds: number
 }
 
 // Redirects from memory take well under a millisecond; a checked one waits
@@ -59,7 +69,13 @@ export const LATENCY_BUCKETS: readonly number[] = Object.freeze([
 const OUTCOMES: readonly CheckOutcome[] = ['exists', 'missing', 'unknown']
 const CACHE_RESULTS = ['hit', 'miss', 'stale'] as const
 const HELD_BACK: readonly HeldBack[] = ['paused', 'budget']
-const REFRESH_OUTCOMES: readonly RefreshOutcome[] = ['fetched', 'unchanged', 'missing', 'failed']
+const REFRESH_OUTCOMES: readonly RefreshOutcome[] = [
+  'fetched',
+  'unchanged',
+  'missing',
+  'failed',
+  'held',
+]
 const SHARED_KINDS: readonly SharedKind[] = ['check', 'manifest']
 const SHARED_RESULTS: readonly SharedResult[] = ['hit', 'waited', 'asked', 'alone']
 
@@ -91,6 +107,20 @@ export function createMetrics(): Metrics {
     registers,
   })
   const { downloads, countDownload } = downloadMetrics(registers)
+  // Read at each scrape: which snapshots are held back, and for how long (none until told).
+  let heldRead: () => readonly HeldSnapshot[] = () => []
+  new Gauge({
+    name: `${PREFIX}snapshot_held_back_seconds`,
+    help: 'How long a newer revision of a manifest has been held back, by source, release and cause: files (files it adds are not at the origin yet) or signature (no signature verifies against the signing keys). The adopted revision is served meanwhile. No series when none is.',
+    labelNames: ['source', 'release', 'cause'] as const,
+    registers,
+    collect() {
+      this.reset()
+      for (const { source, release, cause, seconds } of heldRead()) {
+        this.labels({ source, release, cause }).set(seconds)
+      }
+    },
+  })
   const upstreamPauses = new Counter({
     name: `${PREFIX}upstream_pauses_total`,
     help: 'Times GitHub asked the service to slow down (429 or 403): nothing is sent upstream until the pause ends.',
@@ -141,6 +171,9 @@ export function createMetrics(): Metrics {
       return { refreshed: (outcome) => manifestRefreshes.labels({ source, outcome }).inc() }
     },
     sharedEvents: sharedMetrics(registers),
+    watchHolds: (read) => {
+      heldRead = read
+    },
   }
 }
 

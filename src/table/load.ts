@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { dirname, resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { RedirectorError } from '../errors.js'
 import { checkExamples } from './examples.js'
@@ -51,6 +52,7 @@ export function buildTable(doc: unknown, originsFor: OriginsFor, file: string): 
     const error = err as RedirectorError
     throw new RedirectorError(error.code, `${file}: ${error.message}`, { cause: err })
   }
+  table = keysBesideTable(table, file)
   const origins = typeof originsFor === 'function' ? originsFor(table) : originsFor
   const unknown = table.sources.filter((source) => !(source.name in origins.sources))
   if (unknown.length > 0) {
@@ -68,6 +70,17 @@ export function buildTable(doc: unknown, originsFor: OriginsFor, file: string): 
     )
   }
   return table
+}
+
+/** A source's signing-keys file is named relative to the table's folder. */
+function keysBesideTable(table: Table, file: string): Table {
+  if (!table.sources.some((source) => source.signingKeys !== undefined)) return table
+  const sources = table.sources.map((source) =>
+    source.signingKeys === undefined
+      ? source
+      : { ...source, signingKeys: resolvePath(dirname(file), source.signingKeys) },
+  )
+  return { ...table, sources }
 }
 
 export async function loadTable(

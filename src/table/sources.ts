@@ -11,6 +11,11 @@ export interface Source {
   readonly name: string
   /** `owner/name` on GitHub. */
   readonly repo: string
+  /**
+   * A file of the OpenPGP public keys that sign its manifests (`signing-keys:`,
+   * relative to the table's folder); unset: its manifests are not verified.
+   */
+  readonly signingKeys?: string | undefined
 }
 
 /** The implicit source's name, in logs and metrics, for a table that declares none. */
@@ -28,14 +33,26 @@ export function compileSources(value: unknown): Source[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalid('"sources" must map short names to GitHub repositories (owner/name)')
   }
-  const sources = Object.entries(value).map(([name, repo]) => {
+  const sources = Object.entries(value).map(([name, given]): Source => {
     if (!SOURCE_NAME.test(name)) {
       throw invalid(`source "${name}": the name must be lower-case letters, digits and dashes`)
     }
+    // `name: owner/repo`, or `name: { repo: owner/repo, signing-keys: file }`.
+    const long = typeof given === 'object' && given !== null && !Array.isArray(given)
+    const fields = (long ? given : { repo: given }) as Record<string, unknown>
+    for (const key of Object.keys(fields)) {
+      if (key !== 'repo' && key !== 'signing-keys') {
+        throw invalid(`source "${name}": unknown key "${key}" (expected repo and signing-keys)`)
+      }
+    }
+    const { repo, 'signing-keys': keys } = fields
     if (typeof repo !== 'string' || !REPO.test(repo)) {
       throw invalid(`source "${name}": expected owner/name of a GitHub repository`)
     }
-    return { name, repo }
+    if (keys !== undefined && (typeof keys !== 'string' || keys === '')) {
+      throw invalid(`source "${name}": "signing-keys" must be the path of a file of public keys`)
+    }
+    return keys === undefined ? { name, repo } : { name, repo, signingKeys: keys }
   })
   if (sources.length === 0) throw invalid('"sources" must name at least one repository')
   return sources

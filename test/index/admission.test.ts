@@ -58,6 +58,12 @@ t.test('a new file missing or unconfirmed holds the revision back, and says why'
   t.same(unknown, { reason: '1 new file(s) the origin could not confirm', missing: [] })
 })
 
+t.test('a new name no redirect rule takes is not asked, and holds nothing back', async (t) => {
+  const { asked, admit: whole } = admit()
+  t.equal(await whole('SHA256SUMS', entries(...OLD.map((e) => e.name), 'README.md'), OLD), null)
+  t.same(asked, [])
+})
+
 t.test('names no redirect rule takes are not asked', async (t) => {
   const targetOf = imageTargets({ table, origins, source: 'bakery' })
   t.equal(targetOf('README.md'), null, 'the fallback')

@@ -2,7 +2,12 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import { Agent, Dispatcher } from 'undici'
-import { manifestFetcher, type FetchOutcome, type FetchOptions } from '../../src/index/fetch.js'
+import {
+  assetFetcher,
+  manifestFetcher,
+  type FetchOutcome,
+  type FetchOptions,
+} from '../../src/index/fetch.js'
 import { releasesBase } from '../../src/table/resolve.js'
 import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js'
 
@@ -194,6 +199,7 @@ t.test('while GitHub asked us to wait, nothing is sent; its 429 is what asks', a
   let paused = false
   const gate = {
     admitFetch: () => (paused ? ('paused' as const) : null),
+    admitCheck: () => null,
     observe: (status: number) => {
       statuses.push(status)
       paused = status === 429
@@ -208,6 +214,25 @@ t.test('while GitHub asked us to wait, nothing is sent; its 429 is what asks', a
   t.same(await fetch('k'), {
     kind: 'failed',
     reason: 'GitHub asked us to wait (rate limited)',
+    held: true,
+  })
+  t.equal(fake.requests.length, before, 'and GitHub was not asked')
+})
+
+t.test('a budgeted fetcher spends the checks’ budget: over it, nothing is sent', async (t) => {
+  const fake = await github(t)
+  let budget = 1
+  const gate = {
+    admitFetch: () => null,
+    admitCheck: () => (budget-- > 0 ? null : ('budget' as const)),
+    observe: () => undefined,
+  }
+  const fetch = assetFetcher({ ...options(t, fake.url, { gate }), budgeted: true })
+  t.equal(text(await fetch('k', 'SHA256SUMS')), SUMS, 'within the budget: fetched')
+  const before = fake.requests.length
+  t.same(await fetch('k', 'SHA256SUMS'), {
+    kind: 'failed',
+    reason: 'the per-second budget of requests to GitHub is spent',
     held: true,
   })
   t.equal(fake.requests.length, before, 'and GitHub was not asked')

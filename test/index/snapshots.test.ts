@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import type { Snapshots } from '../../src/index/snapshots.js'
 import { releasesBase } from '../../src/table/resolve.js'
@@ -9,6 +12,7 @@ import {
   sums,
   type BakeryRig,
 } from '../helpers/bakery.js'
+import { makeSigningKey } from '../helpers/signing-key.js'
 
 /**
  * Snapshot files (manifests, signatures, transfer files) served from what
@@ -141,6 +145,13 @@ t.test(
     const during = await later(t, rig, MANIFEST)
     t.equal(during.body, before.body, 'the adopted manifest, not the half-published one')
     t.match(snapshotsOf(rig).heldBack('kubernetes'), /2 new file\(s\) not at the origin yet/)
+    rig.clock.advance(5000)
+    const scraped = await rig.app.metrics.registry.metrics()
+    t.match(
+      scraped,
+      /^sysext_redirector_snapshot_held_back_seconds\{source="bakery",release="kubernetes",cause="files"\} 5$/m,
+      'a metric says which is held back, and why',
+    )
     const still = await rig.app.inject('/extensions/kubernetes.raw')
     t.equal(
       still.headers.location,
@@ -155,6 +166,7 @@ t.test(
     const after = await later(t, rig, MANIFEST)
     t.equal(after.body, sums(names), 'adopted once whole')
     t.equal(snapshotsOf(rig).heldBack('kubernetes'), undefined)
+    t.notMatch(await rig.app.metrics.registry.metrics(), /release="kubernetes",cause=/, 'no longer')
     const moved = await rig.app.inject('/extensions/kubernetes.raw')
     t.match(moved.headers.location, /kubernetes-v1\.34\.0-x86-64\.raw$/)
   },
@@ -236,5 +248,80 @@ t.test(
     t.equal(page.statusCode, 200, 'the directory page too, from the held copies')
     t.ok(performance.now() - started < 1000, 'without waiting for GitHub')
     rig.github.fault(null)
+  },
+)
+
+t.test(
+  'with signing keys: only a verified pair is adopted, and only verified signatures are served',
+  async (t) => {
+    const key = await makeSigningKey()
+    const dir = await mkdtemp(join(tmpdir(), 'sr-snapshot-keys-'))
+    t.teardown(async () => {
+      await key.dispose()
+      await rm(dir, { recursive: true, force: true })
+    })
+    const keys = join(dir, 'bakery.gpg')
+    await writeFile(keys, key.publicKey)
+    const rig = await startBakery(t, { SIGNING_KEYS: keys })
+    const v1 = (bakeryAssets().kubernetes as Record<string, string>).SHA256SUMS as string
+    const v1Signature = await key.sign(v1)
+    rig.github.addAsset('kubernetes', 'SHA256SUMS.gpg', v1Signature)
+    rig.github.addAsset('kubernetes', 'SHA256SUMS.asc', 'a stale signature of nothing')
+    t.equal((await rig.app.inject(MANIFEST)).body, v1)
+    const gpg = await rig.app.inject(`${MANIFEST}.gpg`)
+    t.equal(gpg.statusCode, 200)
+    t.same(gpg.rawPayload, v1Signature)
+    const asc = await rig.app.inject(`${MANIFEST}.asc`)
+    t.equal(asc.statusCode, 404, 'a signature that verifies nothing is never served')
+
+    // The Flatcar order: the manifest, then its images, its signature last.
+    const names = [
+      ...v1
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.slice(66)),
+      ...NEW,
+    ]
+    const v2 = sums(names)
+    rig.github.addAsset('kubernetes', 'SHA256SUMS', v2)
+    for (const name of NEW) rig.github.addAsset('kubernetes-v1.34.0', name, imageBytes(name))
+    t.equal(
+      (await later(t, rig, MANIFEST)).body,
+      v1,
+      'held back: the old signature does not cover it',
+    )
+    t.match(
+      snapshotsOf(rig).heldBack('kubernetes'),
+      /no signature verifies against the signing keys/,
+    )
+    t.same(
+      (await rig.app.inject(`${MANIFEST}.gpg`)).rawPayload,
+      v1Signature,
+      'the pair stays whole',
+    )
+    const v2Signature = await key.sign(v2)
+    rig.github.addAsset('kubernetes', 'SHA256SUMS.gpg', v2Signature)
+    t.equal((await later(t, rig, MANIFEST)).body, v2, 'adopted with its own signature')
+    t.same((await rig.app.inject(`${MANIFEST}.gpg`)).rawPayload, v2Signature)
+    t.equal(snapshotsOf(rig).heldBack('kubernetes'), undefined)
+  },
+)
+
+t.test(
+  'with signing keys, a manifest no signature covers is never served, even first',
+  async (t) => {
+    const key = await makeSigningKey()
+    const dir = await mkdtemp(join(tmpdir(), 'sr-snapshot-keys-'))
+    t.teardown(async () => {
+      await key.dispose()
+      await rm(dir, { recursive: true, force: true })
+    })
+    const keys = join(dir, 'bakery.asc')
+    await writeFile(keys, key.armoredPublicKey)
+    const rig = await startBakery(t, { SIGNING_KEYS: keys })
+    const res = await rig.app.inject(MANIFEST)
+    t.equal(res.statusCode, 503, 'unsigned: nothing to serve yet')
+    t.equal(res.headers['retry-after'], '15')
+    t.match(res.body, /cannot be read from GitHub yet/)
   },
 )

@@ -141,6 +141,43 @@ t.test('newest-version names from fresh manifests and a confirmed image: the lan
   }
 })
 
+t.test(
+  'snapshot files held fresh: the lane’s, byte for byte; a validator: Fastify’s',
+  async (t) => {
+    const github = await startFakeGitHub({ assets: bakeryAssets() })
+    t.teardown(() => github.close())
+    // Binary bytes, every value a byte can take: the lane writes them as they are.
+    const signature = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
+    github.addAsset('kubernetes', 'SHA256SUMS.gpg', signature)
+    const lane = await served(t, { ...ONLINE, GITHUB_URL: github.url })
+    const plain = await served(t, { ...ONLINE, GITHUB_URL: github.url, REDIRECT_LANE: 'false' })
+    const paths = [
+      '/extensions/kubernetes/SHA256SUMS',
+      '/extensions/kubernetes/SHA256SUMS.gpg',
+      '/extensions/kubernetes.conf',
+      '/extensions/SHA256SUMS',
+    ]
+    for (const path of paths) {
+      for (const method of ['GET', 'HEAD']) {
+        await lane.ask(request(path, method))
+        const warm = await lane.ask(request(path, method))
+        t.ok(warm.lane, `${method} ${path}: warm, the lane's`)
+        t.equal(warm.response.status, 200)
+        const slow = await plain.ask(request(path, method))
+        t.equal(undated(warm.response), undated(slow.response), `${method} ${path}: the same bytes`)
+      }
+    }
+    const gpg = await lane.ask(request('/extensions/kubernetes/SHA256SUMS.gpg'))
+    t.same(Buffer.from(gpg.response.body, 'latin1'), signature, 'binary bytes intact')
+    const etag = String(gpg.response.headers.etag)
+    const conditional = await lane.ask(
+      request('/extensions/kubernetes/SHA256SUMS.gpg', 'GET', `If-None-Match: ${etag}\r\n`),
+    )
+    t.notOk(conditional.lane, 'a validator: the route decides')
+    t.equal(conditional.response.status, 304)
+  },
+)
+
 t.test('with upstream checks: the lane answers only what the cache knows exists', async (t) => {
   const github = await startFakeGitHub()
   t.teardown(() => github.close())

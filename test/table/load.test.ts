@@ -178,6 +178,32 @@ t.test('loads a table file a fork wrote, or says why not', async (t) => {
   await t.rejects(loadTable(dir, origins), { code: 'SR_TABLE_SYNTAX', message: /EISDIR/ })
 })
 
+t.test('a source’s signing-keys file is named relative to the table’s folder', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'table-'))
+  const file = join(dir, 'table.json')
+  const rule = {
+    ...confRule,
+    examples: [{ path: '/extensions/a.conf', location: '{releases}/a/a.conf' }],
+  }
+  await writeFile(
+    file,
+    JSON.stringify({
+      sources: {
+        one: { repo: 'a/one', 'signing-keys': 'keys/one.asc' },
+        two: { repo: 'a/two', 'signing-keys': '/etc/keys/two.gpg' },
+        three: 'a/three',
+      },
+      rules: [rule],
+    }),
+  )
+  const sources = { one: 'https://r/one', two: 'https://r/two', three: 'https://r/three' }
+  const table = await loadTable(file, { ...origins, source: 'one', sources })
+  t.same(
+    table.sources.map((source) => source.signingKeys),
+    [join(dir, 'keys/one.asc'), '/etc/keys/two.gpg', undefined],
+  )
+})
+
 t.test('a table of several sources: fixed origins must give each a release URL', async (t) => {
   const file = new URL('../../tables/fedora-sysexts.yaml', import.meta.url).pathname
   await t.rejects(

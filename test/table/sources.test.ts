@@ -28,6 +28,17 @@ function refused(fn: () => unknown): string {
 
 t.test('sources: names to repositories, in order, the first the default', async (t) => {
   t.same(compileSources(undefined), [], 'none: the implicit source (BAKERY_REPO)')
+  t.same(
+    compileSources({
+      fedora: { repo: 'a/b', 'signing-keys': 'keys/fedora.asc' },
+      copr: { repo: 'c/d' },
+    }),
+    [
+      { name: 'fedora', repo: 'a/b', signingKeys: 'keys/fedora.asc' },
+      { name: 'copr', repo: 'c/d' },
+    ],
+    'the long form: a repository and the keys that sign its manifests',
+  )
   t.same(two, [
     { name: 'fedora', repo: 'fedora-sysexts/fedora' },
     { name: 'community', repo: 'fedora-sysexts/community' },
@@ -42,6 +53,16 @@ t.test('sources: names to repositories, in order, the first the default', async 
     [{ fedora: 'no-slash' }, /source "fedora": expected owner\/name/],
     [{ fedora: 'a/..' }, /expected owner\/name/],
     [{ fedora: 7 }, /expected owner\/name/],
+    [
+      { fedora: { repo: 'a/b', keys: 'k' } },
+      /source "fedora": unknown key "keys" \(expected repo and signing-keys\)/,
+    ],
+    [{ fedora: { 'signing-keys': 'k' } }, /source "fedora": expected owner\/name/],
+    [
+      { fedora: { repo: 'a/b', 'signing-keys': '' } },
+      /"signing-keys" must be the path of a file of public keys/,
+    ],
+    [{ fedora: { repo: 'a/b', 'signing-keys': 3 } }, /"signing-keys" must be the path/],
   ]
   for (const [doc, message] of bad)
     t.match(

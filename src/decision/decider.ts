@@ -8,10 +8,14 @@ import { routeFinder, type Route } from './route.js'
 
 /** The one decision, bound to the app's table, policy and caches. */
 export interface Decider {
-  /** The answer to a raw request target: at once when memory holds all it needs. */
-  decide(rawTarget: string): Answer | Promise<Answer>
-  /** decide() from memory alone, changing nothing; null when it would wait (the lane). */
-  fromMemory(route: Route): FromMemory | null
+  /**
+   * The answer to a raw request target: at once when memory holds all it
+   * needs. `client`: the client's address (a snapshot signature matches the
+   * manifest that client was given).
+   */
+  decide(rawTarget: string, client?: string): Answer | Promise<Answer>
+  /** decide() from memory alone, changing nothing but that memory of clients; null when it would wait (the lane). */
+  fromMemory(route: Route, client?: string): FromMemory | null
   /** The first, pure half of the decision (remembered per target). */
   route(rawTarget: string): Route
 }
@@ -34,8 +38,9 @@ export function createDecider(options: DeciderOptions): Decider {
   )
   const facts = liveFacts(knowledge)
   return {
-    decide: (rawTarget) => run(decision(route(rawTarget), policy), facts, undefined, policy.waitMs),
-    fromMemory: (found) => fromMemory(decision(found, policy), knowledge),
+    decide: (rawTarget, client) =>
+      run(decision(route(rawTarget), policy), facts, undefined, policy.waitMs, client),
+    fromMemory: (found, client) => fromMemory(decision(found, policy), knowledge, client),
     route,
   }
 }

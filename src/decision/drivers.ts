@@ -24,9 +24,10 @@ export interface Knowledge {
 
 /** A source's snapshot files as the decision reads them (src/index/snapshots.ts). */
 export interface SnapshotSource {
-  read(release: string, asset: string): HeldFile | Promise<HeldFile>
+  /** `client`: its address, so that the signature it gets covers the manifest it was given. */
+  read(release: string, asset: string, client?: string): HeldFile | Promise<HeldFile>
   /** The file while it is fresh in memory; undefined when a read must refresh it first. */
-  readNow?(release: string, asset: string): HeldFile | undefined
+  readNow?(release: string, asset: string, client?: string): HeldFile | undefined
 }
 
 /** The index of a source (the default's, for a table of one). */
@@ -48,7 +49,8 @@ export interface IndexSource extends CatalogSource {
   extensionsNow?(): { found: readonly Extension[] } | undefined
 }
 
-export type FactSource = (need: Need) => Fact | Promise<Fact>
+/** `client`: the requesting client's address, where a fact depends on it (snapshot signatures). */
+export type FactSource = (need: Need, client?: string) => Fact | Promise<Fact>
 
 /**
  * Runs a decision to its answer, synchronously while every fact is at hand,
@@ -63,13 +65,15 @@ export function run(
   factOf: FactSource,
   seen?: (need: Need, fact: Fact) => void,
   waitMs?: number,
+  client?: string,
 ): Answer | Promise<Answer> {
-  return resume(steps, factOf, { seen, waitMs, until: undefined }, undefined)
+  return resume(steps, factOf, { seen, waitMs, until: undefined, client }, undefined)
 }
 
 interface Run {
   readonly seen: ((need: Need, fact: Fact) => void) | undefined
   readonly waitMs: number | undefined
+  readonly client: string | undefined
   /** When the waiting ends (performance.now()), set at the first wait. */
   until: number | undefined
 }
@@ -84,7 +88,7 @@ function resume(
   let next = steps.next(fact as Fact)
   while (!next.done) {
     const need = next.value
-    const known = factOf(need)
+    const known = factOf(need, state.client)
     if (known instanceof Promise) {
       return bounded(need, known, state).then((value) => {
         state.seen?.(need, value)
@@ -121,7 +125,7 @@ function tooLate(need: Need, waitMs: number): Fact {
 
 /** Facts from the live caches, asking GitHub where they do not know. */
 export function liveFacts(knowledge: Knowledge): FactSource {
-  return (need) => {
+  return (need, client) => {
     if (need.kind === 'check') return (knowledge.checks as UpstreamChecks).lookupNow(need.target)
     // From memory when the manifests are fresh there, else the reads that wait.
     if (need.kind === 'reading') {
@@ -132,7 +136,7 @@ export function liveFacts(knowledge: Knowledge): FactSource {
     }
     if (need.kind === 'file') {
       const { source, release, asset } = need.target
-      const read = (knowledge.snapshots?.get(source) as SnapshotSource).read(release, asset)
+      const read = (knowledge.snapshots?.get(source) as SnapshotSource).read(release, asset, client)
       return read instanceof Promise ? read.then(fileFact) : fileFact(read)
     }
     const index = indexOf(knowledge, need.source)
@@ -227,7 +231,11 @@ export interface FromMemory {
  * it returns is what the live driver would return now: checks.answerNow
  * reads the cache exactly as lookupNow does, without its side effects.
  */
-export function fromMemory(steps: Decision<Answer>, knowledge: Knowledge): FromMemory | null {
+export function fromMemory(
+  steps: Decision<Answer>,
+  knowledge: Knowledge,
+  client?: string,
+): FromMemory | null {
   const checked: CheckTarget[] = []
   let next = steps.next(undefined as unknown as Fact)
   while (!next.done) {
@@ -242,7 +250,7 @@ export function fromMemory(steps: Decision<Answer>, knowledge: Knowledge): FromM
       fact = publishesNow(indexOf(knowledge, need.source), need.name)
     } else if (need.kind === 'file') {
       const { source, release, asset } = need.target
-      const held = knowledge.snapshots?.get(source)?.readNow?.(release, asset)
+      const held = knowledge.snapshots?.get(source)?.readNow?.(release, asset, client)
       fact = held === undefined ? undefined : fileFact(held)
     }
     // The directory's reads are never from memory: its pages are Fastify's to render.

@@ -21,7 +21,7 @@ declare module 'fastify' {
 export function registerAnswerRoute(app: FastifyInstance, decider: Decider): void {
   app.decorateRequest('answer', null)
   app.get('*', (request, reply) => {
-    const answer = decider.decide(request.url)
+    const answer = decider.decide(request.url, request.ip)
     if (answer instanceof Promise) return answer.then((late) => render(request, reply, late))
     render(request, reply, answer)
     return undefined

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache'
 import type { Manifests } from '../table/layers.js'
 import type { HeldFile, HeldFiles } from './held-files.js'
 import type { Hold, ManifestStore, Snapshot } from './store.js'
@@ -12,6 +13,14 @@ export class Snapshots {
   readonly #store: ManifestStore
   readonly #files: HeldFiles
   readonly #manifests: Manifests
+  /**
+   * The revision of a release's manifest each client was last given, for a
+   * short while: a client reads the manifest, then its signature, in two
+   * requests, and the snapshot may move on between them (the one cut no
+   * snapshot closes, systemd issue 38774). Asked for a signature, a client
+   * gets the one of the revision it was given.
+   */
+  readonly #given = new LRUCache<string, Adopted>({ max: PINNED_MAX, ttl: PINNED_MS })
 
   constructor(store: ManifestStore, files: HeldFiles, manifests: Manifests) {
     this.#store = store
@@ -19,14 +28,34 @@ export class Snapshots {
     this.#manifests = manifests
   }
 
-  /** The file as adopted, or a promise when it must be read first. */
-  read(release: string, asset: string): HeldFile | Promise<HeldFile> {
+  /**
+   * The file as adopted, or a promise when it must be read first. `client`
+   * (its address): the signatures it gets cover the manifest it was given.
+   */
+  read(release: string, asset: string, client?: string): HeldFile | Promise<HeldFile> {
     const kind = this.#kindOf(release, asset)
     if (kind === 'file') return this.#files.get(release, asset)
-    const read = this.#store.get(release)
-    return kind === 'manifest'
-      ? read.then(manifestOf)
-      : read.then((snapshot) => signatureOf(snapshot, asset))
+    return this.#store
+      .get(release)
+      .then((snapshot) => this.#serve(kind, release, asset, snapshot, client))
+  }
+
+  /** A manifest, remembered as given to the client; or a signature, of the revision it was given. */
+  #serve(
+    kind: 'manifest' | 'signature',
+    release: string,
+    asset: string,
+    snapshot: Snapshot,
+    client: string | undefined,
+  ): HeldFile {
+    if (kind === 'manifest') {
+      if (snapshot.state === 'ok' && client !== undefined) {
+        this.#given.set(`${client}\0${release}`, snapshot)
+      }
+      return manifestOf(snapshot)
+    }
+    const given = client === undefined ? undefined : this.#given.get(`${client}\0${release}`)
+    return signatureOf(given ?? snapshot, asset)
   }
 
   /** A release's manifest, one of its signatures, or any other file. */
@@ -44,12 +73,12 @@ export class Snapshots {
    * The file from memory while it is fresh there; else undefined (the lane
    * then hands the request to the route, whose read refreshes it).
    */
-  readNow(release: string, asset: string): HeldFile | undefined {
+  readNow(release: string, asset: string, client?: string): HeldFile | undefined {
     const kind = this.#kindOf(release, asset)
     if (kind === 'file') return this.#files.now(release, asset)
     const snapshot = this.#store.now(release)
     if (snapshot === undefined) return undefined
-    return kind === 'manifest' ? manifestOf(snapshot) : signatureOf(snapshot, asset)
+    return this.#serve(kind, release, asset, snapshot, client)
   }
 
   /** The manifest's asset name in a release: the global one's, or an extension's. */
@@ -78,6 +107,14 @@ export class Snapshots {
     return this.#store.heldBack(release)
   }
 }
+
+/** An adopted revision of a manifest, as the store reads it. */
+type Adopted = Extract<Snapshot, { state: 'ok' }>
+
+// Clients remembered at once, and for how long: a sysupdate run reads its signature in
+// well under a minute after its manifest.
+const PINNED_MAX = 10_000
+const PINNED_MS = 60_000
 
 function manifestOf(snapshot: Snapshot): HeldFile {
   if (snapshot.state !== 'ok') return snapshot

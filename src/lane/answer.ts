@@ -79,10 +79,10 @@ export function laneAnswerer(options: LaneOptions): LaneAnswerer {
     const route = options.decider.route(head.target)
     if (!routed(head.target, route)) return null
     // From memory, changing nothing: a request handed on is counted once, by Fastify.
-    const made = options.decider.fromMemory(route)
+    const client = clientOf(head, peer)
+    const made = options.decider.fromMemory(route, client)
     if (made === null || !isLaneAnswer(made.answer, head)) return null
     const { answer } = made
-    const client = clientOf(head, peer)
     if (!options.limiter(client)) return null
     // Now the lookups are made (and counted) exactly as the route makes them.
     for (const target of made.checked) (options.checks as UpstreamChecks).lookupNow(target)

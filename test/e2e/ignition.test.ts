@@ -9,7 +9,7 @@ import { provision } from './helpers/ignition.js'
 import { Matrix } from './helpers/matrix.js'
 import { requireClients, TOOLS } from './helpers/preflight.js'
 import { describe, run } from './helpers/run.js'
-import { sleep, startStack } from './helpers/stack.js'
+import { LIFETIME_MS, sleep, startStack } from './helpers/stack.js'
 
 /*
  * Ignition 2.14 (Debian's package) provisioning a machine's extensions
@@ -110,19 +110,68 @@ t.test('every file of the config lands with the published bytes', async (t) => {
   )
   t.equal(await readlink(at('/etc/extensions/kubernetes.raw')), raw)
 
-  const sources = [
+  for (const path of [
     '/extensions/kubernetes-v1.32.2-x86-64.raw',
-    '/extensions/kubernetes.conf',
-    '/extensions/kubernetes/SHA256SUMS',
     '/extensions/k3s-v1.31.4+k3s1-x86-64.raw',
-  ]
-  for (const path of sources) {
+  ]) {
     t.same(
       (await stack.answers(path)).map((line) => line.status),
       [302],
       `${path} was redirected once`,
     )
   }
+  for (const path of ['/extensions/kubernetes.conf', '/extensions/kubernetes/SHA256SUMS']) {
+    t.same(
+      (await stack.answers(path)).map((line) => line.status),
+      [200],
+      `${path} was served once, from the adopted snapshot`,
+    )
+  }
+})
+
+t.test('during a publish window Ignition gets the last good SHA256SUMS and .conf', async (t) => {
+  matrix.scenario(t, 'a publish window: SHA256SUMS and .conf from the last good snapshot')
+  const ext = 'tailscale'
+  await bakery.publish(ext, 'v1.80.0')
+  const conf = transferFile({ service: service.url, ext })
+  bakery.addMetadata(ext, `${ext}.conf`, conf)
+  const sums = bakery.extensionSums(ext)
+  const config = (suffix: string) => ({
+    ignition: { version: '3.3.0' },
+    storage: {
+      files: [
+        {
+          path: `/etc/sysupdate.${ext}.d/${ext}.conf`,
+          contents: {
+            source: `${service.url}/extensions/${ext}.conf${suffix}`,
+            verification: { hash: `sha256-${sha256(conf)}` },
+          },
+        },
+        {
+          path: `/opt/extensions/${ext}/SHA256SUMS`,
+          contents: {
+            source: `${service.url}/extensions/${ext}/SHA256SUMS${suffix}`,
+            verification: { hash: `sha256-${sha256(sums)}` },
+          },
+        },
+      ],
+    },
+  })
+  // A first machine while the release is whole: the service adopts what it reads.
+  const before = await provision(config(''), artifacts.log('window-before.log'))
+  t.teardown(() => before.dispose())
+  t.equal(before.files?.code, 0, `before: ${before.files ? describe(before.files) : ''}`)
+  // The Fedora order: the metadata release deleted (to be made again later).
+  github.removeAsset(ext, 'SHA256SUMS')
+  github.removeAsset(ext, `${ext}.conf`)
+  await sleep(LIFETIME_MS + 200) // every lifetime passed: the service asks GitHub again
+  const during = await provision(config('?window'), artifacts.log('window-during.log'))
+  t.teardown(() => during.dispose())
+  t.equal(during.files?.code, 0, `during: ${during.files ? describe(during.files) : ''}`)
+  const at = (path: string): string => join(during.root, path)
+  t.equal((await readFile(at(`/etc/sysupdate.${ext}.d/${ext}.conf`))).toString(), conf)
+  t.equal((await readFile(at(`/opt/extensions/${ext}/SHA256SUMS`))).toString(), sums)
+  t.ok(github.count('GET', ext, 'SHA256SUMS') >= 2, 'the service did ask GitHub during the window')
 })
 
 t.test('a missing asset makes Ignition fail on the service 404', async (t) => {
@@ -221,10 +270,11 @@ t.test('a 503 is retried until the service can answer, whatever Retry-After says
 
 t.test('a 429 is final: why RATE_LIMIT_STATUS defaults to 503', async (t) => {
   matrix.scenario(t, 'a 429 is final (the rate limit answers 503 by default)')
-  const limited = await startStack(artifacts.log('service-429.log'), {
-    RATE_LIMIT_MAX: '1',
-    RATE_LIMIT_STATUS: '429',
-  })
+  const limited = await startStack(
+    artifacts.log('service-429.log'),
+    { RATE_LIMIT_MAX: '1', RATE_LIMIT_STATUS: '429' },
+    false, // its one request a minute is the client's
+  )
   t.teardown(() => limited.close())
   await limited.bakery.publish('tmux', '3.5a')
   const path = '/extensions/tmux-3.5a-x86-64.raw'

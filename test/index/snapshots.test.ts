@@ -325,3 +325,39 @@ t.test(
     t.match(res.body, /cannot be read from GitHub yet/)
   },
 )
+
+t.test('a client asking for a signature gets the one of the manifest it was given', async (t) => {
+  const rig = await startBakery(t)
+  const v1 = (bakeryAssets().kubernetes as Record<string, string>).SHA256SUMS as string
+  rig.github.addAsset('kubernetes', 'SHA256SUMS.gpg', 'signature of v1')
+  const a = '192.0.2.1'
+  const b = '192.0.2.2'
+  const ask = async (path: string, remoteAddress: string) =>
+    (await rig.app.inject({ url: path, remoteAddress })).body
+  t.equal(await ask(MANIFEST, a), v1, 'client A holds the first revision')
+  // The bakery publishes again; the service adopts the new pair between A's two requests.
+  const names = [
+    ...v1
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.slice(66)),
+    ...NEW,
+  ]
+  for (const name of NEW) rig.github.addAsset('kubernetes-v1.34.0', name, imageBytes(name))
+  rig.github.addAsset('kubernetes', 'SHA256SUMS', sums(names))
+  rig.github.addAsset('kubernetes', 'SHA256SUMS.gpg', 'signature of v2')
+  t.equal((await later(t, rig, MANIFEST)).body, sums(names), 'the service moved on')
+  t.equal(await ask(`${MANIFEST}.gpg`, a), 'signature of v1', 'A: the signature of what it holds')
+  t.equal(await ask(`${MANIFEST}.gpg`, b), 'signature of v2', 'B, new: the adopted one')
+  const memory = snapshotsOf(rig)
+  const signatureNow = (client: string) => {
+    const held = memory.readNow('kubernetes', 'SHA256SUMS.gpg', client)
+    return held?.state === 'ok' ? Buffer.from(held.file.bytes).toString() : held
+  }
+  t.equal(signatureNow(a), 'signature of v1', 'from memory (the lane) alike')
+  t.equal(await ask(MANIFEST, a), sums(names), 'A reads the manifest again')
+  t.equal(await ask(`${MANIFEST}.gpg`, a), 'signature of v2', 'and then gets its signature')
+  t.equal(signatureNow(a), 'signature of v2')
+  const manifestNow = memory.readNow('kubernetes', 'SHA256SUMS', b)
+  t.match(manifestNow, { state: 'ok' }, 'a manifest from memory is remembered as given too')
+})

@@ -28,6 +28,16 @@ export function imageName(ext: string, version: string, arch: Arch): string {
 }
 
 /**
+ * What GitHub and the service do once a release changed: GitHub sends its
+ * `release` webhook (`announce`), and a publish is done for a client once the
+ * service serves the new manifests (`served`: the extension's and the global).
+ */
+export interface PublishHooks {
+  announce(tag: string): Promise<void>
+  served(ext: string, extensionSums: string, globalSums: string): Promise<void>
+}
+
+/**
  * Publishes a bakery on the fake GitHub the way the Flatcar bakery does
  * (see url-map.md): a release `<ext>-<version>` per version with its images
  * and their SHA256SUMS, a metadata release `<ext>` with the extension's
@@ -42,27 +52,91 @@ export class Bakery {
   private readonly signers = new Map<string, Map<string, Signer>>()
   // ext -> BEST-BEFORE marker entries of its SHA256SUMS
   private readonly markers = new Map<string, Map<string, Buffer>>()
+  // signs the global SHA256SUMS (as SHA256SUMS.gpg) once set
+  private globalSigner: Signer | undefined
 
   constructor(
     private readonly github: FakeGitHub,
     private readonly imageBytes = 64 * 1024,
+    private readonly hooks?: PublishHooks,
   ) {}
 
   /** Publishes one version of an extension, then its and the global SHA256SUMS. */
   async publish(ext: string, version: string, arches: readonly Arch[] = ARCHES): Promise<void> {
-    const tag = `${ext}-${version}`
+    const files = this.makeImages(ext, version, arches)
+    this.uploadImages(ext, version, files)
+    await this.republishIndexes(ext)
+    await this.done(ext, `${ext}-${version}`)
+  }
+
+  /** GitHub's webhook for the release, then the wait until the service serves what was published. */
+  private async done(ext: string, tag: string): Promise<void> {
+    await this.hooks?.announce(tag)
+    await this.hooks?.served(ext, this.extensionSums(ext), this.globalSums())
+  }
+
+  /**
+   * The Flatcar bakery's order, which no client should see half done: the
+   * manifests first (listing the new images), the images `pauseMs` later,
+   * the signatures last, `pauseMs` after that (systemd issue 38774, bakery
+   * issue 232).
+   */
+  async publishManifestFirst(ext: string, version: string, pauseMs: number): Promise<void> {
+    const files = this.makeImages(ext, version, ARCHES)
+    const sums = Buffer.from(this.extensionSums(ext))
+    this.github.addAsset(ext, 'SHA256SUMS', sums)
+    await this.republishGlobal()
+    await sleep(pauseMs)
+    this.uploadImages(ext, version, files)
+    await sleep(pauseMs)
+    for (const [name, signer] of this.signers.get(ext) ?? []) {
+      this.github.addAsset(ext, name, await signer(sums))
+    }
+    // The release is published: GitHub says so; nobody waits on the service here.
+    await this.hooks?.announce(`${ext}-${version}`)
+  }
+
+  /**
+   * The Fedora sysexts' order: the extension's metadata release deleted
+   * (`gh release delete --cleanup-tag`: its SHA256SUMS, signatures and
+   * transfer files gone), then made again `pauseMs` later with the new version.
+   */
+  async publishRecreated(
+    ext: string,
+    version: string,
+    pauseMs: number,
+    transfer: Readonly<Record<string, string>>,
+  ): Promise<void> {
+    this.github.removeAsset(ext, 'SHA256SUMS')
+    for (const name of this.signers.get(ext)?.keys() ?? []) this.github.removeAsset(ext, name)
+    for (const name of Object.keys(transfer)) this.github.removeAsset(ext, name)
+    await sleep(pauseMs)
+    const files = this.makeImages(ext, version, ARCHES)
+    this.uploadImages(ext, version, files)
+    await this.republishIndexes(ext)
+    for (const [name, body] of Object.entries(transfer)) this.github.addAsset(ext, name, body)
+    await this.hooks?.announce(`${ext}-${version}`)
+  }
+
+  /** New images of a version, known to the bakery (so its manifests list them), not yet uploaded. */
+  private makeImages(ext: string, version: string, arches: readonly Arch[]): Map<string, Buffer> {
     const files = new Map<string, Buffer>()
     for (const arch of arches) {
       // A random length too, so no two images are alike even in size.
       const bytes = randomBytes(this.imageBytes + Math.floor(Math.random() * 4096))
       files.set(imageName(ext, version, arch), bytes)
-      this.github.addAsset(tag, imageName(ext, version, arch), bytes)
     }
-    this.github.addAsset(tag, 'SHA256SUMS', sha256Sums(files))
     const versions = this.images.get(ext) ?? new Map<string, Map<string, Buffer>>()
     versions.set(version, files)
     this.images.set(ext, versions)
-    await this.republishIndexes(ext)
+    return files
+  }
+
+  /** A version's release: its images and their SHA256SUMS. */
+  private uploadImages(ext: string, version: string, files: ReadonlyMap<string, Buffer>): void {
+    const tag = `${ext}-${version}`
+    for (const [name, bytes] of files) this.github.addAsset(tag, name, bytes)
+    this.github.addAsset(tag, 'SHA256SUMS', sha256Sums(files))
   }
 
   /** From now on the extension's SHA256SUMS is published with a detached signature `name`. */
@@ -71,6 +145,14 @@ export class Bakery {
     signers.set(name, signer)
     this.signers.set(ext, signers)
     await this.republishIndexes(ext)
+    await this.done(ext, ext)
+  }
+
+  /** From now on the global SHA256SUMS is published with a detached `SHA256SUMS.gpg`. */
+  async signGlobal(signer: Signer): Promise<void> {
+    this.globalSigner = signer
+    await this.republishGlobal()
+    await this.hooks?.announce('SHA256SUMS')
   }
 
   /**
@@ -81,6 +163,7 @@ export class Bakery {
   async bestBefore(ext: string, date: string): Promise<void> {
     this.markers.set(ext, new Map([[`BEST-BEFORE-${date}`, Buffer.alloc(0)]]))
     await this.republishIndexes(ext)
+    await this.done(ext, ext)
   }
 
   /** An asset of the extension's metadata release (e.g. `<ext>.conf`). */
@@ -130,7 +213,15 @@ export class Bakery {
     for (const [name, signer] of this.signers.get(ext) ?? []) {
       this.github.addAsset(ext, name, await signer(sums))
     }
-    this.github.addAsset('SHA256SUMS', 'SHA256SUMS', this.globalSums())
+    await this.republishGlobal()
+  }
+
+  private async republishGlobal(): Promise<void> {
+    const sums = Buffer.from(this.globalSums())
+    this.github.addAsset('SHA256SUMS', 'SHA256SUMS', sums)
+    if (this.globalSigner !== undefined) {
+      this.github.addAsset('SHA256SUMS', 'SHA256SUMS.gpg', await this.globalSigner(sums))
+    }
   }
 }
 
@@ -166,4 +257,8 @@ export function transferFile(options: {
     `CurrentSymlink=/etc/extensions/${ext}.raw`,
     '',
   ].join('\n')
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }

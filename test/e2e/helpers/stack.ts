@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto'
+import { sign } from '../../../src/webhooks/signature.js'
 import { startFakeGitHub, type FakeGitHub } from '../../helpers/fake-github.js'
 import type { LogFile } from './artifacts.js'
-import { Bakery } from './bakery.js'
+import { Bakery, type PublishHooks } from './bakery.js'
 import { startService, type RequestLine, type Service, type ServiceOptions } from './service.js'
 
 /**
@@ -15,7 +17,18 @@ export const SERVICE_ENV = {
   UPSTREAM_CHECKS: 'true',
   CHECK_TTL_MUTABLE: `${LIFETIME_MS}ms`,
   CHECK_TTL_MISSING: `${LIFETIME_MS}ms`,
+  // The adopted snapshot is read again as often, and a held-back one retried sooner.
+  INDEX_TTL: `${LIFETIME_MS}ms`,
+  INDEX_RETRY: '250ms',
+  // GitHub's release events reach the service, as they do in production.
+  GITHUB_WEBHOOK_SECRET: 'e2e-webhook-secret',
 } as const
+
+/** How long a publish may take to be served (webhook, read, adoption) before a test gives up. */
+const SERVED_WITHIN_MS = 10_000
+
+/** The User-Agent of the tier's own reads (a publish's wait): not a client's, so not among answers(). */
+const BAKERY_AGENT = 'e2e-bakery'
 
 /** The service in front of a fake GitHub: what every stack of this tier has. */
 export interface ServiceStack {
@@ -34,6 +47,11 @@ export interface Stack extends ServiceStack {
 export async function startStack(
   serviceLog: LogFile,
   env: Readonly<Record<string, string>> = {},
+  /**
+   * false: the bakery neither sends webhooks nor waits to be served (for a
+   * service whose rate limit would count them as the client's requests).
+   */
+  announced = true,
 ): Promise<Stack> {
   const github = await startFakeGitHub()
   const stack = await serveFrom(github, {
@@ -41,7 +59,45 @@ export async function startStack(
     env: { ...SERVICE_ENV, ...env },
     log: serviceLog,
   })
-  return { ...stack, bakery: new Bakery(github) }
+  const url = stack.service.url
+  const hooks: PublishHooks = {
+    announce: (tag) => deliverRelease(url, tag),
+    served: async (ext, extensionSums, globalSums) => {
+      await servedAs(url, `/extensions/${ext}/SHA256SUMS`, extensionSums)
+      await servedAs(url, '/extensions/SHA256SUMS', globalSums)
+    },
+  }
+  return { ...stack, bakery: new Bakery(github, undefined, announced ? hooks : undefined) }
+}
+
+/** GitHub's `release` event for a tag, signed with the tier's secret, as GitHub delivers it. */
+export async function deliverRelease(service: string, tag: string, repository?: string) {
+  const named = repository === undefined ? {} : { repository: { full_name: repository } }
+  const body = JSON.stringify({ action: 'published', release: { tag_name: tag }, ...named })
+  const response = await fetch(`${service}/hooks/github`, {
+    method: 'POST',
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'x-github-event': 'release',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': sign(SERVICE_ENV.GITHUB_WEBHOOK_SECRET, body),
+    },
+  })
+  if (response.status !== 200)
+    throw new Error(`webhook ${tag}: ${response.status} ${await response.text()}`)
+}
+
+/** Waits until the service serves `path` with exactly `body` (a publish is then done for clients). */
+export async function servedAs(service: string, path: string, body: string): Promise<void> {
+  const until = Date.now() + SERVED_WITHIN_MS
+  for (;;) {
+    const response = await fetch(`${service}${path}`, { headers: { 'user-agent': BAKERY_AGENT } })
+    if (response.status === 200 && (await response.text()) === body) return
+    if (Date.now() > until)
+      throw new Error(`${path} not served as published within ${SERVED_WITHIN_MS} ms`)
+    await sleep(20)
+  }
 }
 
 /** Starts the service in front of `github`; closes that fake GitHub too if the start fails. */
@@ -54,7 +110,10 @@ export async function serveFrom(
     return {
       github,
       service,
-      answers: async (path) => (await service.requests()).filter((line) => line.path === path),
+      answers: async (path) =>
+        (await service.requests()).filter(
+          (line) => line.path === path && line.userAgent !== BAKERY_AGENT,
+        ),
       close: async () => {
         await service.stop()
         await github.close()

@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { clientArtifacts, type LogFile } from './artifacts.js'
 import { sha256, transferFile } from './bakery.js'
@@ -12,9 +14,10 @@ import {
 } from './fedora.js'
 import { makeTestKey } from './gpg.js'
 import { Matrix } from './matrix.js'
+import { pollDuringPublishes } from './publish-race.js'
 import { requireClients, TOOLS } from './preflight.js'
 import { describe, type RunResult } from './run.js'
-import { LIFETIME_MS, sleep, startStack } from './stack.js'
+import { deliverRelease, LIFETIME_MS, sleep, startStack } from './stack.js'
 import { definitionName, featuresOf } from './sysupdate-features.js'
 import { Machine, sysupdateRoot, type Release } from './sysupdate.js'
 
@@ -167,8 +170,8 @@ export async function sysupdateTier(release: Release): Promise<void> {
     const manifest = await stack.answers(`/extensions/${ext}/SHA256SUMS`)
     t.ok(manifest.length >= 5, 'each run fetched the manifest afresh, through the service')
     t.ok(
-      manifest.every((line) => line.status === 302 && line.userAgent?.startsWith('systemd-pull/')),
-      'and the service redirected systemd-pull every time',
+      manifest.every((line) => line.status === 200 && line.userAgent?.startsWith('systemd-pull/')),
+      'and the service served it from its adopted snapshot every time',
     )
     t.same(
       (await stack.answers(`/extensions/${ext}/${ext}-24.0.0-x86-64.raw`)).map((l) => l.status),
@@ -176,30 +179,33 @@ export async function sysupdateTier(release: Release): Promise<void> {
       'the image was asked for below Path= once and redirected',
     )
 
-    t.test('a version published later is installed within the lifetime', async (t) => {
-      // Publishing re-uploads the metadata release: for a while its SHA256SUMS is gone.
-      bakery.withdrawIndex(ext)
-      // Once the service's "it exists" has expired it asks GitHub again: the
-      // first ask after that is still sent on (stale while revalidate), later
-      // ones get the service's own 404.
-      await sleep(LIFETIME_MS + 200)
-      const last = async () => (await stack.answers(`/extensions/${ext}/SHA256SUMS`)).at(-1)
-      for (let attempt = 1; attempt <= 3; attempt++) {
-        const during = await s.machine.sysupdate(ext, 'update')
-        t.not(during.code, 0, `update ${attempt} fails while the index is missing`)
-        if ((await last())?.status === 404) break
-      }
-      t.equal((await last())?.status, 404, 'the service answers 404 for the missing index')
-      await bakery.publish(ext, '25.0.1')
-      await sleep(LIFETIME_MS + 200) // the service may remember the 404 this long, no longer
-      await update(t, s, ext)
-      await installed(t, s, ext, '25.0.1')
-      t.same(
-        await images(s, ext),
-        [`${ext}-24.0.0-x86-64.raw`, `${ext}-25.0.1-x86-64.raw`],
-        'the previous version is kept for roll-back',
-      )
-    })
+    t.test(
+      'during a publish the held manifest is served; a new version within the lifetime',
+      async (t) => {
+        // Publishing re-uploads the metadata release: for a while its SHA256SUMS is gone.
+        bakery.withdrawIndex(ext)
+        // Past every lifetime the service asks GitHub again, and keeps serving what it holds.
+        await sleep(LIFETIME_MS + 200)
+        const last = async () => (await stack.answers(`/extensions/${ext}/SHA256SUMS`)).at(-1)
+        for (let attempt = 1; attempt <= 3; attempt++) {
+          const during = await s.machine.sysupdate(ext, 'update')
+          t.equal(
+            during.code,
+            0,
+            `update ${attempt} works while the index is missing: ${describe(during)}`,
+          )
+        }
+        t.equal((await last())?.status, 200, 'the service answers with the manifest it holds')
+        await bakery.publish(ext, '25.0.1') // done once the service serves it (its webhook)
+        await update(t, s, ext)
+        await installed(t, s, ext, '25.0.1')
+        t.same(
+          await images(s, ext),
+          [`${ext}-24.0.0-x86-64.raw`, `${ext}-25.0.1-x86-64.raw`],
+          'the previous version is kept for roll-back',
+        )
+      },
+    )
   })
 
   t.test('update through the global /extensions/', async (t) => {
@@ -214,8 +220,8 @@ export async function sysupdateTier(release: Release): Promise<void> {
     await update(t, s, ext)
     await installed(t, s, ext, 'v0.6.0')
     t.ok(
-      (await stack.answers('/extensions/SHA256SUMS')).every((line) => line.status === 302),
-      'the global SHA256SUMS came through the service',
+      (await stack.answers('/extensions/SHA256SUMS')).every((line) => line.status === 200),
+      'the global SHA256SUMS came from the service’s adopted snapshot',
     )
     t.same(await stack.answers(`/extensions/${ext}/SHA256SUMS`), [], 'never the extension’s own')
   })
@@ -348,12 +354,13 @@ export async function sysupdateTier(release: Release): Promise<void> {
       [...new Set(tried.map(([path, status]) => `${path} ${status}`))],
       [
         ...before.map((name) => `/extensions/${ext}/${name} 404`),
-        `/extensions/${ext}/SHA256SUMS.gpg 302`,
+        `/extensions/${ext}/SHA256SUMS.gpg 200`,
       ],
       `the names this version tries, in order: ${features.signatureNames.join(', ')}`,
     )
-    for (const name of before) {
-      t.equal(github.count('HEAD', ext, name), 1, `${name}: GitHub was asked once, for every run`)
+    for (const name of features.signatureNames) {
+      t.equal(github.count('HEAD', ext, name), 0, `${name}: no client was sent to GitHub for it`)
+      t.ok(github.count('GET', ext, name) >= 1, `${name}: the service read it with the manifest`)
     }
 
     t.test('the same update fails without the key, so the check is real', async (t) => {
@@ -414,9 +421,10 @@ export async function sysupdateTier(release: Release): Promise<void> {
       tried.slice(-1).map(([path]) => path),
       'sysupdate reported the 404 of the last name it tried',
     )
-    for (const name of features.signatureNames) {
-      t.equal(github.count('GET', ext, name), 0, `${name}: the client was never sent to GitHub`)
-    }
+    t.ok(
+      tried.every(([, status]) => status !== 302),
+      'the client was never sent to GitHub: the service knows the names its revision lacks',
+    )
   })
 
   t.test('a BEST-BEFORE entry in SHA256SUMS', async (t) => {
@@ -481,6 +489,89 @@ export async function sysupdateTier(release: Release): Promise<void> {
     )
   })
 
+  t.test('publish races: sysupdate polls while both bakeries’ orders run', async (t) => {
+    // A service that knows the bakery's key, as a production one should: only
+    // a verified manifest and signature pair is ever adopted.
+    const keys = join(artifacts.dir, 'bakery-keyring.gpg')
+    await writeFile(keys, key.publicKeyring)
+    const race = await startStack(artifacts.log('race-service.log'), { SIGNING_KEYS: keys })
+    t.teardown(() => race.close())
+    await race.bakery.signGlobal(key.sign)
+    for (const verify of [false, true]) {
+      const mode = verify ? 'yes' : 'no'
+      t.test(`Verify=${mode}`, async (t) => {
+        matrix.scenario(t, `publish races (both orders, in a loop), Verify=${mode}: no failed run`)
+        const ext = `race-${mode}`
+        await race.bakery.sign(ext, key.sign)
+        await race.bakery.publish(ext, '2.0.0')
+        const s = await machine(t, `race-verify-${mode}`)
+        if (verify) await s.machine.writeFile('/etc/systemd/import-pubring.gpg', key.publicKeyring)
+        const file = definitionName(features, ext)
+        const definition = transferFile({ service: race.service.url, ext, verify })
+        race.bakery.addMetadata(ext, file, definition)
+        const fetched = await curlGet(
+          `${race.service.url}/extensions/${file}`,
+          s.machine.host(`/etc/sysupdate.${ext}.d/${file}`),
+          s.log,
+          ['--create-dirs'],
+        )
+        t.equal(fetched.code, 0, `curl the definition: ${describe(fetched)}`)
+        if (!features.createsTargetFolder) await s.machine.mkdir(`/opt/extensions/${ext}`)
+        const outcome = await pollDuringPublishes({
+          bakery: race.bakery,
+          ext,
+          ms: RACE_MS,
+          pauseMs: RACE_PAUSE_MS,
+          idleMs: RACE_IDLE_MS,
+          transfer: { [file]: definition },
+          poll: () => s.machine.sysupdate(ext, 'update'),
+        })
+        t.comment(`${outcome.runs} runs while ${outcome.published.length} versions were published`)
+        t.ok(outcome.published.length >= 4, 'both orders ran, each more than once')
+        t.ok(outcome.runs >= 5, 'the client polled throughout')
+        t.same(outcome.failures, [], 'no run failed')
+        const installed = await images(s, ext)
+        t.ok(installed.length >= 2, `it followed the publishes: ${installed.join(', ')}`)
+      })
+    }
+  })
+
+  t.test('systemd-pull raw --verify=checksum and =signature, at both levels', async (t) => {
+    const ext = 'pulled'
+    await bakery.sign(ext, key.sign)
+    await bakery.signGlobal(key.sign)
+    await bakery.publish(ext, '1.2.3')
+    const image = `${ext}-1.2.3-x86-64.raw`
+    for (const verify of ['checksum', 'signature']) {
+      for (const path of [`/extensions/${image}`, `/extensions/${ext}/${image}`]) {
+        t.test(`--verify=${verify} ${path}`, async (t) => {
+          matrix.scenario(
+            t,
+            `systemd-pull raw --verify=${verify} ${path.replace(image, '<image>').replace(`/${ext}/`, '/<ext>/')}`,
+          )
+          const s = await machine(t, `pull-${verify}-${path.split('/').length}`)
+          await s.machine.writeFile('/etc/systemd/import-pubring.gpg', key.publicKeyring)
+          const pulled = await s.machine.pull(
+            `--verify=${verify}`,
+            `${service.url}${path}`,
+            '/var/tmp/pulled.raw',
+          )
+          t.equal(pulled.code, 0, `systemd-pull: ${describe(pulled)}`)
+          t.equal(
+            sha256(await s.machine.readFile('/var/tmp/pulled.raw')),
+            sha256(bakery.image(ext, '1.2.3', 'x86-64')),
+            'the published bytes',
+          )
+          t.match(
+            await stack.answers(`${path}.sha256`),
+            [{ status: 404, rule: 'image-checksum' }],
+            'its first probe, <image>.sha256: a clean 404 from the service, not the docs site',
+          )
+        })
+      }
+    }
+  })
+
   t.test(
     'the Fedora layout (extensions.fcos.fr): install and update by the OS version',
     async (t) => {
@@ -525,9 +616,13 @@ export async function sysupdateTier(release: Release): Promise<void> {
           `../../opt/extensions/${name}/${first}`,
         )
         const bytes = fedora.bakery.publish(repo, name, '1.1.0-1')
+        // GitHub's release event for the new version's release, then the manifest as published.
+        const next = fedoraImage(name, '1.1.0-1')
+        await deliverRelease(url, next.slice(0, -'.raw'.length), repo)
+        await deliverRelease(url, name, repo)
+        await servedWith(`${url}${path}SHA256SUMS`, next)
         t.equal(await checkNew(t, s, name), '1.1.0-1', `${name}: the new version is offered`)
         await update(t, s, name)
-        const next = fedoraImage(name, '1.1.0-1')
         t.equal(
           sha256(await s.machine.readFile(`/opt/extensions/${name}/${next}`)),
           sha256(bytes),
@@ -561,6 +656,11 @@ export async function sysupdateTier(release: Release): Promise<void> {
   }
 }
 
+/** How long a client polls during the publish races, and how long a half-published state lasts. */
+const RACE_MS = 10_000
+const RACE_PAUSE_MS = 300
+const RACE_IDLE_MS = 1000
+
 /** What `--json=short` prints, parsed; the whole run in the message when it is not JSON. */
 function json(t: Test, result: RunResult): unknown {
   try {
@@ -573,4 +673,14 @@ function json(t: Test, result: RunResult): unknown {
 
 function isoDay(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10)
+}
+
+/** Waits until a manifest the service serves lists `name` (a publish seen by the service). */
+async function servedWith(url: string, name: string): Promise<void> {
+  for (let waited = 0; waited < 10_000; waited += 20) {
+    const response = await fetch(url)
+    if (response.status === 200 && (await response.text()).includes(`  ${name}\n`)) return
+    await sleep(20)
+  }
+  throw new Error(`${url} does not list ${name} after 10 s`)
 }

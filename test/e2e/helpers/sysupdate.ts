@@ -7,6 +7,7 @@ import { describe, run, type RunResult } from './run.js'
 const ROOT_SCRIPT = join(REPO_ROOT, 'scripts', 'sysupdate-root.sh')
 const IN_ROOT = join(REPO_ROOT, 'test', 'e2e', 'helpers', 'in-root.sh')
 const SYSUPDATE = '/usr/lib/systemd/systemd-sysupdate'
+const PULL = '/usr/lib/systemd/systemd-pull'
 
 // A cold build downloads ~100 MB of Debian; a warm check takes milliseconds.
 const ROOT_BUILD_TIMEOUT_MS = 12 * 60_000
@@ -104,6 +105,16 @@ export class Machine {
     return run(
       IN_ROOT,
       [this.root, this.state, '/usr/bin/env', ...chrootEnv(), SYSUPDATE, '-C', component, ...args],
+      { log: this.log, timeoutMs: SYSUPDATE_TIMEOUT_MS },
+    )
+  }
+
+  /** `systemd-pull raw --direct ARGS`: the engine of `importctl pull-raw` (and of sysupdate's downloads). */
+  pull(...args: string[]): Promise<RunResult> {
+    this.log.append(`# machine ${this.state}`)
+    return run(
+      IN_ROOT,
+      [this.root, this.state, '/usr/bin/env', ...chrootEnv(), PULL, 'raw', '--direct', ...args],
       { log: this.log, timeoutMs: SYSUPDATE_TIMEOUT_MS },
     )
   }

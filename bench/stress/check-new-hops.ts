@@ -2,11 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LogFile } from '../../test/e2e/helpers/artifacts.js'
-import { transferFile } from '../../test/e2e/helpers/bakery.js'
-import { curlGet } from '../../test/e2e/helpers/download.js'
+import { installDefinition } from '../../test/e2e/helpers/definition.js'
 import { makeTestKey } from '../../test/e2e/helpers/gpg.js'
 import { startStack } from '../../test/e2e/helpers/stack.js'
-import { definitionName, featuresOf } from '../../test/e2e/helpers/sysupdate-features.js'
+import { featuresOf } from '../../test/e2e/helpers/sysupdate-features.js'
 import { Machine, sysupdateRoot, type Release } from '../../test/e2e/helpers/sysupdate.js'
 
 /*
@@ -42,19 +41,7 @@ try {
           await stack.bakery.sign(ext, key.sign)
           for (const v of ['v1.32.1', 'v1.32.2']) await stack.bakery.publish(ext, v)
           if (verify) await machine.writeFile('/etc/systemd/import-pubring.gpg', key.publicKeyring)
-          const file = definitionName(features, ext)
-          stack.bakery.addMetadata(
-            ext,
-            file,
-            transferFile({ service: stack.service.url, ext, verify }),
-          )
-          await curlGet(
-            `${stack.service.url}/extensions/${file}`,
-            machine.host(`/etc/sysupdate.${ext}.d/${file}`),
-            log,
-            ['--create-dirs'],
-          )
-          if (!features.createsTargetFolder) await machine.mkdir(`/opt/extensions/${ext}`)
+          await installDefinition(stack, machine, features, ext, { verify, log })
           await machine.sysupdate(ext, 'check-new') // warm: the service has asked GitHub once
           stack.github.fault({ kind: 'delay', ms: 100, storage: true })
           const times: number[] = []

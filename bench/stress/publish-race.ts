@@ -2,12 +2,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LogFile } from '../../test/e2e/helpers/artifacts.js'
-import { transferFile } from '../../test/e2e/helpers/bakery.js'
-import { curlGet } from '../../test/e2e/helpers/download.js'
+import { installDefinition } from '../../test/e2e/helpers/definition.js'
 import { makeTestKey } from '../../test/e2e/helpers/gpg.js'
 import { pollDuringPublishes } from '../../test/e2e/helpers/publish-race.js'
 import { startStack } from '../../test/e2e/helpers/stack.js'
-import { definitionName, featuresOf } from '../../test/e2e/helpers/sysupdate-features.js'
+import { featuresOf } from '../../test/e2e/helpers/sysupdate-features.js'
 import { Machine, sysupdateRoot, type Release } from '../../test/e2e/helpers/sysupdate.js'
 
 /*
@@ -50,16 +49,14 @@ try {
           try {
             if (verify)
               await machine.writeFile('/etc/systemd/import-pubring.gpg', key.publicKeyring)
-            const file = definitionName(features, ext)
-            const definition = transferFile({ service: stack.service.url, ext, verify })
-            stack.bakery.addMetadata(ext, file, definition)
-            await curlGet(
-              `${stack.service.url}/extensions/${file}`,
-              machine.host(`/etc/sysupdate.${ext}.d/${file}`),
-              log,
-              ['--create-dirs'],
+            const installed = { verify, log }
+            const { file, definition } = await installDefinition(
+              stack,
+              machine,
+              features,
+              ext,
+              installed,
             )
-            if (!features.createsTargetFolder) await machine.mkdir(`/opt/extensions/${ext}`)
             const outcome = await pollDuringPublishes({
               bakery: stack.bakery,
               ext,

@@ -44,6 +44,17 @@ export interface FetchOptions {
 }
 
 export const MANIFEST_NAME = 'SHA256SUMS'
+
+/**
+ * Why an outcome gave no copy to keep, said in a log line: a failure's own
+ * reason, a 404 (when a copy is still held, a re-upload under way), or a 304
+ * for a copy this instance does not hold.
+ */
+export function failureOf(outcome: FetchOutcome): string {
+  if (outcome.kind === 'failed') return outcome.reason
+  if (outcome.kind === 'missing') return 'GitHub answered 404'
+  return '304 for a copy we do not hold'
+}
 const USER_AGENT = 'sysext-redirector (manifest index)'
 
 export type ManifestFetcher = (release: string, validators?: Validators) => Promise<FetchOutcome>

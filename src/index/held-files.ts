@@ -1,5 +1,5 @@
 import { RefreshingCache, type Clock, type Refreshed } from '../cache/refreshing.js'
-import type { AssetFetcher, Validators } from './fetch.js'
+import { failureOf, type AssetFetcher, type Validators } from './fetch.js'
 import { snapshotFile, type SnapshotFile } from './snapshot-file.js'
 
 /**
@@ -103,12 +103,7 @@ export class HeldFiles {
     if (outcome.kind === 'missing' && !this.#usable(last, now)) {
       return { value: { good: undefined, last: 'missing', reason: '' }, ttlMs }
     }
-    const reason =
-      outcome.kind === 'failed'
-        ? outcome.reason
-        : outcome.kind === 'missing'
-          ? 'GitHub answered 404'
-          : '304 for a copy we do not hold'
+    const reason = failureOf(outcome)
     const keeping = good !== undefined ? 'keeping the last good copy' : 'no good copy'
     this.#log.warn({ ...wanted, reason }, `snapshot file refresh failed; ${keeping}`)
     return { value: { good, last: 'failed', reason }, ttlMs: this.#settings.retryMs }

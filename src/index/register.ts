@@ -7,6 +7,7 @@ import { sharedRelease } from '../table/sources.js'
 import type { Clock } from '../upstream/checks.js'
 import type { UpstreamGate } from '../upstream/gate.js'
 import { assetFetcher, manifestFetcher } from './fetch.js'
+import { fleetRevisions } from './fleet-revisions.js'
 import { HeldFiles } from './held-files.js'
 import { sharedFetcher } from './shared-fetch.js'
 import { ManifestIndex, type IndexLog } from './manifest-index.js'
@@ -163,6 +164,11 @@ function createIndex(
     verify: deps.verify,
   })
   if (deps.admit !== undefined) store.admitWith(deps.admit)
+  // In a fleet, every instance serves the newest revision any of them adopted.
+  if (deps.shared != null) {
+    const keyOf = (release: string) => sharedRelease(deps.source, release)
+    store.shareAdoptions(fleetRevisions(deps.shared, keyOf, settings.staleMaxMs))
+  }
   const index = new ManifestIndex(
     store,
     { maxExtensions: settings.maxExtensions, concurrency: CONCURRENCY, manifests: deps.manifests },

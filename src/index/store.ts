@@ -1,6 +1,13 @@
 import { RefreshingCache, type Clock, type Refreshed } from '../cache/refreshing.js'
-import type { AssetFetcher, FetchOutcome, ManifestFetcher, Validators } from './fetch.js'
+import {
+  failureOf,
+  type AssetFetcher,
+  type FetchOutcome,
+  type ManifestFetcher,
+  type Validators,
+} from './fetch.js'
 import { parseManifestInTurns, type ManifestEntry } from './manifest.js'
+import { rankOf, type FleetRevisions, type SharedRevision } from './fleet-revisions.js'
 import type { Verify } from './signing-keys.js'
 import { snapshotFile, withoutEntries, type SnapshotFile } from './snapshot-file.js'
 
@@ -110,6 +117,8 @@ interface Good {
   readonly confirmedAt: number
   readonly file: SnapshotFile
   readonly signatures: ReadonlyMap<string, Signature>
+  /** Its order among revisions (fleet-revisions.ts rankOf): the newest Last-Modified of its files. */
+  readonly rank: number
 }
 
 /** A signature read with a revision: null where the origin has none. */
@@ -143,6 +152,7 @@ export class ManifestStore {
   #prepare: Prepare = () => Promise.resolve()
   #parts: RevisionParts | undefined
   #admit: Admit | undefined
+  #fleet: FleetRevisions | undefined
   /** The releases whose newer revision is held back (a metric and an alert read them). */
   readonly #holds = new Map<string, Hold>()
 
@@ -185,6 +195,11 @@ export class ManifestStore {
   /** Reads each revision with its signatures (the manifest read again after them). */
   readRevisions(parts: RevisionParts): void {
     this.#parts = parts
+  }
+
+  /** Shares each adoption with the fleet, and takes the fleet's newer revisions (REDIS_URL). */
+  shareAdoptions(fleet: FleetRevisions): void {
+    this.#fleet = fleet
   }
 
   /** Adopts a new revision only when `admit` finds it whole. */
@@ -253,6 +268,12 @@ export class ManifestStore {
 
   async #refresh(release: string, last: State | undefined): Promise<Refreshed<State>> {
     const good = last?.good
+    // Another instance adopted a newer revision: it, without asking GitHub.
+    const fleet = await this.#fleet?.read(release)
+    if (fleet != null && fleet.rank > (good?.rank ?? -1)) {
+      const taken = await this.#fromFleet(release, fleet)
+      if (taken !== null) return taken
+    }
     const outcome = await this.#fetch(release, good?.validators)
     // Another instance's answer lives as long as it has left: the fleet refreshes together.
     const ttlMs = outcome.freshForMs ?? this.#settings.ttlMs
@@ -266,13 +287,39 @@ export class ManifestStore {
       this.#events?.refreshed('missing')
       return { value: { good: undefined, last: 'missing', reason: '' }, ttlMs }
     }
-    const reason =
-      outcome.kind === 'failed'
-        ? outcome.reason
-        : outcome.kind === 'missing'
-          ? 'GitHub answered 404'
-          : '304 for a copy we do not hold'
+    const reason = failureOf(outcome)
     return this.#fail(release, good, reason)
+  }
+
+  /**
+   * The fleet's revision, adopted here as it is (another instance found it
+   * whole); null when it does not parse, or no signature of it verifies here.
+   */
+  async #fromFleet(release: string, fleet: SharedRevision): Promise<Refreshed<State> | null> {
+    const parsed = await parseManifestInTurns(fleet.manifest)
+    if (!parsed.ok) return null
+    const file = snapshotFile(fleet.manifest, fleet.validators.lastModified)
+    const signatures = new Map<string, Signature>()
+    for (const { name, bytes, validators } of fleet.signatures) {
+      const one = bytes === null ? null : snapshotFile(bytes, validators.lastModified)
+      signatures.set(name, { file: one, validators, verified: true })
+    }
+    const verified = await this.#verified(file, signatures)
+    if (this.#parts?.verify !== undefined && ![...verified.values()].some((one) => one.verified)) {
+      return null
+    }
+    const good: Good = {
+      entries: parsed.entries,
+      validators: fleet.validators,
+      confirmedAt: this.#clock.now(),
+      file,
+      signatures: verified,
+      rank: fleet.rank,
+    }
+    await this.#prepare(release, good.entries)
+    this.#holds.delete(release)
+    this.#events?.refreshed('fetched')
+    return { value: { good, last: 'ok', reason: '' }, ttlMs: this.#settings.ttlMs }
   }
 
   /** A manifest answered (new bytes, or a 304 for the held ones): its revision, adopted when whole. */
@@ -315,6 +362,7 @@ export class ManifestStore {
       confirmedAt: this.#clock.now(),
       file: file as SnapshotFile,
       signatures: await this.#verified(file as SnapshotFile, signed.all),
+      rank: rankOf([validators, ...[...signed.all.values()].map((one) => one.validators)]),
     }
     const verify = this.#parts?.verify
     if (verify !== undefined && ![...candidate.signatures.values()].some((one) => one.verified)) {
@@ -370,6 +418,7 @@ export class ManifestStore {
     }
     await this.#prepare(release, adopted.entries)
     this.#holds.delete(release)
+    this.#fleet?.offer(release, sharedOf(adopted))
     this.#events?.refreshed('fetched')
     return { value: { good: adopted, last: 'ok', reason: '' }, ttlMs }
   }
@@ -463,6 +512,16 @@ export function stateSize(release: string, state: State): number {
   bytes += state.good?.file.bytes.length ?? 0
   for (const one of state.good?.signatures.values() ?? []) bytes += one.file?.bytes.length ?? 0
   return bytes
+}
+
+/** A revision as the fleet keeps it. */
+function sharedOf(good: Good): SharedRevision {
+  const signatures = [...good.signatures].map(([name, one]) => ({
+    name,
+    bytes: one.file?.bytes ?? null,
+    validators: one.validators,
+  }))
+  return { rank: good.rank, manifest: good.file.bytes, validators: good.validators, signatures }
 }
 
 /** A revision without some entries: its manifest rewritten without their lines. */

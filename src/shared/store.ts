@@ -24,6 +24,9 @@ import { Breaker } from '../protection/breaker.js'
  *   for it; the others wait for its answer.
  * - `<kind>-data:<release>`: bytes beside the answers (a manifest's body),
  *   outside the generations: whoever has the same validators may use them.
+ * - `adopted:<release>` and its `:rank`: the newest revision of a manifest
+ *   (and its signatures) any instance adopted, so every instance serves it
+ *   and none goes back to an older one (src/index/fleet-revisions.ts).
  */
 
 /**
@@ -115,6 +118,15 @@ redis.call('SET', KEYS[2] .. ':' .. gen, ARGV[2], 'PX', ARGV[3])
 return 1
 `
 
+// An adopted revision is kept only above the rank kept: the fleet never goes back.
+const ADOPT = `
+local kept = tonumber(redis.call('GET', KEYS[1]) or '-1')
+if tonumber(ARGV[1]) <= kept then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1
+`
+
 interface Keys {
   readonly gen: string
   readonly value: string
@@ -178,6 +190,7 @@ export class SharedStore {
     options.events.available(false)
     this.#redis.defineCommand('sharedRead', { numberOfKeys: 3, lua: READ_OR_LOCK })
     this.#redis.defineCommand('sharedWrite', { numberOfKeys: 3, lua: WRITE })
+    this.#redis.defineCommand('sharedAdopt', { numberOfKeys: 2, lua: ADOPT })
     this.#listen()
   }
 
@@ -240,6 +253,26 @@ export class SharedStore {
     void this.#command((redis) => redis.set(this.#dataKey(kind, release), bytes, 'PX', ttlMs))
   }
 
+  /** The revision the fleet adopted of a manifest's release (its bytes, as offered); null: none. */
+  async adopted(release: string): Promise<Buffer | null> {
+    const got = await this.#command((redis) => redis.getBuffer(this.#adoptedKey(release)))
+    return got ?? null
+  }
+
+  /**
+   * Offers a revision this instance adopted: kept, for `ttlMs`, only when its
+   * rank is above the fleet's (so the fleet never goes back to an older one),
+   * and then the other instances are told to read the release again.
+   */
+  offerAdopted(release: string, rank: number, bytes: Buffer, ttlMs: number): void {
+    const key = this.#adoptedKey(release)
+    void this.#command((redis) =>
+      (redis as unknown as ScriptCommands).sharedAdopt(`${key}:rank`, key, rank, bytes, ttlMs),
+    ).then((kept) => {
+      if (kept === 1) this.invalidate([], [release])
+    })
+  }
+
   /**
    * Retires every answer about these releases, fleet-wide, and tells the
    * other instances which tags a release event named. Sent at once, on the
@@ -279,6 +312,10 @@ export class SharedStore {
       value: `${prefix}${kind}:${release}:${key}`,
       lock: `${prefix}lock:${kind}:${release}:${key}`,
     }
+  }
+
+  #adoptedKey(release: string): string {
+    return `${this.#options.prefix}adopted:${release}`
   }
 
   #dataKey(kind: SharedKind, release: string): string {
@@ -372,6 +409,13 @@ export class SharedStore {
 }
 
 interface ScriptCommands {
+  sharedAdopt(
+    rank: string,
+    value: string,
+    ranked: number,
+    bytes: Buffer,
+    ttlMs: number,
+  ): Promise<number>
   sharedReadBuffer(
     gen: string,
     value: string,

@@ -1,7 +1,10 @@
 import t from 'tap'
 import {
+  ANSWER_KINDS,
+  answerKindOf,
   comparableLocation,
   expectedLocation,
+  fixtureBytes,
   fixtureFor,
   MIX,
   type MixKind,
@@ -91,4 +94,26 @@ t.test('comparableLocation strips only the releases base it is given', async (t)
   // Another origin, or a base that only starts the same way, stays whole.
   t.equal(comparableLocation(`${DOCS}/x`, REL), `${DOCS}/x`)
   t.equal(comparableLocation(`${REL}x/a`, REL), `${REL}x/a`)
+})
+
+t.test('each kind is answered as a redirect or as a snapshot file', async (t) => {
+  const kinds = Object.fromEntries(MIX.map((entry) => [entry.kind, answerKindOf(entry.kind)]))
+  t.same(kinds, {
+    raw: 'redirect',
+    'raw-below-path': 'redirect',
+    fallback: 'redirect',
+    conf: 'snapshot',
+    'release-conf': 'snapshot',
+    'extension-sha256sums': 'snapshot',
+    'global-sha256sums': 'snapshot',
+  })
+  t.same(ANSWER_KINDS, ['redirect', 'snapshot'])
+})
+
+t.test('the fixture’s bytes of a snapshot file, none for an image or the fallback', async (t) => {
+  const fixture = fixtureFor(MIX)
+  const sums = fixtureBytes(fixture, 'kubernetes/SHA256SUMS')
+  t.match(sums, /^[0-9a-f]{64} {2}kubernetes-v1\.32\.2-x86-64\.raw\n/)
+  t.equal(fixtureBytes(fixture, 'kubernetes-v1.32.2/kubernetes-v1.32.2-x86-64.raw'), undefined)
+  t.equal(fixtureBytes(fixture, 'nosuch/file'), undefined)
 })

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import type { Test } from 'tap'
+import type { AppOptions } from '../../src/app.js'
 import { testApp, type TestApp } from './app.js'
 import { openSocket, readResponse, type RawResponse } from './raw-http.js'
 import { waitUntil } from './wait.js'
@@ -15,8 +16,12 @@ export interface Served extends TestApp {
   ask(request: string): Promise<{ response: RawResponse; lane: boolean }>
 }
 
-export async function served(t: Test, env: Record<string, string> = {}): Promise<Served> {
-  const { app, logs } = await testApp(env)
+export async function served(
+  t: Test,
+  env: Record<string, string> = {},
+  extra: Partial<AppOptions> = {},
+): Promise<Served> {
+  const { app, logs } = await testApp(env, extra)
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   const { port } = app.server.address() as AddressInfo

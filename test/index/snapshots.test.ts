@@ -28,6 +28,19 @@ function snapshotsOf(rig: BakeryRig): Snapshots {
   return rig.app.snapshots.get('bakery') as Snapshots
 }
 
+/** The bakery's key made by gpg, and the app given its public half (SIGNING_KEYS) as a file. */
+async function keyedBakery(t: Test, form: 'binary' | 'armored') {
+  const key = await makeSigningKey()
+  const dir = await mkdtemp(join(tmpdir(), 'sr-snapshot-keys-'))
+  t.teardown(async () => {
+    await key.dispose()
+    await rm(dir, { recursive: true, force: true })
+  })
+  const keys = join(dir, form === 'binary' ? 'bakery.gpg' : 'bakery.asc')
+  await writeFile(keys, form === 'binary' ? key.publicKey : key.armoredPublicKey)
+  return { key, rig: await startBakery(t, { SIGNING_KEYS: keys }) }
+}
+
 /** Reads a path after the clock passed every lifetime, once the refresh behind it has answered. */
 async function later(t: Test, rig: BakeryRig, path: string, ms = 10 * MINUTE) {
   rig.clock.advance(ms)
@@ -254,15 +267,7 @@ t.test(
 t.test(
   'with signing keys: only a verified pair is adopted, and only verified signatures are served',
   async (t) => {
-    const key = await makeSigningKey()
-    const dir = await mkdtemp(join(tmpdir(), 'sr-snapshot-keys-'))
-    t.teardown(async () => {
-      await key.dispose()
-      await rm(dir, { recursive: true, force: true })
-    })
-    const keys = join(dir, 'bakery.gpg')
-    await writeFile(keys, key.publicKey)
-    const rig = await startBakery(t, { SIGNING_KEYS: keys })
+    const { key, rig } = await keyedBakery(t, 'binary')
     const v1 = (bakeryAssets().kubernetes as Record<string, string>).SHA256SUMS as string
     const v1Signature = await key.sign(v1)
     rig.github.addAsset('kubernetes', 'SHA256SUMS.gpg', v1Signature)
@@ -310,15 +315,7 @@ t.test(
 t.test(
   'with signing keys, a manifest no signature covers is never served, even first',
   async (t) => {
-    const key = await makeSigningKey()
-    const dir = await mkdtemp(join(tmpdir(), 'sr-snapshot-keys-'))
-    t.teardown(async () => {
-      await key.dispose()
-      await rm(dir, { recursive: true, force: true })
-    })
-    const keys = join(dir, 'bakery.asc')
-    await writeFile(keys, key.armoredPublicKey)
-    const rig = await startBakery(t, { SIGNING_KEYS: keys })
+    const { rig } = await keyedBakery(t, 'armored')
     const res = await rig.app.inject(MANIFEST)
     t.equal(res.statusCode, 503, 'unsigned: nothing to serve yet')
     t.equal(res.headers['retry-after'], '15')

@@ -9,6 +9,7 @@ import {
   type StoreEvents,
   type StoreSettings,
 } from '../../src/index/store.js'
+import type { SharedRevision } from '../../src/index/fleet-revisions.js'
 import { snapshotFile } from '../../src/index/snapshot-file.js'
 import { releasesBase } from '../../src/table/resolve.js'
 import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js'
@@ -278,6 +279,7 @@ t.test('the manifests held are bounded in bytes: the least recently read go firs
       confirmedAt: 0,
       file: snapshotFile(Buffer.from(V2)),
       signatures: new Map(),
+      rank: 0,
     },
     last: 'ok',
     reason: '',
@@ -396,3 +398,54 @@ t.test('a revision is its manifest and its signatures, read together', async (t)
   t.same(names(await refreshed(store, 'k')), ['k-1-x86-64.raw', 'k-2-x86-64.raw'])
   t.equal(github.count('GET') - gets, 3, 'one conditional GET each, no re-read')
 })
+
+t.test(
+  'a fleet’s newer revision is taken without GitHub; one that does not parse or verify is not',
+  async (t) => {
+    const { github, store, clock, fetches } = await rig(t)
+    const offered: { release: string; rank: number }[] = []
+    let fleet: SharedRevision | null = null
+    store.shareAdoptions({
+      read: async () => fleet,
+      offer: (release, revision) => void offered.push({ release, rank: revision.rank }),
+    })
+    t.same(names(await store.get('k')), ['k-1-x86-64.raw'], 'none in the fleet: read from GitHub')
+    t.equal(offered.length, 1, 'and offered to the fleet')
+    const rank = offered[0]?.rank as number
+    t.ok(rank > 0, 'ranked by its Last-Modified')
+    fleet = { rank: rank + 1000, manifest: Buffer.from(V2), validators: {}, signatures: [] }
+    clock.advance(SETTINGS.ttlMs + 1)
+    const before = fetches()
+    t.same(names(await refreshed(store, 'k')), ['k-1-x86-64.raw', 'k-2-x86-64.raw'], 'the fleet’s')
+    t.equal(fetches(), before, 'without asking GitHub')
+    // Garbage from the fleet: read GitHub as alone.
+    fleet = { rank: rank + 2000, manifest: Buffer.from('garbage'), validators: {}, signatures: [] }
+    github.addAsset('k', 'SHA256SUMS', V1)
+    clock.advance(SETTINGS.ttlMs + 1)
+    t.same(names(await refreshed(store, 'k')), ['k-1-x86-64.raw'], 'GitHub’s, the fleet’s ignored')
+    t.ok(fetches() > before)
+    // With keys, a fleet revision no signature of which verifies is not taken either.
+    store.readRevisions({
+      fetchAsset: async () => ({ kind: 'missing' }),
+      assetOf: () => 'SHA256SUMS',
+      signatures: ['.gpg'],
+      verify: async (_manifest, signature) => Buffer.from(signature).toString() === 'good',
+    })
+    const signed = (signature: string, at: number): SharedRevision => ({
+      rank: rank + at,
+      manifest: Buffer.from(V2),
+      validators: {},
+      signatures: [{ name: 'SHA256SUMS.gpg', bytes: Buffer.from(signature), validators: {} }],
+    })
+    fleet = signed('bad', 10_000)
+    clock.advance(SETTINGS.ttlMs + 1)
+    t.same(names(await refreshed(store, 'k')), ['k-1-x86-64.raw'], 'unverified: not taken')
+    fleet = signed('good', 20_000)
+    clock.advance(SETTINGS.ttlMs + 1)
+    t.same(
+      names(await refreshed(store, 'k')),
+      ['k-1-x86-64.raw', 'k-2-x86-64.raw'],
+      'verified: taken',
+    )
+  },
+)

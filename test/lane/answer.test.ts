@@ -7,6 +7,7 @@ import { bakeryAssets, ONLINE } from '../helpers/bakery.js'
 import { startFakeGitHub } from '../helpers/fake-github.js'
 import { openSocket, type RawResponse } from '../helpers/raw-http.js'
 import { request, served } from '../helpers/lane.js'
+import { TestClock } from '../helpers/upstream.js'
 import { waitUntil } from '../helpers/wait.js'
 
 /**
@@ -175,6 +176,40 @@ t.test(
     )
     t.notOk(conditional.lane, 'a validator: the route decides')
     t.equal(conditional.response.status, 304)
+  },
+)
+
+t.test(
+  'a manifest adopted without what never came: the lane says so as the route does',
+  async (t) => {
+    const github = await startFakeGitHub({ assets: bakeryAssets() })
+    t.teardown(() => github.close())
+    // Held back for nothing: a new revision lacking a file is adopted without it at once.
+    const env = { ...ONLINE, GITHUB_URL: github.url, SNAPSHOT_HOLD_MAX: '0s' }
+    const [laneClock, plainClock] = [new TestClock(), new TestClock()]
+    const lane = await served(t, env, { clock: laneClock })
+    const plain = await served(t, { ...env, REDIRECT_LANE: 'false' }, { clock: plainClock })
+    const path = '/extensions/docker/SHA256SUMS'
+    for (const app of [lane, plain]) await app.ask(request(path))
+    const missing = 'docker-29.0.0-x86-64.raw'
+    github.addAsset(
+      'docker',
+      'SHA256SUMS',
+      `${bakeryAssets().docker?.SHA256SUMS}${'b'.repeat(64)}  ${missing}\n`,
+    )
+    for (const [app, clock] of [
+      [lane, laneClock],
+      [plain, plainClock],
+    ] as const) {
+      clock.advance(10 * 60_000)
+      await app.ask(request(path)) // the held copy, read again behind it
+      await app.app.snapshots.get('bakery')?.settled()
+    }
+    const fast = await lane.ask(request(path))
+    t.ok(fast.lane, 'the lane’s')
+    t.equal(fast.response.headers['x-snapshot-omitted'], missing)
+    const slow = await plain.ask(request(path))
+    t.equal(undated(fast.response), undated(slow.response), 'the same bytes as the route')
   },
 )
 

@@ -311,14 +311,22 @@ t.test('manifest refreshes are counted by outcome, from the start', async (t) =>
       now = await counts()
     }
   }
-  t.same(await counts(), { fetched: 0, unchanged: 0, missing: 0, failed: 0 }, 'from the start')
+  t.same(
+    await counts(),
+    { fetched: 0, unchanged: 0, missing: 0, failed: 0, held: 0 },
+    'from the start',
+  )
   await app.inject('/extensions/kubernetes.raw')
-  t.same(await counts(), { fetched: 2, unchanged: 0, missing: 0, failed: 0 }, 'global and own')
+  t.same(
+    await counts(),
+    { fetched: 2, unchanged: 0, missing: 0, failed: 0, held: 0 },
+    'global and own',
+  )
   clock.advance(5 * 60_000)
-  await until({ fetched: 2, unchanged: 2, missing: 0, failed: 0 })
+  await until({ fetched: 2, unchanged: 2, missing: 0, failed: 0, held: 0 })
   t.pass('past INDEX_TTL: both revalidated with a 304')
   github.fault({ kind: 'status', status: 500 })
   clock.advance(5 * 60_000)
-  await until({ fetched: 2, unchanged: 2, missing: 0, failed: 2 })
+  await until({ fetched: 2, unchanged: 2, missing: 0, failed: 2, held: 0 })
   t.pass('GitHub failing: both refreshes failed, the copies kept')
 })

@@ -159,6 +159,33 @@ t.test('data beside the answers', async (t) => {
   t.same([...((await a.store.data('manifest', 'k')) ?? [])], [0, 1, 255])
 })
 
+t.test(
+  'an adopted revision is kept only above the rank kept, and the others are told',
+  async (t) => {
+    const redis = await startRedisServer()
+    t.teardown(() => redis.close())
+    const [a, b] = [instance(t, redis), instance(t, redis)]
+    await Promise.all([a, b].map(listening))
+    const heard: string[][] = []
+    b.store.onInvalidation((tags) => heard.push([...tags]))
+    t.equal(await b.store.adopted('bakery:kubernetes'), null, 'none yet')
+    a.store.offerAdopted('bakery:kubernetes', 2000, Buffer.from('second'), 10_000)
+    await waitUntil(() => heard.length === 1)
+    t.same(heard, [['bakery:kubernetes']], 'told to read the release again')
+    t.equal((await b.store.adopted('bakery:kubernetes'))?.toString(), 'second')
+    a.store.offerAdopted('bakery:kubernetes', 1000, Buffer.from('first'), 10_000)
+    a.store.offerAdopted('bakery:kubernetes', 2000, Buffer.from('second again'), 10_000)
+    a.store.offerAdopted('bakery:other', 500, Buffer.from('other'), 10_000)
+    await waitUntil(() => heard.length === 2)
+    t.same(heard[1], ['bakery:other'], 'an older or equal one is not kept, nor told')
+    t.equal(
+      (await b.store.adopted('bakery:kubernetes'))?.toString(),
+      'second',
+      'the fleet never goes back',
+    )
+  },
+)
+
 t.test('answers of other kinds, releases and prefixes are apart', async (t) => {
   const redis = await startRedisServer()
   t.teardown(() => redis.close())

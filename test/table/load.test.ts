@@ -33,6 +33,7 @@ t.test('the built-in table loads and all its examples pass', async (t) => {
     [
       'raw',
       'raw-below-path',
+      'image-checksum',
       'transfer',
       'transfer-in-release',
       'extension-index',

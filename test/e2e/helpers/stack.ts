@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto'
-import { sign } from '../../../src/webhooks/signature.js'
 import { startFakeGitHub, type FakeGitHub } from '../../helpers/fake-github.js'
+import { releaseDelivery } from '../../helpers/fleet.js'
 import type { LogFile } from './artifacts.js'
 import { Bakery, type PublishHooks } from './bakery.js'
 import { startService, type RequestLine, type Service, type ServiceOptions } from './service.js'
@@ -72,20 +71,12 @@ export async function startStack(
 
 /** GitHub's `release` event for a tag, signed with the tier's secret, as GitHub delivers it. */
 export async function deliverRelease(service: string, tag: string, repository?: string) {
-  const named = repository === undefined ? {} : { repository: { full_name: repository } }
-  const body = JSON.stringify({ action: 'published', release: { tag_name: tag }, ...named })
-  const response = await fetch(`${service}/hooks/github`, {
-    method: 'POST',
-    body,
-    headers: {
-      'content-type': 'application/json',
-      'x-github-event': 'release',
-      'x-github-delivery': randomUUID(),
-      'x-hub-signature-256': sign(SERVICE_ENV.GITHUB_WEBHOOK_SECRET, body),
-    },
-  })
-  if (response.status !== 200)
+  const secret = SERVICE_ENV.GITHUB_WEBHOOK_SECRET
+  const { body, headers } = releaseDelivery(secret, tag, 'published', repository)
+  const response = await fetch(`${service}/hooks/github`, { method: 'POST', body, headers })
+  if (response.status !== 200) {
     throw new Error(`webhook ${tag}: ${response.status} ${await response.text()}`)
+  }
 }
 
 /** Waits until the service serves `path` with exactly `body` (a publish is then done for clients). */

@@ -13,6 +13,7 @@ import {
   startFedoraStack,
 } from './fedora.js'
 import { makeTestKey } from './gpg.js'
+import { installDefinition } from './definition.js'
 import { Matrix } from './matrix.js'
 import { pollDuringPublishes } from './publish-race.js'
 import { requireClients, TOOLS } from './preflight.js'
@@ -506,17 +507,17 @@ export async function sysupdateTier(release: Release): Promise<void> {
         await race.bakery.publish(ext, '2.0.0')
         const s = await machine(t, `race-verify-${mode}`)
         if (verify) await s.machine.writeFile('/etc/systemd/import-pubring.gpg', key.publicKeyring)
-        const file = definitionName(features, ext)
-        const definition = transferFile({ service: race.service.url, ext, verify })
-        race.bakery.addMetadata(ext, file, definition)
-        const fetched = await curlGet(
-          `${race.service.url}/extensions/${file}`,
-          s.machine.host(`/etc/sysupdate.${ext}.d/${file}`),
-          s.log,
-          ['--create-dirs'],
+        const { file, definition, fetched } = await installDefinition(
+          race,
+          s.machine,
+          features,
+          ext,
+          {
+            verify,
+            log: s.log,
+          },
         )
         t.equal(fetched.code, 0, `curl the definition: ${describe(fetched)}`)
-        if (!features.createsTargetFolder) await s.machine.mkdir(`/opt/extensions/${ext}`)
         const outcome = await pollDuringPublishes({
           bakery: race.bakery,
           ext,

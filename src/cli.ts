@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http'
-import { originsOf, parseConfig, type Config } from './config.js'
+import { keyFilesOf, originsOf, parseConfig, type Config } from './config.js'
 import type { Env } from './config/env.js'
 import { describeError } from './errors.js'
 import type { Answer } from './decision/answer.js'
@@ -9,6 +9,7 @@ import { describeNeed, type Fact, type Need } from './decision/needs.js'
 import { policyOf } from './decision/policy.js'
 import { routeFinder, type Route } from './decision/route.js'
 import { createIndexes } from './index/register.js'
+import { readVerifiers } from './index/signing-keys.js'
 import type { SnapshotFile } from './index/snapshot-file.js'
 import { DEFAULT_TABLE_FILE, loadTable } from './table/load.js'
 import { tryRule, type Origins, type ReleaseTarget } from './table/resolve.js'
@@ -109,7 +110,7 @@ async function explain(rawPath: string, live: boolean, env: Env, io: Io): Promis
     }
     return 0
   }
-  const knowledge = liveKnowledge(config, table)
+  const knowledge = await liveKnowledge(config, table)
   try {
     const seen = (need: Need, fact: Fact): void => {
       io.out(`asked      ${describeNeed(need)}: ${describeFact(need, fact)}`)
@@ -211,8 +212,12 @@ function sourceLine(resolution: ReleaseTarget): string {
   return `whichever publishes ${name} (its global manifest lists it); otherwise ${publisher.otherwise}`
 }
 
-/** The checks and the index as the service builds them, for one explain --live. */
-function liveKnowledge(config: Config, table: Table): Knowledge & { close(): Promise<void> } {
+/** The checks and the index as the service builds them (its signing keys too), for one explain --live. */
+async function liveKnowledge(
+  config: Config,
+  table: Table,
+): Promise<Knowledge & { close(): Promise<void> }> {
+  const verifiers = await readVerifiers(keyFilesOf(config, table))
   const log = { warn: () => undefined }
   const agent = createUpstreamAgent(config.upstream)
   const { checksPerSecond } = config.upstream
@@ -230,7 +235,10 @@ function liveKnowledge(config: Config, table: Table): Knowledge & { close(): Pro
   const origins = originsOf(config, table)
   const parts = { dispatcher: agent, clock: performance, manifests: table.manifests, log, gate }
   const known = config.index.enabled
-    ? createIndexes(config, origins.sources, () => parts)
+    ? createIndexes(config, origins.sources, (source) => ({
+        ...parts,
+        verify: verifiers.get(source),
+      }))
     : new Map()
   const indexes = new Map<string, IndexSource>([...known].map(([name, one]) => [name, one.index]))
   const snapshots = new Map([...known].map(([name, one]) => [name, one.snapshots]))

@@ -1,8 +1,12 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { runCommand } from '../../src/cli.js'
 import type { Env } from '../../src/config/env.js'
 import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
 import { ONLINE, startBakery } from '../helpers/bakery.js'
+import { makeSigningKey } from '../helpers/signing-key.js'
 import type { FakeGitHub } from '../helpers/fake-github.js'
 import { singleSource } from '../../src/table/resolve.js'
 
@@ -117,4 +121,17 @@ t.test('the same when only the manifests fail', async (t) => {
   await compare(t, {}, 'manifests failing', (github) =>
     github.fault({ kind: 'status', status: 500 }, (path) => path.endsWith('/SHA256SUMS')),
   )
+})
+
+t.test('the same with signing keys: what no signature covers is not served', async (t) => {
+  const key = await makeSigningKey()
+  const dir = await mkdtemp(join(tmpdir(), 'sr-explain-keys-'))
+  t.teardown(async () => {
+    await key.dispose()
+    await rm(dir, { recursive: true, force: true })
+  })
+  const keys = join(dir, 'bakery.gpg')
+  await writeFile(keys, key.publicKey)
+  // The bakery's manifests are unsigned: the service holds nothing to serve, and says 503.
+  await compare(t, { SIGNING_KEYS: keys }, 'with keys')
 })

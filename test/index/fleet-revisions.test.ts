@@ -103,6 +103,7 @@ t.test(
       ...NEW,
     ])
     github.addAsset('kubernetes', 'SHA256SUMS', v2)
+    github.addAsset('kubernetes', 'SHA256SUMS.gpg', 'signature of v2')
     const { body, headers } = releaseDelivery(secret, 'kubernetes-v1.34.0')
     const delivered = await a.app.inject({ method: 'POST', url: '/hooks/github', body, headers })
     t.equal(delivered.statusCode, 200)
@@ -112,6 +113,8 @@ t.test(
     await waitUntil(() => served(b.app, manifest, v2))
     t.equal((await b.app.inject(manifest)).body, v2, 'B serves it too, told by the store')
     t.equal(github.count('GET', 'kubernetes', 'SHA256SUMS'), asked, 'without reading GitHub itself')
+    const signature = await b.app.inject('/extensions/kubernetes/SHA256SUMS.gpg')
+    t.equal(signature.body, 'signature of v2', 'and its signature with it')
     t.match((await b.app.inject('/extensions/kubernetes.raw')).headers.location, /v1\.34\.0-x86-64/)
   },
 )

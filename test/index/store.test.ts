@@ -449,3 +449,20 @@ t.test(
     )
   },
 )
+
+t.test('a release no longer kept is no longer held back either', async (t) => {
+  const { github, store, clock } = await rig(t)
+  // As the real admission: the first revision as it comes, later ones held back.
+  store.admitWith(async (_release, _entries, adopted) =>
+    adopted === undefined ? null : { reason: 'a new file is not at the origin yet', missing: [] },
+  )
+  await store.get('k')
+  github.addAsset('k', 'SHA256SUMS', V2)
+  clock.advance(SETTINGS.ttlMs + 1)
+  t.same(names(await refreshed(store, 'k')), ['k-1-x86-64.raw'], 'held back')
+  t.equal(store.heldBack('k'), 'a new file is not at the origin yet')
+  store.retain((release) => release === 'k')
+  t.equal(store.holds().length, 1, 'kept: still held back')
+  store.retain(() => false)
+  t.same(store.holds(), [], 'forgotten')
+})

@@ -49,8 +49,10 @@ export class Snapshots {
     client: string | undefined,
   ): HeldFile {
     if (kind === 'manifest') {
-      if (snapshot.state === 'ok' && client !== undefined) {
-        this.#given.set(`${client}\0${release}`, snapshot)
+      // Remembered once per revision given (a poll of the same revision writes nothing).
+      const key = client === undefined ? undefined : `${client}\0${release}`
+      if (snapshot.state === 'ok' && key !== undefined && this.#given.peek(key) !== snapshot) {
+        this.#given.set(key, snapshot)
       }
       return manifestOf(snapshot)
     }

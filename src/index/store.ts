@@ -488,16 +488,25 @@ export class ManifestStore {
 
   #snapshot(state: State): Snapshot {
     const good = state.good
-    if (this.#usable(good, this.#clock.now())) {
-      // A signature that does not verify over this manifest is never served beside it.
-      const signatures = new Map<string, SnapshotFile | null>()
-      for (const [name, one] of good.signatures)
-        signatures.set(name, one.verified ? one.file : null)
-      return { state: 'ok', entries: good.entries, file: good.file, signatures }
-    }
+    if (this.#usable(good, this.#clock.now())) return servedOf(good)
     if (state.last === 'missing') return { state: 'missing' }
     return { state: 'unavailable', reason: state.reason }
   }
+}
+
+/** What a revision serves, made once per revision: every read of a snapshot file gets the same. */
+const served = new WeakMap<Good, Snapshot>()
+
+function servedOf(good: Good): Snapshot {
+  let snapshot = served.get(good)
+  if (snapshot === undefined) {
+    // A signature that does not verify over this manifest is never served beside it.
+    const signatures = new Map<string, SnapshotFile | null>()
+    for (const [name, one] of good.signatures) signatures.set(name, one.verified ? one.file : null)
+    snapshot = { state: 'ok', entries: good.entries, file: good.file, signatures }
+    served.set(good, snapshot)
+  }
+  return snapshot
 }
 
 /**

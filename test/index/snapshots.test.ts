@@ -28,6 +28,15 @@ function snapshotsOf(rig: BakeryRig): Snapshots {
   return rig.app.snapshots.get('bakery') as Snapshots
 }
 
+/** The names a manifest lists, and the new version's two images after them. */
+function withNew(manifest: string): string[] {
+  const listed = manifest
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.slice(66))
+  return [...listed, ...NEW]
+}
+
 /** The bakery's key made by gpg, and the app given its public half (SIGNING_KEYS) as a file. */
 async function keyedBakery(t: Test, form: 'binary' | 'armored') {
   const key = await makeSigningKey()
@@ -125,13 +134,7 @@ t.test(
     }
     // The release is back, with one version more.
     publish(rig.github, { kubernetes: { 'v1.34.0': ['x86-64', 'arm64'] } })
-    const all = sums([
-      ...before.body
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.slice(66)),
-      ...NEW,
-    ])
+    const all = sums(withNew(before.body))
     rig.github.addAsset('kubernetes', 'SHA256SUMS', all)
     rig.github.addAsset('kubernetes', 'kubernetes.conf', '[Transfer]\nv2\n')
     t.equal((await later(t, rig, MANIFEST)).body, all)
@@ -147,13 +150,7 @@ t.test(
     const newest = await rig.app.inject('/extensions/kubernetes.raw')
     t.match(newest.headers.location, /kubernetes-v1\.33\.0-x86-64\.raw$/)
     // The bakery uploads the manifest first, its images after.
-    const names = [
-      ...before.body
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.slice(66)),
-      ...NEW,
-    ]
+    const names = withNew(before.body)
     rig.github.addAsset('kubernetes', 'SHA256SUMS', sums(names))
     const during = await later(t, rig, MANIFEST)
     t.equal(during.body, before.body, 'the adopted manifest, not the half-published one')
@@ -190,13 +187,7 @@ t.test(
   async (t) => {
     const rig = await startBakery(t, { SNAPSHOT_HOLD_MAX: '20m' })
     const before = await rig.app.inject(MANIFEST)
-    const names = [
-      ...before.body
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.slice(66)),
-      ...NEW,
-    ]
+    const names = withNew(before.body)
     rig.github.addAsset('kubernetes', 'SHA256SUMS', sums(names))
     // Only one of the two new images ever arrives (the bakery's issue 232).
     rig.github.addAsset('kubernetes-v1.34.0', NEW[0] as string, imageBytes(NEW[0] as string))
@@ -220,13 +211,7 @@ t.test('a signed manifest is never altered: the last whole pair stays', async (t
   const rig = await startBakery(t, { SNAPSHOT_HOLD_MAX: '20m' })
   rig.github.addAsset('kubernetes', 'SHA256SUMS.gpg', 'signature 1')
   const before = await rig.app.inject(MANIFEST)
-  const names = [
-    ...before.body
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => line.slice(66)),
-    ...NEW,
-  ]
+  const names = withNew(before.body)
   rig.github.addAsset('kubernetes', 'SHA256SUMS', sums(names))
   rig.github.addAsset('kubernetes', 'SHA256SUMS.gpg', 'signature 2')
   const past = await later(t, rig, MANIFEST, 30 * MINUTE)
@@ -280,13 +265,7 @@ t.test(
     t.equal(asc.statusCode, 404, 'a signature that verifies nothing is never served')
 
     // The Flatcar order: the manifest, then its images, its signature last.
-    const names = [
-      ...v1
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => line.slice(66)),
-      ...NEW,
-    ]
+    const names = withNew(v1)
     const v2 = sums(names)
     rig.github.addAsset('kubernetes', 'SHA256SUMS', v2)
     for (const name of NEW) rig.github.addAsset('kubernetes-v1.34.0', name, imageBytes(name))
@@ -333,13 +312,7 @@ t.test('a client asking for a signature gets the one of the manifest it was give
     (await rig.app.inject({ url: path, remoteAddress })).body
   t.equal(await ask(MANIFEST, a), v1, 'client A holds the first revision')
   // The bakery publishes again; the service adopts the new pair between A's two requests.
-  const names = [
-    ...v1
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => line.slice(66)),
-    ...NEW,
-  ]
+  const names = withNew(v1)
   for (const name of NEW) rig.github.addAsset('kubernetes-v1.34.0', name, imageBytes(name))
   rig.github.addAsset('kubernetes', 'SHA256SUMS', sums(names))
   rig.github.addAsset('kubernetes', 'SHA256SUMS.gpg', 'signature of v2')

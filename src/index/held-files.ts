@@ -21,8 +21,15 @@ export type HeldFile =
   | { readonly state: 'missing' }
   | { readonly state: 'unavailable'; readonly reason: string }
 
+/** A copy held: its file, the validators to revalidate it, when GitHub last confirmed it. */
+interface Good {
+  readonly file: SnapshotFile
+  readonly validators: Validators
+  readonly confirmedAt: number
+}
+
 interface State {
-  readonly good: { file: SnapshotFile; validators: Validators; confirmedAt: number } | undefined
+  readonly good: Good | undefined
   readonly last: 'ok' | 'missing' | 'failed'
   readonly reason: string
 }
@@ -109,13 +116,13 @@ export class HeldFiles {
     return { value: { good, last: 'failed', reason }, ttlMs: this.#settings.retryMs }
   }
 
-  #usable(state: State | undefined, now: number): boolean {
+  #usable(state: State | undefined, now: number): state is State & { good: Good } {
     return state?.good !== undefined && now - state.good.confirmedAt <= this.#settings.staleMaxMs
   }
 
   #held(state: State): HeldFile {
     if (this.#usable(state, this.#clock.now())) {
-      return { state: 'ok', file: (state.good as NonNullable<State['good']>).file }
+      return { state: 'ok', file: state.good.file }
     }
     if (state.last === 'missing') return { state: 'missing' }
     return { state: 'unavailable', reason: state.reason }

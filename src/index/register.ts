@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { Agent, type Dispatcher } from 'undici'
 import type { Config } from '../config.js'
 import type { SharedStore } from '../shared/store.js'
-import type { Manifests } from '../table/layers.js'
+import { manifestAssetOf, type Manifests } from '../table/layers.js'
 import { sharedRelease } from '../table/sources.js'
 import type { Clock } from '../upstream/checks.js'
 import type { UpstreamGate } from '../upstream/gate.js'
@@ -137,9 +137,7 @@ function createIndex(
   },
 ): SourceIndex {
   const settings = config.index
-  const { global, extension } = deps.manifests
-  const assetOf = (release: string): string =>
-    release === global.release ? global.asset : extension.asset
+  const assetOf = (release: string): string => manifestAssetOf(deps.manifests, release)
   const reach = {
     dispatcher: deps.dispatcher,
     releases: deps.releases,

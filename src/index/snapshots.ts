@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { Manifests } from '../table/layers.js'
+import { manifestAssetOf, type Manifests } from '../table/layers.js'
 import type { HeldFile, HeldFiles } from './held-files.js'
 import type { Hold, ManifestStore, Snapshot } from './store.js'
 
@@ -62,7 +62,7 @@ export class Snapshots {
 
   /** A release's manifest, one of its signatures, or any other file. */
   #kindOf(release: string, asset: string): 'manifest' | 'signature' | 'file' {
-    const manifest = this.manifestAsset(release)
+    const manifest = manifestAssetOf(this.#manifests, release)
     if (asset === manifest) return 'manifest'
     const suffix = asset.slice(manifest.length)
     if (asset.startsWith(manifest) && this.#manifests.signatures.includes(suffix)) {
@@ -81,12 +81,6 @@ export class Snapshots {
     const snapshot = this.#store.now(release)
     if (snapshot === undefined) return undefined
     return this.#serve(kind, release, asset, snapshot, client)
-  }
-
-  /** The manifest's asset name in a release: the global one's, or an extension's. */
-  manifestAsset(release: string): string {
-    const { global, extension } = this.#manifests
-    return release === global.release ? global.asset : extension.asset
   }
 
   /** A release changed (a webhook): its transfer files are read again, the held copies served meanwhile. */
@@ -120,11 +114,11 @@ const PINNED_MS = 60_000
 
 function manifestOf(snapshot: Snapshot): HeldFile {
   if (snapshot.state !== 'ok') return snapshot
-  return { state: 'ok', file: snapshot.file as NonNullable<typeof snapshot.file> }
+  return { state: 'ok', file: snapshot.file }
 }
 
 function signatureOf(snapshot: Snapshot, asset: string): HeldFile {
   if (snapshot.state !== 'ok') return snapshot
-  const file = snapshot.signatures?.get(asset)
+  const file = snapshot.signatures.get(asset)
   return file == null ? { state: 'missing' } : { state: 'ok', file }
 }

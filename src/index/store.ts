@@ -87,10 +87,10 @@ export type Snapshot =
   | {
       readonly state: 'ok'
       readonly entries: readonly ManifestEntry[]
-      /** The manifest as served; undefined for a copy made before snapshots (tests). */
-      readonly file?: SnapshotFile
-      /** Its signatures by asset name: the file, or null where the origin has none. */
-      readonly signatures?: ReadonlyMap<string, SnapshotFile | null>
+      /** The manifest as served. */
+      readonly file: SnapshotFile
+      /** Its signatures by asset name: the file, or null where the origin has none (or it does not verify). */
+      readonly signatures: ReadonlyMap<string, SnapshotFile | null>
     }
   | { readonly state: 'missing' }
   | { readonly state: 'unavailable'; readonly reason: string }
@@ -305,9 +305,7 @@ export class ManifestStore {
       signatures.set(name, { file: one, validators, verified: true })
     }
     const verified = await this.#verified(file, signatures)
-    if (this.#parts?.verify !== undefined && ![...verified.values()].some((one) => one.verified)) {
-      return null
-    }
+    if (!this.#covered(verified)) return null
     const good: Good = {
       entries: parsed.entries,
       validators: fleet.validators,
@@ -316,10 +314,21 @@ export class ManifestStore {
       signatures: verified,
       rank: fleet.rank,
     }
+    return this.#take(release, good, this.#settings.ttlMs)
+  }
+
+  /** Serves a revision from now on (the index made from it first); nothing of it is held back. */
+  async #take(release: string, good: Good, ttlMs: number): Promise<Refreshed<State>> {
     await this.#prepare(release, good.entries)
     this.#holds.delete(release)
     this.#events?.refreshed('fetched')
-    return { value: { good, last: 'ok', reason: '' }, ttlMs: this.#settings.ttlMs }
+    return { value: { good, last: 'ok', reason: '' }, ttlMs }
+  }
+
+  /** Whether a revision's signatures cover it: one verifies, or the source has no keys. */
+  #covered(signatures: ReadonlyMap<string, Signature>): boolean {
+    if (this.#parts?.verify === undefined) return true
+    return [...signatures.values()].some((one) => one.verified)
   }
 
   /** A manifest answered (new bytes, or a 304 for the held ones): its revision, adopted when whole. */
@@ -330,7 +339,7 @@ export class ManifestStore {
     ttlMs: number,
   ): Promise<Refreshed<State>> {
     const good = last?.good
-    let entries = (good as Good | undefined)?.entries
+    let entries = good?.entries
     let file = good?.file
     let validators = good?.validators ?? {}
     if (outcome.kind === 'body') {
@@ -364,8 +373,7 @@ export class ManifestStore {
       signatures: await this.#verified(file as SnapshotFile, signed.all),
       rank: rankOf([validators, ...[...signed.all.values()].map((one) => one.validators)]),
     }
-    const verify = this.#parts?.verify
-    if (verify !== undefined && ![...candidate.signatures.values()].some((one) => one.verified)) {
+    if (!this.#covered(candidate.signatures)) {
       const names = [...candidate.signatures].map(
         ([name, one]) => `${name}: ${one.file === null ? 'none' : 'does not verify'}`,
       )
@@ -416,11 +424,9 @@ export class ManifestStore {
         'adopting a manifest without entries the origin still lacks',
       )
     }
-    await this.#prepare(release, adopted.entries)
-    this.#holds.delete(release)
+    const taken = await this.#take(release, adopted, ttlMs)
     this.#fleet?.offer(release, sharedOf(adopted))
-    this.#events?.refreshed('fetched')
-    return { value: { good: adopted, last: 'ok', reason: '' }, ttlMs }
+    return taken
   }
 
   /** The adopted revision stays; the held one is tried again after `retryMs`. */

@@ -72,6 +72,12 @@ export interface Manifests {
   readonly images: readonly Token[]
 }
 
+/** The asset name of a release's manifest: the global one's, or an extension's. */
+export function manifestAssetOf(manifests: Manifests, release: string): string {
+  const { global, extension } = manifests
+  return release === global.release ? global.asset : extension.asset
+}
+
 /** The names systemd-sysupdate (v258 and later) probes, in its order. */
 export const SIGNATURE_SUFFIXES = ['.sha256.asc', '.sha256.gpg', '.gpg', '.asc'] as const
 

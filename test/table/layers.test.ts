@@ -3,6 +3,7 @@ import {
   DEFAULT_MANIFESTS,
   compileDirectories,
   compileManifests,
+  manifestAssetOf,
   compileNewest,
   directoryPage,
   newestName,
@@ -93,6 +94,8 @@ t.test('manifests: the Flatcar layout unless the table says its own', async (t) 
   })
   t.same(own.global, { release: 'index', asset: 'SHA256SUMS' })
   t.equal(renderOutput(own.extension.release, { ext: 'k' }), 'sums-k')
+  t.equal(manifestAssetOf(own, 'index'), 'SHA256SUMS', 'the global release holds the global asset')
+  t.equal(manifestAssetOf(own, 'sums-k'), 'SHA256SUMS.txt', 'any other, an extension’s')
   t.same(own.signatures, DEFAULT_MANIFESTS.signatures, 'the names sysupdate probes')
   t.equal(renderOutput(own.images, { file: 'a.raw' }), '/extensions/a.raw')
   const signed = compileManifests({

@@ -81,6 +81,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const gate = new UpstreamGate({
     clock: options.clock ?? performance,
     checksPerSecond: config.upstream.checksPerSecond,
+    checksPerClient: config.upstream.checksPerClient,
     events: metrics.gateEvents,
     log: app.log.child({ module: 'upstream' }),
   })
@@ -110,6 +111,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             admission({ table, origins, source, exists: (target) => checks.lookupNow(target) }),
   })
   const indexes = app.manifestIndexes
+  // When checks run short, names an adopted manifest lists come first (src/upstream/gate.ts).
+  checks?.prioritiseWith(
+    ({ source, release, asset }) => indexes.get(source)?.listsNow(release, asset) ?? true,
+  )
   const clock = options.clock ?? performance
   metrics.watchHolds(() =>
     [...known].flatMap(([source, { snapshots }]) =>

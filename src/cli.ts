@@ -220,8 +220,14 @@ async function liveKnowledge(
   const verifiers = await readVerifiers(keyFilesOf(config, table))
   const log = { warn: () => undefined }
   const agent = createUpstreamAgent(config.upstream)
-  const { checksPerSecond } = config.upstream
-  const gate = new UpstreamGate({ clock: performance, checksPerSecond, events: noGateEvents, log })
+  const { checksPerSecond, checksPerClient } = config.upstream
+  const gate = new UpstreamGate({
+    clock: performance,
+    checksPerSecond,
+    checksPerClient,
+    events: noGateEvents,
+    log,
+  })
   const checks = config.upstream.enabled
     ? new UpstreamChecks({
         config: config.upstream,

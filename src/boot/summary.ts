@@ -16,7 +16,8 @@ export interface StartSummary {
   readonly sources?: Readonly<Record<string, string>>
   readonly fallback: string
   readonly table: { readonly file: string; readonly rules: number }
-  readonly checks: 'off' | { readonly failMode: string; readonly perSecond: number }
+  readonly checks:
+    'off' | { readonly failMode: string; readonly perSecond: number; readonly perClient: number }
   readonly index: 'off' | { readonly webhook: 'on' | 'off' }
   readonly lane: 'on' | 'off'
   readonly rateLimit: 'off' | { readonly perMinute: number; readonly store: string }
@@ -45,7 +46,11 @@ export function startSummary(
     fallback: config.fallbackUrl,
     table: { file: table.file, rules: table.table.rules.length },
     checks: upstream.enabled
-      ? { failMode: upstream.failMode, perSecond: upstream.checksPerSecond }
+      ? {
+          failMode: upstream.failMode,
+          perSecond: upstream.checksPerSecond,
+          perClient: upstream.checksPerClient,
+        }
       : 'off',
     index: index.enabled ? { webhook: index.webhook.secret === undefined ? 'off' : 'on' } : 'off',
     // Counts kept in Redis cannot be read at once: the lane stays off then (src/lane/register.ts).

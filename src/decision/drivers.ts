@@ -126,7 +126,9 @@ function tooLate(need: Need, waitMs: number): Fact {
 /** Facts from the live caches, asking GitHub where they do not know. */
 export function liveFacts(knowledge: Knowledge): FactSource {
   return (need, client) => {
-    if (need.kind === 'check') return (knowledge.checks as UpstreamChecks).lookupNow(need.target)
+    if (need.kind === 'check') {
+      return (knowledge.checks as UpstreamChecks).lookupNow(need.target, client)
+    }
     // From memory when the manifests are fresh there, else the reads that wait.
     if (need.kind === 'reading') {
       const index = knowledge.index as IndexSource

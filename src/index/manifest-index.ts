@@ -30,6 +30,8 @@ export interface IndexLog {
  * are ever fetched, so no request path makes us ask GitHub for a release the
  * global manifest does not mention.
  */
+const NO_NAMES: ReadonlySet<string> = new Set()
+
 export class ManifestIndex implements CatalogSource {
   readonly #store: ManifestStore
   readonly #limits: IndexLimits
@@ -40,6 +42,7 @@ export class ManifestIndex implements CatalogSource {
   readonly #candidates = new WeakMap<readonly ManifestEntry[], ReadonlySet<string>>()
   readonly #published = new WeakMap<readonly ManifestEntry[], ReadonlySet<string>>()
   readonly #extensions = new WeakMap<readonly ManifestEntry[], Map<string, Derivation>>()
+  readonly #names = new WeakMap<readonly ManifestEntry[], ReadonlySet<string>>()
   /** The candidates of the last global manifest read, for preparing new copies. */
   #lastCandidates: ReadonlySet<string> = new Set()
 
@@ -90,6 +93,28 @@ export class ManifestIndex implements CatalogSource {
   publishesNow(name: string): { found: boolean } | undefined {
     const global = this.#store.now(this.#globalRelease)
     return global === undefined ? undefined : { found: this.#publishedOf(global).has(name) }
+  }
+
+  /**
+   * Whether an adopted manifest lists `asset`: the global one, or the one of
+   * the release it is in; undefined while neither is adopted (nothing is
+   * known yet). From memory, fresh or not: it orders upstream checks.
+   */
+  listsNow(release: string, asset: string): boolean | undefined {
+    const global = this.#store.adoptedEntries(this.#globalRelease)
+    const own = this.#store.adoptedEntries(release)
+    if (global === undefined && own === undefined) return undefined
+    return this.#namesOf(global).has(asset) || this.#namesOf(own).has(asset)
+  }
+
+  #namesOf(entries: readonly ManifestEntry[] | undefined): ReadonlySet<string> {
+    if (entries === undefined) return NO_NAMES
+    let names = this.#names.get(entries)
+    if (names === undefined) {
+      names = new Set(entries.map((entry) => entry.name))
+      this.#names.set(entries, names)
+    }
+    return names
   }
 
   /** The names a copy of the global manifest publishes, worked out once per copy. */

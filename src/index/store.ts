@@ -256,6 +256,11 @@ export class ManifestStore {
     return [...this.#holds.values()]
   }
 
+  /** The entries of the revision adopted for the release, fresh or not; undefined when none is. */
+  adoptedEntries(release: string): readonly ManifestEntry[] | undefined {
+    return this.#cache.peek(release)?.good?.entries
+  }
+
   has(release: string): boolean {
     return this.#cache.has(release)
   }

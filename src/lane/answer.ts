@@ -35,8 +35,8 @@ export interface LaneOptions {
   readonly now?: () => number
 }
 
-/** A redirect's bytes, made once per Answer (the decision hands back the same object). */
-interface Rendered {
+/** A response's bytes around its Date value, and the whole ones last made. */
+export interface ResponseParts {
   /** The response up to the Date header's value. */
   readonly before: string
   /** From after the Date value: a kept connection, or the last answer on it. */
@@ -44,6 +44,13 @@ interface Rendered {
   readonly close: string
   /** What follows the head for a GET (latin1: one character a byte); '' for a redirect. */
   readonly body: string
+  /** The whole response on a kept connection, by method, for the Date in `dated`. */
+  dated: string
+  kept: Partial<Record<RequestHead['method'], string>>
+}
+
+/** A redirect's bytes, made once per Answer (the decision hands back the same object). */
+interface Rendered extends ResponseParts {
   /** The request line's fields from method to location, by method, for this target. */
   readonly url: string
   readonly logged: Readonly<Record<RequestHead['method'], string>>
@@ -85,7 +92,7 @@ export function laneAnswerer(options: LaneOptions): LaneAnswerer {
     const { answer } = made
     if (!options.limiter(client)) return null
     // Now the lookups are made (and counted) exactly as the route makes them.
-    for (const target of made.checked) (options.checks as UpstreamChecks).lookupNow(target)
+    for (const target of made.checked) (options.checks as UpstreamChecks).lookupNow(target, client)
     let bytes = rendered.get(answer)
     if (bytes?.url !== head.target) {
       bytes = render(answer, head.target, keepAlive)
@@ -106,9 +113,29 @@ export function laneAnswerer(options: LaneOptions): LaneAnswerer {
       answerFields: bytes.logged[head.method],
       answer,
     })
-    const body = head.method === 'GET' ? bytes.body : ''
-    return bytes.before + httpDate() + (last ? bytes.close : bytes.keep) + body
+    return responseBytes(bytes, head.method, last, httpDate())
   }
+}
+
+/**
+ * The response's bytes. Those of a kept connection are made once a second
+ * per method: a string put together for every answer was copied again,
+ * whole, when the socket wrote it (V8 flattens it first), and the copies
+ * were a share of the garbage collection under load.
+ */
+export function responseBytes(
+  bytes: ResponseParts,
+  method: RequestHead['method'],
+  last: boolean,
+  date: string,
+): string {
+  const body = method === 'GET' ? bytes.body : ''
+  if (last) return bytes.before + date + bytes.close + body
+  if (bytes.dated !== date) {
+    bytes.dated = date
+    bytes.kept = {}
+  }
+  return (bytes.kept[method] ??= bytes.before + date + bytes.keep + body)
 }
 
 /**
@@ -137,6 +164,8 @@ function render(answer: Answer, url: string, keepAlive: string): Rendered {
     close: '\r\nConnection: close\r\n\r\n',
     url,
     logged: { GET: logged('GET'), HEAD: logged('HEAD') },
+    dated: '',
+    kept: {},
   }
 }
 

@@ -68,7 +68,7 @@ export const LATENCY_BUCKETS: readonly number[] = Object.freeze([
 
 const OUTCOMES: readonly CheckOutcome[] = ['exists', 'missing', 'unknown']
 const CACHE_RESULTS = ['hit', 'miss', 'stale'] as const
-const HELD_BACK: readonly HeldBack[] = ['paused', 'budget']
+const HELD_BACK: readonly HeldBack[] = ['paused', 'budget', 'client']
 const REFRESH_OUTCOMES: readonly RefreshOutcome[] = [
   'fetched',
   'unchanged',
@@ -128,7 +128,7 @@ export function createMetrics(): Metrics {
   })
   const upstreamHeldBack = new Counter({
     name: `${PREFIX}upstream_held_back_total`,
-    help: 'Requests to GitHub not sent, by reason: paused (GitHub asked us to wait) or budget (UPSTREAM_CHECKS_PER_SECOND spent).',
+    help: 'Requests to GitHub not sent, by reason: paused (GitHub asked us to wait), budget (UPSTREAM_CHECKS_PER_SECOND spent) or client (the asking client spent its UPSTREAM_CHECKS_PER_CLIENT).',
     labelNames: ['reason'] as const,
     registers,
   })

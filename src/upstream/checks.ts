@@ -6,7 +6,7 @@ import { sharedRelease } from '../table/sources.js'
 import type { CacheClass } from '../table/table.js'
 import type { UpstreamConfig } from './config.js'
 import type { CheckOutcome, UpstreamEvents } from './events.js'
-import type { UpstreamGate } from './gate.js'
+import type { CheckAsker, HeldBack, UpstreamGate } from './gate.js'
 import { headCheck } from './head.js'
 
 export type { Clock } from '../cache/refreshing.js'
@@ -21,6 +21,9 @@ export interface CheckTarget {
   readonly location: string
   readonly cache: CacheClass
 }
+
+/** Whether an adopted manifest lists the target's file (src/index/); such checks come first. */
+export type ListedTarget = (target: CheckTarget) => boolean
 
 /** Picks cache entries by release tag, asset name and source (see invalidate). */
 export type TargetFilter = (release: string, asset: string, source: string) => boolean
@@ -60,6 +63,9 @@ export class UpstreamChecks {
   readonly #cache: RefreshingCache<Entry, CheckTarget>
   /** Each lookup counted as the cache answered it; made once, not a closure per lookup. */
   readonly #counted: (result: ReadResult) => void
+  /** The client of the lookup under way: a check it starts is on that client's share. */
+  #client: string | undefined
+  #listed: ListedTarget | undefined
 
   constructor(options: UpstreamChecksOptions) {
     this.#options = options
@@ -70,7 +76,8 @@ export class UpstreamChecks {
       // Names come from clients: a budget in bytes, so long invented names cannot fill memory.
       maxBytes: options.config.cacheMaxBytes,
       sizeOf: entrySize,
-      refresh: (_key, last, target) => this.#check(target, last),
+      // Called within get(), so #client is the client of the lookup that starts it.
+      refresh: (_key, last, target) => this.#check(target, last, this.#askerOf(target)),
       serveExpired: (entry) => entry.answer === 'exists',
     })
   }
@@ -95,9 +102,27 @@ export class UpstreamChecks {
    * cache can answer (a fresh answer, or an expired "exists"): the common
    * case on the redirect path.
    */
-  lookupNow(target: CheckTarget): CheckOutcome | Promise<CheckOutcome> {
+  lookupNow(target: CheckTarget, client?: string): CheckOutcome | Promise<CheckOutcome> {
+    this.#client = client
     const entry = this.#cache.get(target.location, target, this.#counted)
+    this.#client = undefined
     return entry instanceof Promise ? entry.then((found) => found.answer) : entry.answer
+  }
+
+  /**
+   * Tells the checks which targets an adopted manifest lists (the index is
+   * made after them): those are checked first when the budget runs low.
+   */
+  prioritiseWith(listed: ListedTarget): void {
+    this.#listed = listed
+  }
+
+  /** Who a check is for: undefined for the service's own (no client's share, first in line). */
+  #askerOf(target: CheckTarget): CheckAsker | undefined {
+    const client = this.#client
+    if (client === undefined) return undefined
+    // Told nothing of manifests (checks without the app): every name counts as listed.
+    return { client, listed: this.#listed?.(target) ?? true }
   }
 
   /**
@@ -137,18 +162,22 @@ export class UpstreamChecks {
    * asked it lately; when it cannot say, the last known answer stays for
    * the `unknown` lifetime.
    */
-  async #check(target: CheckTarget, last: Entry | undefined): Promise<Refreshed<Entry>> {
+  async #check(
+    target: CheckTarget,
+    last: Entry | undefined,
+    asker: CheckAsker | undefined,
+  ): Promise<Refreshed<Entry>> {
     const { shared, config } = this.#options
     if (shared === undefined) {
-      const outcome = await this.#ask(target)
+      const outcome = await this.#ask(target, asker)
       return this.#answer(outcome, target, last, this.#ttl(outcome, target))
     }
     const ask = async () => {
-      const outcome = await this.#ask(target)
+      const outcome = await this.#ask(target, asker)
       // Held back by this instance's own budget or pause is not news for the fleet.
-      const share = outcome !== 'held'
+      const share = !isHeld(outcome)
       const value = Buffer.from(share ? outcome : 'unknown')
-      return { value, ttlMs: this.#ttl(share ? outcome : 'unknown', target), share }
+      return { value, ttlMs: this.#ttl(outcome, target), share }
     }
     // An instance asking first is waited for as long as a check of our own could take.
     const waitMs = config.connectTimeoutMs + config.responseTimeoutMs
@@ -158,10 +187,11 @@ export class UpstreamChecks {
     return this.#answer(outcomeOf(fresh.value), target, last, fresh.ttlMs)
   }
 
-  /** One HEAD; `held` when it may not go to GitHub now (paused, or this second's budget spent). */
-  async #ask(target: CheckTarget): Promise<CheckOutcome | 'held'> {
+  /** One HEAD; why not when it may not go to GitHub now (paused, a budget spent). */
+  async #ask(target: CheckTarget, asker: CheckAsker | undefined): Promise<CheckOutcome | HeldBack> {
     const { config, dispatcher, events, gate, log } = this.#options
-    if (gate.admitCheck() !== null) return 'held'
+    const held = gate.admitCheck(asker)
+    if (held !== null) return held
     const started = performance.now()
     const observe = (status: number, headers: Readonly<Record<string, unknown>>): void =>
       gate.observe(status, headers)
@@ -177,21 +207,23 @@ export class UpstreamChecks {
   }
 
   #answer(
-    outcome: CheckOutcome | 'held',
+    outcome: CheckOutcome | HeldBack,
     target: CheckTarget,
     last: Entry | undefined,
     ttlMs: number,
   ): Refreshed<Entry> {
-    const known = outcome === 'held' ? 'unknown' : outcome
+    const known = isHeld(outcome) ? 'unknown' : outcome
     const answer = known === 'unknown' && last !== undefined ? last.answer : known
     const { release, asset, source } = target
     return { value: { answer, release, asset, source }, ttlMs }
   }
 
   /** How long an answer is fresh; after "unknown", how long until GitHub is asked again. */
-  #ttl(outcome: CheckOutcome | 'held', target: CheckTarget): number {
+  #ttl(outcome: CheckOutcome | HeldBack, target: CheckTarget): number {
     const { ttlMs } = this.#options.config
-    if (outcome === 'unknown' || outcome === 'held') return ttlMs.unknown
+    // One client's share spent says nothing for the others: the next asker tries again.
+    if (outcome === 'client') return 0
+    if (outcome === 'unknown' || isHeld(outcome)) return ttlMs.unknown
     // A signature's 404 is as certain as its 302: both hold until the release changes.
     if (target.cache === 'signature') return ttlMs.signature
     if (outcome === 'missing') return ttlMs.missing
@@ -200,6 +232,10 @@ export class UpstreamChecks {
 }
 
 const OUTCOMES: readonly string[] = ['exists', 'missing', 'unknown'] satisfies CheckOutcome[]
+
+function isHeld(outcome: CheckOutcome | HeldBack): outcome is HeldBack {
+  return outcome === 'paused' || outcome === 'budget' || outcome === 'client'
+}
 
 /** An outcome as the store holds it; anything else (another version's?) is "unknown". */
 function outcomeOf(bytes: Buffer): CheckOutcome {

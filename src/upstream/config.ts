@@ -36,12 +36,15 @@ export interface UpstreamConfig {
   readonly cacheMaxBytes: number
   /** Existence checks sent to GitHub per second at most, per instance. */
   readonly checksPerSecond: number
+  /** What one client's requests may cause of them per second (at most checksPerSecond). */
+  readonly checksPerClient: number
 }
 
 const MINUTE = 60_000
 const MIB = 1024 * 1024
 
 export function parseUpstreamConfig(env: Env): UpstreamConfig {
+  const checksPerSecond = readInteger(env, 'UPSTREAM_CHECKS_PER_SECOND', 50, 1, 100_000)
   return {
     enabled: readBoolean(env, 'UPSTREAM_CHECKS', true),
     failMode: readChoice(env, 'UPSTREAM_FAIL_MODE', 'open', FAIL_MODES),
@@ -56,6 +59,14 @@ export function parseUpstreamConfig(env: Env): UpstreamConfig {
     },
     cacheMax: readInteger(env, 'CHECK_CACHE_MAX', 10_000, 1, 10_000_000),
     cacheMaxBytes: readInteger(env, 'CHECK_CACHE_MAX_BYTES', 16 * MIB, 64 * 1024, 1024 * MIB),
-    checksPerSecond: readInteger(env, 'UPSTREAM_CHECKS_PER_SECOND', 50, 1, 100_000),
+    checksPerSecond,
+    // A tenth by default: ten clients at their full share still leave room.
+    checksPerClient: readInteger(
+      env,
+      'UPSTREAM_CHECKS_PER_CLIENT',
+      Math.ceil(checksPerSecond / 10),
+      1,
+      checksPerSecond,
+    ),
   }
 }

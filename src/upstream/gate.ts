@@ -1,7 +1,20 @@
+import { LRUCache } from 'lru-cache'
 import type { Clock } from '../cache/refreshing.js'
+import { clientKey } from '../protection/address.js'
 
-/** Why a request to GitHub was not sent: GitHub asked us to wait, or this second's budget is spent. */
-export type HeldBack = 'paused' | 'budget'
+/**
+ * Why a request to GitHub was not sent: GitHub asked us to wait, this
+ * second's budget is spent, or the asking client's share of it is.
+ */
+export type HeldBack = 'paused' | 'budget' | 'client'
+
+/** Who a check is for: a client's request, or (none) the service itself. */
+export interface CheckAsker {
+  /** The client's address; its share of the budget is counted by clientKey (an IPv6 /64 as one). */
+  readonly client: string
+  /** Whether an adopted manifest lists the name: such names may spend the whole budget. */
+  readonly listed: boolean
+}
 
 export interface GateEvents {
   /** GitHub said stop (a 429 or 403): nothing goes upstream for `seconds`. */
@@ -17,6 +30,8 @@ export interface GateOptions {
   readonly clock: Clock
   /** Existence checks this instance may send per second; a burst of one second's worth. */
   readonly checksPerSecond: number
+  /** What one client's requests may spend of it per second; a burst of one second's worth. */
+  readonly checksPerClient: number
   readonly events: GateEvents
   readonly log: { warn(details: object, message: string): void }
 }
@@ -24,6 +39,14 @@ export interface GateOptions {
 // Without a hint from GitHub, a pause lasts a minute; whatever it says, at most an hour.
 const DEFAULT_PAUSE_MS = 60_000
 const MAX_PAUSE_MS = 3_600_000
+// Clients whose share is remembered; one forgotten comes back with a full share.
+const CLIENTS_REMEMBERED = 10_000
+
+/** Tokens earned at a rate per second, up to one second's worth. */
+interface Bucket {
+  tokens: number
+  at: number
+}
 
 /**
  * What may go to GitHub now, shared by the existence checks and the manifest
@@ -31,27 +54,43 @@ const MAX_PAUSE_MS = 3_600_000
  * pauses every request for as long as it says (Retry-After, else
  * x-ratelimit-reset, else a minute): meanwhile answers come from memory or
  * by the fail mode. Checks also draw on a per-second budget, so names a
- * client invents cost GitHub a bounded number of requests.
+ * client invents cost GitHub a bounded number of requests; and each client
+ * on its own share of it, so that one client inventing names cannot spend
+ * what the others' real images need. Names no adopted manifest lists may
+ * not take the last half of the budget: they are the first refused.
  */
 export class UpstreamGate {
   readonly #options: GateOptions
   #pausedUntil = -Infinity
-  #tokens: number
-  #refilledAt: number
+  readonly #instance: Bucket
+  readonly #clients = new LRUCache<string, Bucket>({ max: CLIENTS_REMEMBERED })
+  /** Tokens only listed names (and the service's own checks) may take. */
+  readonly #reserved: number
 
   constructor(options: GateOptions) {
     this.#options = options
-    this.#tokens = options.checksPerSecond
-    this.#refilledAt = options.clock.now()
+    this.#instance = { tokens: options.checksPerSecond, at: options.clock.now() }
+    this.#reserved = Math.floor(options.checksPerSecond / 2)
   }
 
-  /** Whether an existence check may be sent now; it takes one of this second's budget when it may. */
-  admitCheck(): HeldBack | null {
+  /**
+   * Whether an existence check may be sent now; when it may, it takes one of
+   * this second's budget, and one of the client's share. Without an asker
+   * the check is the service's own (adopting a manifest, refreshing in the
+   * background): no client's share, and treated as listed.
+   */
+  admitCheck(asker?: CheckAsker): HeldBack | null {
     const held = this.admitFetch()
     if (held !== null) return held
-    this.#refill()
-    if (this.#tokens < 1) return this.#hold('budget')
-    this.#tokens--
+    const { clock, checksPerSecond } = this.#options
+    const now = clock.now()
+    refill(this.#instance, now, checksPerSecond)
+    const share = asker === undefined ? undefined : this.#shareOf(asker.client, now)
+    if (share !== undefined && share.tokens < 1) return this.#hold('client')
+    const floor = asker === undefined || asker.listed ? 1 : 1 + this.#reserved
+    if (this.#instance.tokens < floor) return this.#hold('budget')
+    this.#instance.tokens--
+    if (share !== undefined) share.tokens--
     return null
   }
 
@@ -75,18 +114,28 @@ export class UpstreamGate {
     )
   }
 
-  #refill(): void {
-    const { clock, checksPerSecond } = this.#options
-    const now = clock.now()
-    const earned = ((now - this.#refilledAt) / 1000) * checksPerSecond
-    this.#tokens = Math.min(checksPerSecond, this.#tokens + earned)
-    this.#refilledAt = now
+  /** The client's share, refilled to now; a client not seen lately starts with a full one. */
+  #shareOf(client: string, now: number): Bucket {
+    const perSecond = this.#options.checksPerClient
+    const key = clientKey(client)
+    let share = this.#clients.get(key)
+    if (share === undefined) {
+      share = { tokens: perSecond, at: now }
+      this.#clients.set(key, share)
+    }
+    refill(share, now, perSecond)
+    return share
   }
 
   #hold(reason: HeldBack): HeldBack {
     this.#options.events.heldBack(reason)
     return reason
   }
+}
+
+function refill(bucket: Bucket, now: number, perSecond: number): void {
+  bucket.tokens = Math.min(perSecond, bucket.tokens + ((now - bucket.at) / 1000) * perSecond)
+  bucket.at = now
 }
 
 /**

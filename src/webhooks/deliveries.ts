@@ -1,21 +1,33 @@
+import { createHash } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 
 /**
- * Delivery ids already handled (`X-GitHub-Delivery`): a signed delivery
- * replayed, by GitHub's "redeliver" or by anyone who captured it, is
- * acknowledged and changes nothing. The most recent ids are kept.
+ * Deliveries already handled, known by the digest of their signed body: a
+ * delivery replayed, by GitHub's "redeliver" or by anyone who captured it,
+ * is acknowledged and changes nothing, whatever X-GitHub-Delivery it comes
+ * with (the signature does not cover that header, so a replay can carry any
+ * id). The most recent bodies are kept, each for `windowMs`: a body seen
+ * again after that is acted on again, so two genuine deliveries that happen
+ * to be identical are not merged for longer than the window.
  */
 export class SeenDeliveries {
   readonly #seen: LRUCache<string, true>
 
-  constructor(max: number) {
-    this.#seen = new LRUCache<string, true>({ max })
+  constructor(max: number, windowMs: number, clock?: { now(): number }) {
+    this.#seen = new LRUCache<string, true>({
+      max,
+      ttl: windowMs,
+      // Read the clock on every look: deliveries are few, and a test's clock moves at once.
+      ttlResolution: 0,
+      ...(clock === undefined ? {} : { perf: clock }),
+    })
   }
 
-  /** True if `id` was handled before; remembers it either way. */
-  repeat(id: string): boolean {
-    if (this.#seen.has(id)) return true
-    this.#seen.set(id, true)
+  /** True if a delivery with this body was handled within the window; remembers it either way. */
+  repeat(body: Buffer): boolean {
+    const digest = createHash('sha256').update(body).digest('base64')
+    if (this.#seen.has(digest)) return true
+    this.#seen.set(digest, true)
     return false
   }
 }

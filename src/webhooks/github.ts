@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { sendText } from '../http/text-reply.js'
+import { clientKey } from '../protection/address.js'
 import { readSigned, type Body } from './body.js'
 import { MergedInvalidations, SeenDeliveries } from './deliveries.js'
 import type { SourceTag } from '../table/sources.js'
 import { readReleaseEvent } from './event.js'
 import { signatureIsValid, verifierFor, type Verifier } from './signature.js'
+import { DeliverySlots, type Release } from './slots.js'
 
 export const HOOK_PATH = '/hooks/github'
 
@@ -23,21 +25,26 @@ export interface GithubHookOptions {
   readonly sourceOf: (repository: string | undefined) => string | null
   /** Forgets what the service knows about one release tag of one source. */
   readonly invalidate: (release: SourceTag) => Dropped
-  /** For the merge window; default Date. */
+  /** For the merge and replay windows; default Date. */
   readonly clock?: { now(): number }
   /** Default BODY_TIMEOUT_MS. */
   readonly bodyTimeoutMs?: number
 }
 
-// Deliveries read at once; more get a 503 before their body is read. With the
-// body limit, this bounds what unsigned bodies can hold: MAX_IN_FLIGHT × maxBytes.
+// Bodies read at once, one per client address at most (src/webhooks/slots.ts).
+// With the body limit, this bounds what unsigned bodies can hold: MAX_IN_FLIGHT × maxBytes.
 export const MAX_IN_FLIGHT = 4
-// A delivery's whole body must arrive within this; GitHub sends it at once.
-export const BODY_TIMEOUT_MS = 10_000
+// Deliveries that may wait for a slot: from one address, and from all.
+export const WAITING_PER_ADDRESS = 4
+export const WAITING = 32
+// A delivery's whole body must arrive within this; GitHub sends it at once,
+// so a slot is held at most this long by a sender that sends nothing.
+export const BODY_TIMEOUT_MS = 2_000
 // Invalidations of one release at most once in this window (the rest merged).
 export const MERGE_WINDOW_MS = 2_000
-// Delivery ids remembered, to ignore replays.
+// Bodies remembered, to ignore replays, and for how long (see SeenDeliveries).
 const DELIVERIES_REMEMBERED = 10_000
+export const REPLAY_WINDOW_MS = 10 * 60_000
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -54,23 +61,30 @@ declare module 'fastify' {
  * must carry a valid X-Hub-Signature-256 (401 otherwise), checked as the body
  * streams, before anything in it is read; `ping` and every other event are
  * acknowledged and ignored. Bounded against hostile senders: a delivery
- * without a signature header is refused before its body is read, at most
- * MAX_IN_FLIGHT bodies are read at once (503 beyond), each within
- * BODY_TIMEOUT_MS and `maxBytes`; a repeated X-GitHub-Delivery is ignored;
+ * without a signature header is refused before its body is read, and one
+ * that declares more than `maxBytes` too (413); at most MAX_IN_FLIGHT
+ * bodies are read at once, one per client address, the others wait their
+ * turn in bounds (503 beyond); each body within BODY_TIMEOUT_MS and
+ * `maxBytes`; a body handled before is ignored, whatever its delivery id;
  * invalidations of one release are merged within MERGE_WINDOW_MS.
  */
 export function registerGithubHook(app: FastifyInstance, options: GithubHookOptions): void {
-  const seen = new SeenDeliveries(DELIVERIES_REMEMBERED)
-  const merged = new MergedInvalidations(MERGE_WINDOW_MS, options.clock ?? Date)
+  const clock = options.clock ?? Date
+  const seen = new SeenDeliveries(DELIVERIES_REMEMBERED, REPLAY_WINDOW_MS, clock)
+  const merged = new MergedInvalidations(MERGE_WINDOW_MS, clock)
   app.addHook('onClose', async () => merged.close())
-  let inFlight = 0
+  const slots = new DeliverySlots({
+    slots: MAX_IN_FLIGHT,
+    waitingPerAddress: WAITING_PER_ADDRESS,
+    waiting: WAITING,
+  })
+  const timeoutMs = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS
   void app.register(async (scope) => {
     // The signature covers the bytes as sent: read them as a stream, parse nothing first.
     scope.removeAllContentTypeParsers()
     scope.addContentTypeParser('*', (request, payload, done) => {
       // Set by onRequest, which refused the delivery when its header cannot be a signature.
       const verifier = request.webhookVerifier as Verifier
-      const timeoutMs = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS
       const limits = { maxBytes: options.maxBytes, timeoutMs }
       void readSigned(payload, verifier, limits).then((body) => {
         request.webhookBody = body
@@ -86,13 +100,8 @@ export function registerGithubHook(app: FastifyInstance, options: GithubHookOpti
           return void refuse(reply, 401, 'Unauthorized: missing or wrong X-Hub-Signature-256')
         }
         request.webhookVerifier = verifier
-        if (inFlight >= MAX_IN_FLIGHT) {
-          reply.header('retry-after', '1')
-          return void refuse(reply, 503, 'Service Unavailable: too many deliveries at once')
-        }
-        inFlight++
-        reply.raw.once('close', () => inFlight--)
-        next()
+        if (declaredLength(request) > options.maxBytes) return void tooLarge(reply, options)
+        takeSlot(slots, request, reply, timeoutMs, next)
       },
       handler: async (request, reply) => handle(request, reply, options, seen, merged),
     })
@@ -119,6 +128,61 @@ export function registerHookOff(app: FastifyInstance): void {
 export const NOT_CONFIGURED =
   'Not Found: the GitHub webhook is not configured on this service (GITHUB_WEBHOOK_SECRET is unset)'
 
+/**
+ * The Content-Length a delivery declares (Node's parser lets only digits
+ * through); 0 without one: a chunked body is counted as it streams.
+ */
+function declaredLength(request: FastifyRequest): number {
+  return Number(request.headers['content-length'] ?? 0)
+}
+
+/**
+ * A body slot for the delivery, by its client's address (an IPv6 /64 as
+ * one), then `next`: at once, or after waiting its turn, at most twice the
+ * body timeout (a slot frees within one). Refused with 503 at once when it
+ * may not wait, or when its wait runs out.
+ */
+function takeSlot(
+  slots: DeliverySlots,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  timeoutMs: number,
+  next: () => void,
+): void {
+  const busy = (line: string): void => {
+    reply.header('retry-after', '1')
+    refuse(reply, 503, `Service Unavailable: ${line}`)
+  }
+  const hold = (release: Release): void => {
+    reply.raw.once('close', release)
+    next()
+  }
+  const slot = slots.take(clientKey(request.ip))
+  if (slot === 'address') return busy('too many deliveries at once from this address')
+  if (slot === 'busy') return busy('too many deliveries at once')
+  if (typeof slot === 'function') return hold(slot)
+  const onClose = (): void => {
+    clearTimeout(timer)
+    slot.cancel()
+  }
+  const timer = setTimeout(() => {
+    request.raw.off('close', onClose)
+    slot.cancel()
+    busy('too many deliveries at once')
+  }, 2 * timeoutMs)
+  request.raw.once('close', onClose)
+  void slot.wait.then((release) => {
+    clearTimeout(timer)
+    request.raw.off('close', onClose)
+    hold(release)
+  })
+}
+
+/** Declared or met while it streams, alike. */
+function tooLarge(reply: FastifyReply, options: GithubHookOptions): FastifyReply {
+  return refuse(reply, 413, `Payload Too Large: at most ${options.maxBytes} bytes`)
+}
+
 /** Answers before the body is read: the connection closes, so its rest is never read. */
 function refuse(reply: FastifyReply, status: number, line: string): FastifyReply {
   return sendText(reply.header('connection', 'close'), status, line)
@@ -132,16 +196,13 @@ function handle(
   merged: MergedInvalidations,
 ): FastifyReply {
   const body = request.webhookBody ?? emptyBody(options.secret, request)
-  if (body.kind === 'too-large') {
-    return refuse(reply, 413, 'Payload Too Large: Request body is too large')
-  }
+  if (body.kind === 'too-large') return tooLarge(reply, options)
   if (body.kind === 'too-slow') return refuse(reply, 408, 'Request Timeout: the body took too long')
   if (body.kind === 'unsigned') {
     return sendText(reply, 401, 'Unauthorized: missing or wrong X-Hub-Signature-256')
   }
-  const delivery = request.headers['x-github-delivery']
-  if (typeof delivery === 'string' && delivery !== '' && seen.repeat(delivery)) {
-    return sendText(reply, 200, `OK: delivery ${delivery.slice(0, 64)} was handled before; ignored`)
+  if (seen.repeat(body.bytes)) {
+    return sendText(reply, 200, 'OK: this delivery was handled before; ignored')
   }
   const event = request.headers['x-github-event']
   if (event === 'ping') return sendText(reply, 200, 'pong')

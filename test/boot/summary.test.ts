@@ -33,7 +33,7 @@ t.test('the defaults: the Flatcar bakery, everything on', async (t) => {
     releases: 'https://github.com/flatcar/sysext-bakery/releases/download',
     fallback: 'https://flatcar.github.io/sysext-bakery',
     table: { file: DEFAULT_TABLE_FILE, rules: table.rules.length },
-    checks: { failMode: 'open', perSecond: 50 },
+    checks: { failMode: 'open', perSecond: 50, perClient: 5 },
     index: { webhook: 'off' },
     lane: 'on',
     rateLimit: { perMinute: 6000, store: 'memory' },

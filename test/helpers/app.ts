@@ -22,11 +22,16 @@ export interface TestApp {
 export async function testApp(env: Env = {}, extra: Partial<AppOptions> = {}): Promise<TestApp> {
   // Nothing reaches for github.com unless a test points GITHUB_URL at the fake.
   // The check budget counts on the injected clock, which most tests hold still: it is
-  // as good as off here, unless a test sets it (test/upstream/github-limits.test.ts).
+  // as good as off here, and so is each client's share of it, unless a test sets them
+  // (test/upstream/github-limits.test.ts).
   const config = parseConfig({
     LOG_LEVEL: 'info',
     ...OFFLINE,
     UPSTREAM_CHECKS_PER_SECOND: '100000',
+    // A test that sets the budget gets a client's share of it by default.
+    ...(env.UPSTREAM_CHECKS_PER_SECOND === undefined
+      ? { UPSTREAM_CHECKS_PER_CLIENT: '100000' }
+      : {}),
     ...env,
   })
   const table = await loadTable(config.patternTable ?? DEFAULT_TABLE_FILE, (table) =>

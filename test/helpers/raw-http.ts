@@ -31,8 +31,9 @@ export function parseResponse(raw: string): RawResponse {
   }
 }
 
-export async function openSocket(port: number, host = '127.0.0.1'): Promise<Socket> {
-  const socket = connect(port, host)
+/** `from`: the local address to send from (any of 127.0.0.0/8 on Linux), to be another client. */
+export async function openSocket(port: number, host = '127.0.0.1', from?: string): Promise<Socket> {
+  const socket = connect({ port, host, ...(from === undefined ? {} : { localAddress: from }) })
   await once(socket, 'connect')
   return socket
 }

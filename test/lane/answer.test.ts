@@ -7,6 +7,7 @@ import { bakeryAssets, ONLINE } from '../helpers/bakery.js'
 import { startFakeGitHub } from '../helpers/fake-github.js'
 import { openSocket, type RawResponse } from '../helpers/raw-http.js'
 import { request, served } from '../helpers/lane.js'
+import { responseBytes } from '../../src/lane/answer.js'
 import { TestClock } from '../helpers/upstream.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -332,4 +333,29 @@ t.test('every connection ends after the same number of requests, whoever answere
   t.same(seen[1], seen[2])
   const { lane: again } = await lane.ask(redirect)
   t.ok(again, 'and a new connection meets the lane')
+})
+
+t.test('a kept answer is made once per second and method, and dated by the second', async (t) => {
+  const parts = {
+    before: 'HTTP/1.1 200 OK\r\nDate: ',
+    keep: '\r\nConnection: keep-alive\r\n\r\n',
+    close: '\r\nConnection: close\r\n\r\n',
+    body: 'bytes',
+    dated: '',
+    kept: {},
+  }
+  const monday = 'Mon, 07 Dec 2026 10:00:00 GMT'
+  const later = 'Mon, 07 Dec 2026 10:00:01 GMT'
+  const first = responseBytes(parts, 'GET', false, monday)
+  t.equal(first, `${parts.before}${monday}${parts.keep}bytes`)
+  t.equal(responseBytes(parts, 'GET', false, monday), first, 'the same second: the same string')
+  t.equal(responseBytes(parts, 'HEAD', false, monday), `${parts.before}${monday}${parts.keep}`)
+  t.equal(responseBytes(parts, 'GET', false, later), `${parts.before}${later}${parts.keep}bytes`)
+  t.equal(responseBytes(parts, 'HEAD', false, later), `${parts.before}${later}${parts.keep}`)
+  t.equal(
+    responseBytes(parts, 'GET', true, later),
+    `${parts.before}${later}${parts.close}bytes`,
+    'the last answer on a connection says close',
+  )
+  t.equal(responseBytes(parts, 'GET', false, later), `${parts.before}${later}${parts.keep}bytes`)
 })

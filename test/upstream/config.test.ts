@@ -19,6 +19,7 @@ t.test('defaults: checks on, fail open, short timeouts, documented lifetimes', a
     cacheMax: 10_000,
     cacheMaxBytes: 16_777_216,
     checksPerSecond: 50,
+    checksPerClient: 5,
   })
   t.same(parseConfig({}).upstream, parseUpstreamConfig({}), 'part of the service config')
 })
@@ -38,6 +39,7 @@ t.test('reads every setting', async (t) => {
       CHECK_CACHE_MAX: '50',
       CHECK_CACHE_MAX_BYTES: '1048576',
       UPSTREAM_CHECKS_PER_SECOND: '7',
+      UPSTREAM_CHECKS_PER_CLIENT: '3',
     }),
     {
       enabled: false,
@@ -54,6 +56,7 @@ t.test('reads every setting', async (t) => {
       cacheMax: 50,
       cacheMaxBytes: 1_048_576,
       checksPerSecond: 7,
+      checksPerClient: 3,
     },
   )
   for (const value of ['0', 'no', 'off', 'FALSE']) {
@@ -61,6 +64,16 @@ t.test('reads every setting', async (t) => {
   }
   t.equal(parseUpstreamConfig({ UPSTREAM_CHECKS: 'yes' }).enabled, true)
   t.equal(parseUpstreamConfig({ CHECK_TTL_MISSING: '' }).ttlMs.missing, 30_000, 'empty: default')
+  t.equal(
+    parseUpstreamConfig({ UPSTREAM_CHECKS_PER_SECOND: '3' }).checksPerClient,
+    1,
+    "a client's share: a tenth of the instance's, rounded up",
+  )
+  t.throws(
+    () => parseUpstreamConfig({ UPSTREAM_CHECKS_PER_SECOND: '4', UPSTREAM_CHECKS_PER_CLIENT: '5' }),
+    { message: 'UPSTREAM_CHECKS_PER_CLIENT="5" is not valid: expected a whole number from 1 to 4' },
+    'never more than the instance may send',
+  )
 })
 
 t.test('a bad value names the variable and what it accepts', async (t) => {
@@ -97,6 +110,8 @@ t.test('a bad value names the variable and what it accepts', async (t) => {
     ['CHECK_CACHE_MAX', '10000001', 'expected a whole number from 1 to 10000000'],
     ['CHECK_CACHE_MAX_BYTES', '1000', 'expected a whole number from 65536 to 1073741824'],
     ['UPSTREAM_CHECKS_PER_SECOND', '0', 'expected a whole number from 1 to 100000'],
+    ['UPSTREAM_CHECKS_PER_CLIENT', '0', 'expected a whole number from 1 to 50'],
+    ['UPSTREAM_CHECKS_PER_CLIENT', '51', 'expected a whole number from 1 to 50'],
   ]
   for (const [name, value, accepts] of cases) {
     t.throws(

@@ -27,7 +27,7 @@ t.test('pauseAsked: how long GitHub asks us to wait', async (t) => {
   t.equal(pauseAsked(429, { 'retry-after': '' }, NOW), 60_000)
 })
 
-function gate(checksPerSecond = 3) {
+function gate(checksPerSecond = 3, checksPerClient = checksPerSecond) {
   const clock = new TestClock()
   const held: HeldBack[] = []
   const pauses: number[] = []
@@ -35,6 +35,7 @@ function gate(checksPerSecond = 3) {
   const gate = new UpstreamGate({
     clock,
     checksPerSecond,
+    checksPerClient,
     events: { paused: (s) => pauses.push(s), heldBack: (r) => held.push(r) },
     log: { warn: (details) => warnings.push(details) },
   })
@@ -56,6 +57,39 @@ t.test('a budget of checks per second, refilled as time passes', async (t) => {
     'a burst of one second at most',
   )
   t.same(held, ['budget', 'budget', 'budget'])
+})
+
+t.test("each client spends only its share; the others' stays theirs", async (t) => {
+  const { gate: g, clock, held } = gate(10, 2)
+  const inventing = { client: '192.0.2.7', listed: false }
+  const other = { client: '198.51.100.1', listed: true }
+  t.same([g.admitCheck(inventing), g.admitCheck(inventing)], [null, null])
+  t.equal(g.admitCheck(inventing), 'client', 'its share of two a second is spent')
+  t.equal(g.admitCheck({ ...inventing, listed: true }), 'client', 'whatever it asks for')
+  t.equal(g.admitCheck({ client: '::ffff:192.0.2.7', listed: true }), 'client', 'IPv4-mapped')
+  t.same([g.admitCheck(other), g.admitCheck(other)], [null, null], 'another client has its own')
+  t.equal(g.admitCheck(), null, "the service's own checks spend no client's share")
+  clock.advance(500)
+  t.equal(g.admitCheck(inventing), null, 'half a second earns one back')
+  t.same(held, ['client', 'client', 'client'])
+  const v6 = (last: string) => ({ client: `2001:db8:1:2::${last}`, listed: true })
+  t.same([g.admitCheck(v6('a')), g.admitCheck(v6('b'))], [null, null])
+  t.equal(g.admitCheck(v6('c')), 'client', 'an IPv6 /64 is one client')
+})
+
+t.test('names no adopted manifest lists may not take the last half of the budget', async (t) => {
+  const { gate: g, held } = gate(10, 10)
+  const asker = (client: string, listed: boolean) => ({ client, listed })
+  const invented = Array.from({ length: 8 }, (_, i) => g.admitCheck(asker(`192.0.2.${i}`, false)))
+  t.same(invented, [null, null, null, null, null, 'budget', 'budget', 'budget'])
+  t.same(
+    Array.from({ length: 6 }, (_, i) => g.admitCheck(asker(`198.51.100.${i}`, true))),
+    [null, null, null, null, null, 'budget'],
+    'listed names get the half kept for them',
+  )
+  t.same(held.length, 4)
+  const small = gate(1, 1).gate
+  t.equal(small.admitCheck(asker('192.0.2.1', false)), null, 'a budget of one keeps nothing back')
 })
 
 t.test('a 429 or 403 pauses checks and fetches alike, for as long as asked', async (t) => {
@@ -84,6 +118,7 @@ t.test('a gate nobody watches (explain --live) pauses and budgets alike', async 
   const g = new UpstreamGate({
     clock,
     checksPerSecond: 1,
+    checksPerClient: 1,
     events: noGateEvents,
     log: { warn: () => undefined },
   })

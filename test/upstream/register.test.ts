@@ -6,7 +6,15 @@ import { parseUpstreamConfig } from '../../src/upstream/config.js'
 import { registerUpstreamChecks } from '../../src/upstream/register.js'
 import { testApp } from '../helpers/app.js'
 import { startFakeGitHub } from '../helpers/fake-github.js'
-import { ASSETS, IMAGE, INDEX, MISSING, requestLine, setup } from '../helpers/upstream.js'
+import {
+  ASSETS,
+  IMAGE,
+  INDEX,
+  MISSING,
+  requestLine,
+  setup,
+  TestClock,
+} from '../helpers/upstream.js'
 
 const REL = '/flatcar/sysext-bakery/releases/download'
 
@@ -184,6 +192,7 @@ t.test('registered alone: default clock and no events', async (t) => {
   const gate = new UpstreamGate({
     clock: performance,
     checksPerSecond: 50,
+    checksPerClient: 5,
     events: noGateEvents,
     log: { warn: () => undefined },
   })
@@ -201,4 +210,33 @@ t.test('registered alone: default clock and no events', async (t) => {
   t.equal(await checks.lookupNow(target), 'missing')
   t.equal(await checks.lookupNow(target), 'missing', 'cached under the real clock')
   t.equal(github.count('HEAD'), 1)
+})
+
+t.test("registered alone: a client's share, every name counted as listed", async (t) => {
+  const github = await startFakeGitHub({ assets: ASSETS })
+  t.teardown(() => github.close())
+  const app = fastify()
+  t.teardown(() => app.close())
+  const held: string[] = []
+  const gate = new UpstreamGate({
+    clock: new TestClock(),
+    checksPerSecond: 2,
+    checksPerClient: 1,
+    events: { paused: () => undefined, heldBack: (reason) => held.push(reason) },
+    log: { warn: () => undefined },
+  })
+  const checks = registerUpstreamChecks(app, parseUpstreamConfig({}), { gate })
+  if (checks === null) throw new Error('checks are on by default')
+  const targetOf = (asset: typeof IMAGE) => ({
+    source: 'bakery',
+    release: asset.tag,
+    asset: asset.name,
+    location: `${github.url}${REL}/${asset.tag}/${asset.name}`,
+    cache: 'versioned' as const,
+  })
+  t.equal(await checks.lookupNow(targetOf(IMAGE), '192.0.2.1'), 'exists')
+  t.equal(await checks.lookupNow(targetOf(MISSING), '192.0.2.1'), 'unknown', 'its share spent')
+  t.same(held, ['client'], 'not the budget: listed names may take all of it')
+  t.equal(await checks.lookupNow(targetOf(MISSING), '192.0.2.2'), 'missing', 'not remembered')
+  t.equal(github.count('HEAD'), 2)
 })

@@ -2,13 +2,20 @@ import t from 'tap'
 import { MergedInvalidations, SeenDeliveries } from '../../src/webhooks/deliveries.js'
 import { TestClock } from '../helpers/upstream.js'
 
-t.test('a delivery id is handled once; the most recent ids are kept', async (t) => {
-  const seen = new SeenDeliveries(2)
-  t.equal(seen.repeat('a'), false)
-  t.equal(seen.repeat('a'), true, 'replayed: ignored')
-  t.equal(seen.repeat('b'), false)
-  t.equal(seen.repeat('c'), false)
-  t.equal(seen.repeat('a'), false, 'forgotten after two newer ones')
+t.test('a body is handled once in its window; the most recent bodies are kept', async (t) => {
+  const clock = new TestClock()
+  const seen = new SeenDeliveries(2, 60_000, clock)
+  const body = (text: string) => Buffer.from(text)
+  t.equal(seen.repeat(body('a')), false)
+  t.equal(seen.repeat(body('a')), true, 'replayed: ignored')
+  t.equal(seen.repeat(body('a ')), false, 'another body, however close')
+  t.equal(seen.repeat(body('b')), false)
+  t.equal(seen.repeat(body('a')), false, 'forgotten after two newer ones')
+  clock.advance(59_999)
+  t.equal(seen.repeat(body('a')), true, 'within the window')
+  clock.advance(60_000)
+  t.equal(seen.repeat(body('a')), false, 'after it, acted on again')
+  t.equal(new SeenDeliveries(2, 60_000).repeat(body('x')), false, 'on the real clock by default')
 })
 
 t.test('invalidations of one release: at once, then at most one more a window', async (t) => {

@@ -146,7 +146,7 @@ t.test('body size: its own limit, not the 64 KiB of other routes', async (t) => 
     padding: padding.repeat(2),
   })
   t.equal(huge.statusCode, 413)
-  t.equal(huge.body, 'Payload Too Large: Request body is too large\n')
+  t.equal(huge.body, 'Payload Too Large: at most 200000 bytes\n')
 })
 
 t.test('other events are acknowledged and ignored; broken payloads are 400', async (t) => {
@@ -212,7 +212,9 @@ t.test('a replayed delivery is ignored; a storm for one release is merged', asyn
   t.match(first.body, /^OK: release kubernetes published; dropped 2 manifest/)
   const replay = await post(app, body, headers)
   t.equal(replay.statusCode, 200)
-  t.equal(replay.body, 'OK: delivery same-delivery was handled before; ignored\n')
+  t.equal(replay.body, 'OK: this delivery was handled before; ignored\n')
+  const underNewId = await post(app, body, { ...headers, 'x-github-delivery': 'another-id' })
+  t.equal(underNewId.body, 'OK: this delivery was handled before; ignored\n', 'known by its body')
   const storm = await deliver(app, 'release', released('kubernetes', 'edited'))
   t.equal(
     storm.body,

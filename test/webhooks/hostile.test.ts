@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
 import fastify from 'fastify'
 import t, { type Test } from 'tap'
-import { MAX_IN_FLIGHT, registerGithubHook } from '../../src/webhooks/github.js'
+import {
+  MAX_IN_FLIGHT,
+  registerGithubHook,
+  WAITING,
+  WAITING_PER_ADDRESS,
+} from '../../src/webhooks/github.js'
 import { sign } from '../../src/webhooks/signature.js'
 import { openSocket, readResponse } from '../helpers/raw-http.js'
 
@@ -19,13 +24,13 @@ import { openSocket, readResponse } from '../helpers/raw-http.js'
 const SECRET = 'It is a secret to everybody'
 const MIB = 1024 * 1024
 
-async function hook(t: Test) {
+async function hook(t: Test, bodyTimeoutMs = 300) {
   const app = fastify()
   const dropped: string[] = []
   registerGithubHook(app, {
     secret: SECRET,
     maxBytes: MIB,
-    bodyTimeoutMs: 300,
+    bodyTimeoutMs,
     sourceOf: () => 'bakery',
     invalidate: ({ tag }) => {
       dropped.push(tag)
@@ -66,31 +71,117 @@ t.test('no signature: 401 before a byte of the body is read', async (t) => {
   }
 })
 
-t.test(`at most ${MAX_IN_FLIGHT} bodies read at once; the rest get 503 at once`, async (t) => {
-  const { port } = await hook(t)
-  const held = []
-  for (let i = 0; i < MAX_IN_FLIGHT; i++) {
-    const socket = await openSocket(port)
-    socket.write(head(BOGUS))
-    socket.write('x'.repeat(1000)) // and never the rest
-    held.push(socket)
-  }
-  await new Promise((resolve) => setTimeout(resolve, 50))
-  const extra = await openSocket(port)
-  extra.write(head(BOGUS))
-  const res = await readResponse(extra)
-  t.equal(res.status, 503)
-  t.equal(res.headers['retry-after'], '1')
-  extra.destroy()
+/** A delivery that declares a body and sends only its first kilobyte, from `from`. */
+async function hanging(t: Test, port: number, from: string) {
+  const socket = await openSocket(port, '127.0.0.1', from)
+  socket.write(head(BOGUS))
+  socket.write('x'.repeat(1000)) // and never the rest
+  t.teardown(() => socket.destroy())
+  return socket
+}
 
-  // Each held one is given up when its time is over.
+/** A complete, correctly signed delivery, from `from`; resolves with its answer. */
+async function genuine(port: number, from: string, tag = 'k-1') {
+  const body = JSON.stringify({ action: 'published', release: { tag_name: tag } })
+  const socket = await openSocket(port, '127.0.0.1', from)
+  socket.write(head(sign(SECRET, body), Buffer.byteLength(body)) + body)
+  const res = await readResponse(socket)
+  socket.destroy()
+  return res
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50))
+
+t.test(`at most ${MAX_IN_FLIGHT} bodies read at once, one per address`, async (t) => {
+  const { port } = await hook(t, 60_000)
+  // Issue 29, finding 2: four such connections held every slot, and a
+  // genuine delivery got 503 (GitHub does not retry it).
+  const held = []
+  for (let i = 0; i < 1 + WAITING_PER_ADDRESS; i++) held.push(await hanging(t, port, '127.0.0.2'))
+  await settle()
+  const res = await genuine(port, '127.0.0.1')
+  t.equal(res.status, 200, 'one address holds one slot: the others are free')
+  const extra = await hanging(t, port, '127.0.0.2')
+  const refused = await readResponse(extra)
+  t.equal(refused.status, 503, `beyond ${WAITING_PER_ADDRESS} waiting from one address: refused`)
+  t.equal(refused.headers['retry-after'], '1')
+  t.match(refused.body, /from this address/)
+  // Gone, the holder and those waiting: the address's next delivery is read at once.
+  for (const socket of held) socket.destroy()
+  await settle()
+  t.equal((await genuine(port, '127.0.0.2', 'k-2')).status, 200)
+})
+
+t.test('a genuine delivery gets through while every slot is held', async (t) => {
+  const { port, dropped } = await hook(t)
+  const held = []
+  for (let i = 0; i < MAX_IN_FLIGHT; i++) held.push(await hanging(t, port, `127.0.0.${2 + i}`))
+  await settle()
+  // It waits its turn: the first slot freed (a body too slow) is its.
+  const res = await genuine(port, '127.0.0.1')
+  t.equal(res.status, 200)
+  t.same(dropped, ['k-1'])
   const answers = await Promise.all(held.map((socket) => readResponse(socket)))
   t.same(
     answers.map((answer) => answer.status),
     held.map(() => 408),
-    'too slow: 408, and the body read so far is dropped',
+    'each held one is given up when its time is over: 408, the body read so far dropped',
   )
-  for (const socket of held) socket.destroy()
+})
+
+t.test('a delivery waits at most twice the body timeout, and the waits are bounded', async (t) => {
+  const { port } = await hook(t)
+  for (let i = 0; i < MAX_IN_FLIGHT; i++) await hanging(t, port, `127.0.0.${2 + i}`)
+  // Eight more addresses wait ahead of the last: it would get a slot after three timeouts.
+  const ahead = []
+  for (let i = 0; i < 8; i++) ahead.push(await hanging(t, port, `127.0.1.${1 + i}`))
+  await settle()
+  const last = await hanging(t, port, '127.0.2.1')
+  const res = await readResponse(last)
+  t.equal(res.status, 503, 'its wait ran out')
+  t.match(res.body, /too many deliveries at once/)
+  // Gone waiting: the queue is left.
+  for (const socket of ahead) socket.destroy()
+})
+
+t.test(`at most ${WAITING} waiting in all`, async (t) => {
+  const { port } = await hook(t, 60_000)
+  for (let i = 0; i < MAX_IN_FLIGHT; i++) await hanging(t, port, `127.0.0.${2 + i}`)
+  for (let i = 0; i < WAITING; i++)
+    await hanging(t, port, `127.0.${1 + (i % 8)}.${1 + Math.floor(i / 8)}`)
+  await settle()
+  const res = await readResponse(await hanging(t, port, '127.0.9.1'))
+  t.equal(res.status, 503)
+  t.notMatch(res.body, /from this address/)
+})
+
+t.test('a declared body over the limit: 413 at once', async (t) => {
+  const { port } = await hook(t, 60_000)
+  const socket = await openSocket(port)
+  const started = performance.now()
+  socket.write(head(BOGUS, 99_999_999_999))
+  const res = await readResponse(socket)
+  t.equal(res.status, 413, 'not a 408 after the body timeout')
+  t.ok(performance.now() - started < 30_000, 'well before the timeout')
+  t.equal(res.headers.connection, 'close')
+  t.equal(res.body, `Payload Too Large: at most ${MIB} bytes\n`)
+  socket.destroy()
+})
+
+t.test('a signed body replayed under a new delivery id is ignored', async (t) => {
+  const { port, dropped } = await hook(t)
+  const body = JSON.stringify({ action: 'published', release: { tag_name: 'k-2' } })
+  const answers = []
+  for (let i = 0; i < 2; i++) {
+    const socket = await openSocket(port)
+    // head() gives every delivery a new X-GitHub-Delivery.
+    socket.write(head(sign(SECRET, body), Buffer.byteLength(body)) + body)
+    answers.push(await readResponse(socket))
+    socket.destroy()
+  }
+  t.match(answers[0], { status: 200, body: /^OK: release k-2 published/ })
+  t.match(answers[1], { status: 200, body: 'OK: this delivery was handled before; ignored\n' })
+  t.same(dropped, ['k-2'], 'acted on once')
 })
 
 t.test('a complete body with a wrong signature: 401; a right one is acted on', async (t) => {

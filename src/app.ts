@@ -1,10 +1,16 @@
-import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify'
 import { pino } from 'pino'
 import type { Dispatcher } from 'undici'
 import { keyFilesOf, originsOf, type Config } from './config.js'
 import { createDecider, type Decider } from './decision/decider.js'
 import { policyOf } from './decision/policy.js'
 import { registerAnswerRoute } from './http/answer-route.js'
+import { publicOrigin } from './directory/origin.js'
 import { registerConnectionCap } from './http/connection-cap.js'
 import { frameworkErrors, installErrorHandling } from './http/errors.js'
 import { registerHealth } from './http/health.js'
@@ -159,6 +165,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     knowledge: { checks, index: app.manifestIndex, indexes, snapshots: app.snapshots },
   })
   app.decorate('decider', decider)
+  // The origin the directory's snippets name (src/directory/origin.ts).
+  const behindFly = config.protection.trustProxy === 'fly'
+  app.decorate('publicOrigin', (request: FastifyRequest) =>
+    publicOrigin(config.publicUrl, behindFly, request.headers.host),
+  )
   registerAnswerRoute(app, decider)
   const logLine = requestLineWriter(app.log)
   registerLane(app, config, {

@@ -39,6 +39,8 @@ export interface Config {
   /** SIGNING_KEYS: the OpenPGP public keys of a table of one source (keyFilesOf). */
   readonly signingKeys: string | undefined
   readonly fallbackUrl: string
+  /** PUBLIC_URL: the base URL the directory's snippets name; undefined: the request's host. */
+  readonly publicUrl: string | undefined
   readonly logLevel: LogLevel
   /** Seconds a client or CDN may keep a redirect, by the target's cache class. */
   readonly redirectMaxAge: {
@@ -74,6 +76,10 @@ export function parseConfig(env: Env): Config {
     patternTable: readOptional(env, 'PATTERN_TABLE'),
     signingKeys: readOptional(env, 'SIGNING_KEYS'),
     fallbackUrl: readBaseUrl(env, 'FALLBACK_URL', 'https://flatcar.github.io/sysext-bakery'),
+    publicUrl:
+      readOptional(env, 'PUBLIC_URL') === undefined
+        ? undefined
+        : readBaseUrl(env, 'PUBLIC_URL', ''),
     logLevel: readChoice(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
     redirectMaxAge: {
       versioned: seconds(readDuration(env, 'REDIRECT_MAX_AGE_VERSIONED', 86_400_000)),

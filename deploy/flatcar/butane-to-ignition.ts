@@ -152,8 +152,31 @@ function translateField(value: unknown, spec: Field, path: string, readLocal: Re
         return translate(item, spec.of, `${path}[${i}]`, readLocal)
       })
     case 'contents':
+      if (isRecord(value) && 'source' in value) return remoteContents(value, path)
       return { source: dataUrl(contentsOf(value, path, readLocal)) }
   }
+}
+
+/**
+ * `source: URL`, with `verification.hash` or without: as Butane gives them,
+ * the URL fetched by Ignition at first boot (an extension page's snippet).
+ */
+function remoteContents(value: Record<string, unknown>, path: string): Record<string, unknown> {
+  const { source, verification, ...rest } = value
+  const extra = Object.keys(rest)[0]
+  if (extra !== undefined) fail(`${path}.${extra}`, 'not supported beside source')
+  if (typeof source !== 'string') fail(`${path}.source`, 'expected a URL')
+  if (verification === undefined) return { source }
+  if (!isRecord(verification) || Object.keys(verification).join() !== 'hash') {
+    fail(`${path}.verification`, 'expected hash alone')
+  }
+  if (
+    typeof verification.hash !== 'string' ||
+    !/^sha(256|512)-[0-9a-f]+$/.test(verification.hash)
+  ) {
+    fail(`${path}.verification.hash`, 'expected sha256-HEX or sha512-HEX')
+  }
+  return { source, verification: { hash: verification.hash } }
 }
 
 /** `inline: text` or `local: path`, exactly one. */

@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto'
 import { ARCHES, type Arch } from '../index/catalog.js'
 import { DIRECTORY, type ExtensionPage, type Listing, type NewestLink } from './model.js'
+import type { UseChoice, UseSection } from './snippets.js'
 
 /**
  * The directory as HTML for people: one self-contained page per answer, with
- * inline CSS only (no scripts, fonts or images, nothing fetched from
+ * inline CSS and one inline script (no fonts or images, nothing fetched from
  * anywhere), semantic tables with captions and header scopes, visible focus,
- * light and dark colour schemes. Every piece of text from a manifest goes
- * through escapeHtml.
+ * light and dark colour schemes. Everything works without the script: the
+ * snippets are in the page and every choice is a link; the script only adds
+ * copy buttons and the listing's filter. Every piece of text from a manifest
+ * goes through escapeHtml.
  */
 const CSS = `
 :root{color-scheme:light dark;--bg:#fbfbfd;--fg:#1c1e21;--muted:#5b6270;--line:#dde1e8;--head:#f0f2f6;--link:#0b57d0;--accent:#09a3d5;--code:#eef1f5}
@@ -40,14 +43,35 @@ td.none{color:var(--muted)}
 .links{display:flex;flex-wrap:wrap;gap:.3rem .9rem}
 .badge{display:inline-block;font-size:.75rem;padding:.05rem .45rem;border:1px solid var(--line);border-radius:999px;color:var(--muted);margin-left:.4rem}
 footer{color:var(--muted);font-size:.875rem;padding-top:2rem;padding-bottom:2rem}
+pre{background:var(--code);padding:.75rem;border-radius:8px;overflow-x:auto;margin:.25rem 0 1rem}
+pre code{background:none;padding:0;overflow-wrap:normal}
+.snippet{display:flex;justify-content:space-between;align-items:end;gap:1rem;margin-top:1rem}
+.snippet h3{font-size:1rem;margin:0;min-width:0;overflow-wrap:anywhere}
+button,input{font:inherit;color:inherit;background:var(--head);border:1px solid var(--line);border-radius:6px;padding:.2rem .7rem}
+button:focus-visible,input:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+.choices{display:flex;flex-wrap:wrap;gap:.3rem 1.5rem;margin:.5rem 0}
+.choices [aria-current]{font-weight:600;text-decoration:none;color:var(--fg)}
+.error{border-left:4px solid #d93025;padding:.25rem .75rem}
+`.trim()
+
+/**
+ * Copy buttons and the listing's filter: both hidden until this runs, so a
+ * page without scripts shows neither.
+ */
+const SCRIPT = `
+for(const b of document.querySelectorAll('button[data-copy]')){b.hidden=false;b.addEventListener('click',()=>{navigator.clipboard.writeText(document.getElementById(b.dataset.copy).textContent).then(()=>{b.textContent='Copied'},()=>{b.textContent='Copy failed'})})}
+const f=document.getElementById('filter');if(f){f.parentElement.hidden=false;f.addEventListener('input',()=>{const q=f.value.trim().toLowerCase();for(const r of document.querySelectorAll('tr[data-name]'))r.hidden=q!==''&&!r.dataset.name.includes(q)})}
 `.trim()
 
 /** For Content-Security-Policy: this stylesheet and nothing else may apply. */
 export const STYLE_HASH = `sha256-${createHash('sha256').update(CSS).digest('base64')}`
+/** For Content-Security-Policy: this script and nothing else may run. */
+export const SCRIPT_HASH = `sha256-${createHash('sha256').update(SCRIPT).digest('base64')}`
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   `style-src '${STYLE_HASH}'`,
+  `script-src '${SCRIPT_HASH}'`,
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
@@ -89,6 +113,7 @@ function page(title: string, crumbs: readonly [string, string?][], body: string)
 ${body}
 </main>
 <footer><p>The same list as JSON: ${link('?format=json', '?format=json')} or <code>Accept: application/json</code>.</p></footer>
+<script>${SCRIPT}</script>
 </body>
 </html>
 `
@@ -151,10 +176,11 @@ function fromSource(source: string | null): string {
 export function listingHtml(listing: Listing, source: string | null, base = DIRECTORY): string {
   const rows = listing.extensions.map(
     (entry) =>
-      `<tr><th scope="row">${link(entry.url, entry.name)}</th><td class="num">${entry.versions}</td>${newestCells(entry.name, entry.newest)}</tr>`,
+      `<tr data-name="${escapeHtml(entry.name.toLowerCase())}"><th scope="row">${link(entry.url, entry.name)}</th><td class="num">${entry.versions}</td>${newestCells(entry.name, entry.newest)}</tr>`,
   )
   const body = `<h1>System extensions</h1>
-<p class="lead">${plural(listing.extensions.length, 'extension')}.${fromSource(source)} The newest image of each, per architecture; these links follow new releases. Pick an extension for all its versions.</p>
+<p class="lead">${plural(listing.extensions.length, 'extension')}.${fromSource(source)} The newest image of each, per architecture; these links follow new releases. Pick an extension for all its versions and a configuration to set a machine up with it.</p>
+<p hidden><label for="filter">Filter by name</label> <input id="filter" type="search" autocomplete="off"></p>
 ${table(
   { caption: 'Newest image per extension and architecture' },
   `<th scope="col">Extension</th><th scope="col" class="num">Versions</th>${ARCH_HEADERS}`,
@@ -163,7 +189,12 @@ ${table(
   return page('System extensions', [[directoryName(base)]], body)
 }
 
-export function extensionHtml(ext: ExtensionPage, source: string | null, base = DIRECTORY): string {
+export function extensionHtml(
+  ext: ExtensionPage,
+  source: string | null,
+  base: string,
+  use: UseSection,
+): string {
   const newest = ARCHES.flatMap((arch) => {
     const n = ext.newest[arch]
     if (n === undefined) return []
@@ -179,7 +210,12 @@ export function extensionHtml(ext: ExtensionPage, source: string | null, base = 
     const cells = ARCHES.map((arch) => {
       const image = v.images[arch]
       if (image === undefined) return NOT_PUBLISHED
-      return `<td>${link(image.url, image.file)}</td>`
+      const choose = link(
+        `?version=${encodeURIComponent(v.version)}&arch=${arch}#use`,
+        'use',
+        `use ${v.version} for ${arch}`,
+      )
+      return `<td>${link(image.url, image.file)} <span class="badge">${choose}</span></td>`
     })
     const badge = i === 0 ? '<span class="badge">newest</span>' : ''
     return `<tr><th scope="row">${escapeHtml(v.version)}${badge}</th>${cells.join('')}</tr>`
@@ -193,6 +229,7 @@ ${shownOf(ext.streams.length, ext.streamsTotal, 'streams', ext.sha256sums)}${tab
 `
   const body = `<h1>${escapeHtml(ext.name)}</h1>
 <p class="lead">${plural(ext.versionsTotal, 'version')} for ${escapeHtml(ext.architectures.join(' and '))}.${fromSource(source)} For systemd-sysupdate, use this page's address as <code>Path=</code>; it reads ${link(ext.sha256sums, 'SHA256SUMS')}.</p>
+${useHtml(ext, use)}
 <h2 id="newest">Newest</h2>
 ${table(
   { heading: 'newest' },
@@ -202,6 +239,82 @@ ${table(
 ${streamSection}<h2 id="versions">${ext.versions.length < ext.versionsTotal ? 'Newest versions' : 'All versions'}</h2>
 ${shownOf(ext.versions.length, ext.versionsTotal, 'versions', ext.sha256sums)}${table({ heading: 'versions' }, `<th scope="col">Version</th>${ARCH_HEADERS}`, versions)}`
   return page(`${ext.name} · System extensions`, [...rootCrumbs(base), [ext.name]], body)
+}
+
+/** The page's choice, as a query; `change` replaces some of its parts. */
+function choiceUrl(choice: UseChoice, change: Partial<UseChoice>): string {
+  const next = { ...choice, ...change }
+  const query = [`version=${encodeURIComponent(next.version)}`, `arch=${next.arch}`]
+  if (next.follow === 'stream') query.push('use=stream', `systemd=${next.systemd}`)
+  return `?${query.join('&')}#use`
+}
+
+/** One choice's links: the current one marked, the others a click away. */
+function choices(label: string, current: string, options: readonly [string, string, string][]) {
+  const links = options.map(([value, text, url]) =>
+    value === current
+      ? `<a href="${escapeHtml(url)}" aria-current="true">${escapeHtml(text)}</a>`
+      : link(url, text),
+  )
+  return `<span>${escapeHtml(label)}: ${links.join(' · ')}</span>`
+}
+
+function snippet(id: string, title: string, text: string): string {
+  return `<div class="snippet"><h3 id="${id}-title">${escapeHtml(title)}</h3><button type="button" data-copy="${id}" hidden aria-describedby="${id}-title">Copy</button></div>
+<pre><code id="${id}">${escapeHtml(text)}</code></pre>`
+}
+
+/**
+ * "Use it": the snippets for the choice the page's query made (the newest
+ * version for x86-64, pinned, by default), the choices as links; or the
+ * message for a choice that names nothing published.
+ */
+function useHtml(ext: ExtensionPage, use: UseSection): string {
+  const heading = '<h2 id="use">Use it</h2>'
+  if ('error' in use) {
+    return `${heading}
+<p class="error" role="alert">${escapeHtml(use.error)}. ${link('?#use', 'The newest version')} or a version below has a configuration to offer.</p>`
+  }
+  const { choice } = use
+  const row = ext.versions.find((v) => v.version === choice.version)
+  const arches = ARCHES.filter((arch) => row?.images[arch] !== undefined)
+  const line = [
+    choices(
+      'Architecture',
+      choice.arch,
+      arches.map((arch) => [arch, arch, choiceUrl(choice, { arch })]),
+    ),
+    choices('Updates', choice.follow, [
+      ['version', `pin ${choice.version}`, choiceUrl(choice, { follow: 'version' })],
+      ...(use.stream === null
+        ? []
+        : [
+            ['stream', `follow ${use.stream}`, choiceUrl(choice, { follow: 'stream' })] as [
+              string,
+              string,
+              string,
+            ],
+          ]),
+    ]),
+  ]
+  if (choice.follow === 'stream') {
+    line.push(
+      choices('systemd', choice.systemd, [
+        ['257', '257 and later (.transfer)', choiceUrl(choice, { systemd: '257' })],
+        ['254', '254 to 256 (.conf)', choiceUrl(choice, { systemd: '254' })],
+      ]),
+    )
+  }
+  const how =
+    choice.follow === 'stream'
+      ? `installs ${choice.version} and lets systemd-sysupdate follow the ${use.stream} stream`
+      : `installs ${choice.version} and keeps it`
+  return `${heading}
+<p>A Butane config that ${escapeHtml(how)}, for ${escapeHtml(choice.arch)}. Pick another version in the table below.</p>
+<div class="choices">${line.join('')}</div>
+${snippet('butane', 'Butane (Flatcar)', use.butane)}
+${use.transfer === null ? '' : snippet('transfer', `Transfer file: ${use.transfer.path}`, use.transfer.text)}
+${snippet('curl', 'curl, checked by its SHA-256', use.curl)}`
 }
 
 /** When a page shows only the newest rows: how many of how many, and where the rest are. */

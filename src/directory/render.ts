@@ -5,6 +5,14 @@ import { sendText } from '../http/text-reply.js'
 import { CONTENT_SECURITY_POLICY, extensionHtml, listingHtml, notFoundHtml } from './html.js'
 import { listingOf, pageOf } from './model.js'
 import { chooseFormat } from './negotiate.js'
+import { useSectionOf, type UseQuery, type UseSection } from './snippets.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The origin the directory's snippets name, for a request; null when its Host names none. */
+    publicOrigin: (request: FastifyRequest) => string | null
+  }
+}
 
 /**
  * Renders a directory page the decision made (`/extensions/` lists the
@@ -18,38 +26,48 @@ export function renderPage(
   page: DirectoryPage,
   cacheControl: string,
 ): FastifyReply {
-  const query = request.query as { format?: unknown }
+  const query = request.query as { format?: unknown } & UseQuery
   const format = chooseFormat(query.format, request.headers.accept)
   if (format === null) return sendText(reply, 400, 'Bad Request: format must be html or json')
+  let use: UseSection | undefined
+  if (page.kind === 'extension') {
+    const origin = request.server.publicOrigin(request)
+    if (origin === null) {
+      return sendText(reply, 400, 'Bad Request: the Host header names no host the page can use')
+    }
+    use = useSectionOf(page.extension, query, origin, page.base)
+    // A choice that names nothing published: the page says so, and offers no snippet.
+    if ('error' in use) status = 400
+  }
   reply
     .code(status)
     .header('cache-control', cacheControl)
     .header('vary', 'accept')
     .header('x-content-type-options', 'nosniff')
   if (format === 'json') {
-    return reply.header('content-type', 'application/json; charset=utf-8').send(pageJson(page))
+    return reply.header('content-type', 'application/json; charset=utf-8').send(pageJson(page, use))
   }
   return reply
     .header('content-type', 'text/html; charset=utf-8')
     .header('content-security-policy', CONTENT_SECURITY_POLICY)
     .header('referrer-policy', 'no-referrer')
-    .send(pageHtml(page))
+    .send(pageHtml(page, use))
 }
 
-function pageJson(page: DirectoryPage): string {
+function pageJson(page: DirectoryPage, use: UseSection | undefined): string {
   const source = sourceField(page.source)
   if (page.kind === 'listing') {
     return JSON.stringify({ ...source, ...listingOf(page.extensions, page.base) })
   }
-  if (page.kind === 'extension') return rendered(page, 'json')
+  if (page.kind === 'extension') return rendered(page, 'json', use as UseSection)
   const error = `no extension named ${page.name}`
   return JSON.stringify({ ...source, error, extensions: page.choices })
 }
 
-function pageHtml(page: DirectoryPage): string {
+function pageHtml(page: DirectoryPage, use: UseSection | undefined): string {
   const { source, base } = page
   if (page.kind === 'listing') return listingHtml(listingOf(page.extensions, base), source, base)
-  if (page.kind === 'extension') return rendered(page, 'html')
+  if (page.kind === 'extension') return rendered(page, 'html', use as UseSection)
   return notFoundHtml(page.name, page.choices, source, base)
 }
 
@@ -59,23 +77,46 @@ function sourceField(source: string | null): { source?: string } {
 }
 
 /**
- * An extension's page depends on its manifest alone (and on the path it
- * links below), and the index makes one Extension per manifest revision, of
- * one source: each page is rendered once per revision, directory and
- * format, not per request.
+ * An extension's page depends on its manifest (and on the path it links
+ * below, and the choice and origin of its snippets), and the index makes one
+ * Extension per manifest revision, of one source: each page is rendered once
+ * per revision, directory, format and choice, not per request. The choices
+ * come from clients: only the last few are kept per revision.
  */
-const pages = new WeakMap<Extension, Record<string, string>>()
+const pages = new WeakMap<Extension, Map<string, string>>()
+const CHOICES_KEPT = 32
 
-function rendered(page: Extract<DirectoryPage, { kind: 'extension' }>, format: 'json' | 'html') {
+function rendered(
+  page: Extract<DirectoryPage, { kind: 'extension' }>,
+  format: 'json' | 'html',
+  use: UseSection,
+): string {
   const { extension, source, base } = page
   let made = pages.get(extension)
   if (made === undefined) {
-    made = {}
+    made = new Map()
     pages.set(extension, made)
   }
-  const model = () => pageOf(extension, base)
-  return (made[`${format} ${base}`] ??=
-    format === 'json'
-      ? JSON.stringify({ ...sourceField(source), ...model() })
-      : extensionHtml(model(), source, base))
+  return remembered(made, `${format} ${base} ${JSON.stringify(use)}`, CHOICES_KEPT, () => {
+    const model = pageOf(extension, base)
+    return format === 'json'
+      ? JSON.stringify({ ...sourceField(source), ...model, use })
+      : extensionHtml(model, source, base, use)
+  })
+}
+
+/** `made`'s value for `key`, made once; beyond `max` keys the oldest is forgotten. */
+export function remembered(
+  made: Map<string, string>,
+  key: string,
+  max: number,
+  make: () => string,
+): string {
+  let text = made.get(key)
+  if (text === undefined) {
+    text = make()
+    if (made.size >= max) made.delete(made.keys().next().value as string)
+    made.set(key, text)
+  }
+  return text
 }

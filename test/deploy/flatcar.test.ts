@@ -251,8 +251,31 @@ t.test('converter: translates the fields it knows and names those it does not', 
   const file = (contents: unknown) => ({ ...base, storage: { files: [{ path: '/f', contents }] } })
   refuses(file('x'), /contents: expected a mapping/)
   refuses(file({ inline: 'a', local: 'b' }), /contents: expected exactly one of inline or local/)
-  refuses(file({ source: 'https://x' }), /contents\.source: only inline or local/)
   refuses(file({ inline: 3 }), /contents\.inline: only inline or local/)
+  // A URL Ignition fetches, as the directory's snippets give it (issue 30).
+  const remote = (contents: unknown) =>
+    (butaneToIgnition(file(contents), local) as { storage: { files: [{ contents: unknown }] } })
+      .storage.files[0].contents
+  t.strictSame(remote({ source: 'https://x/a.raw' }), { source: 'https://x/a.raw' })
+  const hash = `sha256-${'ab'.repeat(32)}`
+  t.strictSame(remote({ source: 'https://x/a.raw', verification: { hash } }), {
+    source: 'https://x/a.raw',
+    verification: { hash },
+  })
+  refuses(file({ source: 3 }), /contents\.source: expected a URL/)
+  refuses(
+    file({ source: 'https://x', inline: 'a' }),
+    /contents\.inline: not supported beside source/,
+  )
+  refuses(file({ source: 'https://x', verification: 'h' }), /verification: expected hash alone/)
+  refuses(
+    file({ source: 'https://x', verification: { hash, size: 1 } }),
+    /verification: expected hash alone/,
+  )
+  refuses(
+    file({ source: 'https://x', verification: { hash: 'md5-00' } }),
+    /verification\.hash: expected sha256-HEX or sha512-HEX/,
+  )
   refuses({ ...base, toString: 1, constructor: 1 }, /toString: not supported/)
 })
 

@@ -25,14 +25,19 @@ const ARGS = [
   '--disable-sync',
 ]
 
-async function browse(t: Test, colorScheme: 'light' | 'dark'): Promise<BrowserContext> {
+/** A fresh browser; without JavaScript unless asked (the pages need none). */
+async function browse(
+  t: Test,
+  colorScheme: 'light' | 'dark',
+  javaScriptEnabled = false,
+): Promise<BrowserContext> {
   const profile = await mkdtemp(join(tmpdir(), 'sysext-redirector-chromium-'))
   t.teardown(() => rm(profile, { recursive: true, force: true }))
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
     args: ARGS,
-    javaScriptEnabled: false,
+    javaScriptEnabled,
     colorScheme,
     viewport: { width: 1100, height: 800 },
     acceptDownloads: true,
@@ -90,6 +95,12 @@ t.test('the directory in headless Chromium', async (t) => {
   t.ok(links.length >= 8, `${links.length} links`)
   for (const href of links) {
     const res = await context.request.get(new URL(href, page.url()).href, { maxRedirects: 0 })
+    if (href.startsWith('?')) {
+      // A choice of the "Use it" section: this page again, for that choice.
+      t.equal(res.status(), 200, href)
+      t.match(await res.text(), '<h2 id="use">Use it</h2>', `${href}: the page, for that choice`)
+      continue
+    }
     if (href.endsWith('/SHA256SUMS')) {
       // The manifest: served from the adopted snapshot, with its bytes.
       t.equal(res.status(), 200, href)
@@ -140,4 +151,50 @@ t.test('dark colour scheme', async (t) => {
   await page.goto(`${base}/extensions/kubernetes/`)
   t.equal(await page.locator('h1').textContent(), 'kubernetes')
   await page.screenshot({ path: join(ARTIFACTS, 'directory-extension-dark.png'), fullPage: true })
+})
+
+t.test('with JavaScript: a copy button per snippet, and the listing’s filter', async (t) => {
+  await mkdir(ARTIFACTS, { recursive: true })
+  const { app } = await startBakery(t)
+  const base = await app.listen({ port: 0, host: '127.0.0.1' })
+  const context = await browse(t, 'light', true)
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base })
+  const page = context.pages()[0] ?? (await context.newPage())
+  const errors = errorsOf(page)
+
+  await page.goto(`${base}/extensions/`)
+  const filter = page.getByLabel('Filter by name')
+  t.equal(await filter.isVisible(), true, 'the script shows the filter')
+  await filter.fill('dock')
+  t.equal(await page.locator('tbody tr:visible').count(), 2, 'docker and docker-compose')
+  await filter.press('Tab')
+  await page.screenshot({ path: join(ARTIFACTS, 'directory-listing-filtered.png'), fullPage: true })
+
+  await page.goto(`${base}/extensions/kubernetes/?use=stream`)
+  const buttons = page.getByRole('button', { name: 'Copy' })
+  t.equal(await buttons.count(), 3, 'Butane, the transfer file and curl')
+  // Keyboard reachable: Tab lands on a copy button, Enter presses it.
+  const butane = page.locator('button[data-copy="butane"]')
+  await butane.focus()
+  await page.keyboard.press('Enter')
+  await page.getByRole('button', { name: 'Copied' }).waitFor()
+  type Clipboard = { navigator: { clipboard: { readText(): Promise<string> } } }
+  const copied = await page.evaluate(() =>
+    (globalThis as unknown as Clipboard).navigator.clipboard.readText(),
+  )
+  const shown = await page.locator('#butane').textContent()
+  t.equal(copied, shown, 'the clipboard holds the snippet as shown')
+  t.match(copied, /^variant: flatcar\nversion: 1\.0\.0\n/)
+  t.match(copied, 'MatchPattern=kubernetes-v1.33.@v-x86-64.raw')
+  await page.screenshot({ path: join(ARTIFACTS, 'directory-extension-use.png'), fullPage: true })
+  // Readable on a phone: the snippets scroll inside their box, not the page.
+  await page.setViewportSize({ width: 390, height: 844 })
+  type Sized = { document: { documentElement: { scrollWidth: number; clientWidth: number } } }
+  const widths = await page.evaluate(() => {
+    const root = (globalThis as unknown as Sized).document.documentElement
+    return [root.scrollWidth, root.clientWidth]
+  })
+  t.equal(widths[0], widths[1], 'no sideways scrolling of the page')
+  await page.screenshot({ path: join(ARTIFACTS, 'directory-extension-phone.png'), fullPage: true })
+  t.same(errors, [], 'no console errors (the script runs under the CSP)')
 })

@@ -6,10 +6,11 @@ import {
   extensionHtml,
   listingHtml,
   notFoundHtml,
+  SCRIPT_HASH,
   STYLE_HASH,
 } from '../../src/directory/html.js'
 import { listingOf, pageOf } from '../../src/directory/model.js'
-import { extension, kubernetes, wasm } from '../helpers/directory.js'
+import { extension, kubernetes, useFor, wasm } from '../helpers/directory.js'
 
 t.test('HTML: self-contained, escaped, with the CSP that fits it', async (t) => {
   t.equal(
@@ -24,21 +25,32 @@ t.test('HTML: self-contained, escaped, with the CSP that fits it', async (t) => 
     STYLE_HASH,
     'the hash is of the inline style',
   )
+  const script = /<script>([^<]*)<\/script>/.exec(
+    listingHtml(listingOf([kubernetes]), null),
+  )?.[1] as string
+  t.equal(
+    `sha256-${createHash('sha256').update(script).digest('base64')}`,
+    SCRIPT_HASH,
+    'the hash is of the inline script',
+  )
   t.equal(
     CONTENT_SECURITY_POLICY,
-    `default-src 'none'; style-src '${STYLE_HASH}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    `default-src 'none'; style-src '${STYLE_HASH}'; script-src '${SCRIPT_HASH}'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
   )
   // A name with every character HTML cares about that a file name may hold.
   const odd = extension("a&b'c", "a&b'c-1-x86-64.raw")
   const pages = [
     listingHtml(listingOf([odd, kubernetes]), null),
-    extensionHtml(pageOf(odd), null),
-    extensionHtml(pageOf(kubernetes), null),
+    extensionHtml(pageOf(odd), null, '/extensions/', useFor(odd)),
+    extensionHtml(pageOf(kubernetes), null, '/extensions/', useFor(kubernetes)),
     notFoundHtml('<script>', ["a&b'c"], null),
   ]
   for (const html of pages) {
     t.match(html, /^<!doctype html>\n<html lang="en">/)
-    t.notMatch(html, /<script|src=|@import|url\(|https?:\/\//i, 'no script, no external resource')
+    // The snippets name URLs as text; outside them, nothing is fetched or run but the page's own.
+    const outside = html.replace(/<pre><code[^>]*>[^<]*<\/code><\/pre>/g, '')
+    t.notMatch(outside, /src=|@import|url\(|https?:\/\//i, 'no external resource')
+    t.equal(html.match(/<script/g)?.length, 1, 'one script, the hashed one')
     t.notMatch(html, /a&b'c/, 'raw text never reaches the page')
   }
   t.match(pages[0], /<a href="\/extensions\/a&amp;b&#39;c\/">a&amp;b&#39;c<\/a>/)
@@ -66,7 +78,7 @@ t.test('pages name their directory by its path, the root too', async (t) => {
     listingHtml(listingOf([kubernetes], '/extra/'), null, '/extra/'),
     '<span aria-current="page">extra</span>',
   )
-  const atRoot = extensionHtml(pageOf(kubernetes, '/'), 'main', '/')
+  const atRoot = extensionHtml(pageOf(kubernetes, '/'), 'main', '/', useFor(kubernetes, {}, '/'))
   t.match(atRoot, '<li><a href="/">/</a></li>', 'a directory at / is called /')
   t.match(atRoot, 'From source <code>main</code>.')
   t.match(notFoundHtml('x', ['kubernetes'], null, '/'), '<a href="/kubernetes/">kubernetes</a>')

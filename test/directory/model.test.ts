@@ -1,7 +1,7 @@
 import t from 'tap'
 import { extensionHtml } from '../../src/directory/html.js'
 import { listingOf, newestUrl, PAGE_ROWS, pageOf } from '../../src/directory/model.js'
-import { kubernetes, wasm } from '../helpers/directory.js'
+import { kubernetes, useFor, wasm } from '../helpers/directory.js'
 
 t.test('the model: URLs through this service, newest and streams per arch', async (t) => {
   t.equal(newestUrl('k', 'x86-64'), '/extensions/k.raw')
@@ -108,12 +108,12 @@ t.test(
     t.equal(page.streams.length, PAGE_ROWS)
     t.equal(page.streamsTotal, total)
     t.equal(page.streams[0]?.newest['x86-64']?.version, `1.${total - 1}.0`)
-    const html = extensionHtml(page, null)
+    const html = extensionHtml(page, null, '/extensions/', useFor({ name: 'big', images }))
     t.match(html, `The newest ${PAGE_ROWS} of ${total} versions;`)
     t.match(html, `The newest ${PAGE_ROWS} of ${total} streams;`)
     t.match(html, '<h2 id="versions">Newest versions</h2>')
     t.notMatch(
-      extensionHtml(pageOf(kubernetes), null),
+      extensionHtml(pageOf(kubernetes), null, '/extensions/', useFor(kubernetes)),
       /The newest \d+ of/,
       'a small page shows all',
     )

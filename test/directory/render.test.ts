@@ -1,5 +1,6 @@
 import t from 'tap'
 import type { ExtensionPage, Listing } from '../../src/directory/model.js'
+import { remembered } from '../../src/directory/render.js'
 import { BAKERY, imageBytes, startBakery } from '../helpers/bakery.js'
 import { requestLine } from '../helpers/upstream.js'
 
@@ -170,4 +171,100 @@ t.test('only the two directory forms of the table changed', async (t) => {
   }
   t.equal((await app.inject({ method: 'POST', url: '/extensions/' })).statusCode, 405)
   t.ok(Object.keys(BAKERY).length === NAMES.length)
+})
+
+t.test('"Use it": snippets for the query’s choice, in HTML and JSON (issue 30)', async (t) => {
+  const { app } = await startBakery(t)
+  const html = await app.inject({ url: '/extensions/kubernetes/', headers: { host: 'ext.test' } })
+  t.equal(html.statusCode, 200)
+  t.match(html.body, '<h2 id="use">Use it</h2>')
+  t.match(html.body, 'source: http://ext.test/extensions/kubernetes-v1.33.0-x86-64.raw')
+  t.match(html.body, /hash: sha256-[0-9a-f]{64}/)
+  t.match(html.body, '<button type="button" data-copy="butane" hidden')
+  t.match(
+    html.body,
+    '<a href="?version=v1.32.2&amp;arch=arm64#use" aria-label="use v1.32.2 for arm64">use</a>',
+    'each version and architecture is a choice away',
+  )
+  const json = await app.inject({
+    url: '/extensions/kubernetes/?format=json&version=v1.32.2&arch=arm64&use=stream&systemd=254',
+    headers: { host: 'ext.test' },
+  })
+  t.equal(json.statusCode, 200)
+  const { use, versions } = json.json<{
+    use: { choice: object; stream: string; sha256: string; transfer: { path: string } }
+    versions: { version: string; images: Record<string, { sha256: string }> }[]
+  }>()
+  t.match(use, {
+    choice: { version: 'v1.32.2', arch: 'arm64', follow: 'stream', systemd: '254' },
+    stream: 'v1.32',
+    transfer: { path: '/etc/sysupdate.kubernetes.d/kubernetes.conf' },
+  })
+  t.equal(use.sha256, versions.find((v) => v.version === 'v1.32.2')?.images.arm64?.sha256)
+  const stream = await app.inject({
+    url: '/extensions/kubernetes/?use=stream',
+    headers: { host: 'ext.test' },
+  })
+  t.match(stream.body, 'Transfer file: /etc/sysupdate.kubernetes.d/kubernetes.transfer')
+  t.match(stream.body, 'Path=http://ext.test/extensions/kubernetes/')
+  t.match(
+    stream.body,
+    '<a href="?version=v1.33.0&amp;arch=x86-64&amp;use=stream&amp;systemd=254#use">',
+  )
+})
+
+t.test('PUBLIC_URL names the origin; a Host that names none gets 400', async (t) => {
+  const { app } = await startBakery(t, { PUBLIC_URL: 'https://extensions.example.org' })
+  const res = await app.inject({ url: '/extensions/kubernetes/', headers: { host: 'other.test' } })
+  t.match(
+    res.body,
+    'source: https://extensions.example.org/extensions/kubernetes-v1.33.0-x86-64.raw',
+  )
+  t.notMatch(res.body, 'other.test')
+  const plain = await startBakery(t)
+  const bad = await plain.app.inject({ url: '/extensions/kubernetes/', headers: { host: 'a b' } })
+  t.equal(bad.statusCode, 400)
+  t.equal(bad.body, 'Bad Request: the Host header names no host the page can use\n')
+})
+
+t.test('a choice naming nothing published: the page says so, with a 400', async (t) => {
+  const { app } = await startBakery(t)
+  const html = await app.inject('/extensions/kubernetes/?version=v9.9.9')
+  t.equal(html.statusCode, 400)
+  t.equal(html.headers['content-type'], 'text/html; charset=utf-8')
+  t.match(
+    html.body,
+    '<p class="error" role="alert">version: kubernetes has no version &quot;v9.9.9&quot;.',
+  )
+  t.notMatch(html.body, '<pre>', 'and no snippet')
+  t.match(html.body, '<h2 id="versions">', 'the rest of the page is there to choose from')
+  const json = await app.inject('/extensions/kubernetes/?format=json&arch=s390x')
+  t.equal(json.statusCode, 400)
+  t.same(json.json<{ use: unknown }>().use, {
+    error: 'arch: v1.33.0 has no architecture "s390x"; it is for x86-64 and arm64',
+  })
+  const noStream = await app.inject('/extensions/wasmtime/?use=stream')
+  t.equal(noStream.statusCode, 200, 'wasmtime 24.0.0 is in stream 24')
+})
+
+t.test('the listing offers a filter, shown by its script', async (t) => {
+  const { app } = await startBakery(t)
+  const res = await app.inject('/extensions/')
+  t.match(res.body, '<p hidden><label for="filter">Filter by name</label>')
+  t.match(res.body, '<tr data-name="docker-compose">')
+})
+
+t.test('pages are kept for the last few choices only', async (t) => {
+  const made = new Map<string, string>()
+  let calls = 0
+  const make = (text: string) => () => {
+    calls++
+    return text
+  }
+  t.equal(remembered(made, 'a', 2, make('A')), 'A')
+  t.equal(remembered(made, 'a', 2, make('other')), 'A', 'made once')
+  remembered(made, 'b', 2, make('B'))
+  remembered(made, 'c', 2, make('C'))
+  t.same([...made.keys()], ['b', 'c'], 'the oldest forgotten')
+  t.equal(calls, 3)
 })

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto'
 import { readFile, readlink, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
+import { parse as parseYaml } from 'yaml'
+import { butaneToIgnition } from '../../deploy/flatcar/butane-to-ignition.js'
 import { clientArtifacts } from './helpers/artifacts.js'
 import { sha256, transferFile } from './helpers/bakery.js'
 import { COMMUNITY, FEDORA, fedoraImage, startFedoraStack } from './helpers/fedora.js'
@@ -127,6 +129,66 @@ t.test('every file of the config lands with the published bytes', async (t) => {
       `${path} was served once, from the adopted snapshot`,
     )
   }
+})
+
+t.test('the Butane an extension page offers provisions the machine (issue 30)', async (t) => {
+  matrix.scenario(t, "an extension page's Butane, converted, applied")
+  const ext = 'nebula'
+  for (const v of ['v1.9.3', 'v1.9.4']) await bakery.publish(ext, v)
+  for (const use of ['version', 'stream']) {
+    const log = artifacts.log(`page-butane-${use}.log`)
+    const url = `${service.url}/extensions/${ext}/?format=json&version=v1.9.3&use=${use}`
+    const page = (await (await fetch(url)).json()) as {
+      use: { butane: string; sha256: string; transfer: { path: string; text: string } | null }
+    }
+    const config = butaneToIgnition(parseYaml(page.use.butane, { version: '1.1' }), () => {
+      throw new Error('the snippet has no local files')
+    })
+    const machine = await provision(config, log)
+    t.teardown(() => machine.dispose())
+    t.equal(machine.fetch.code, 0, `${use}: fetch stage: ${describe(machine.fetch)}`)
+    t.equal(
+      machine.files?.code,
+      0,
+      `${use}: files stage: ${describe(machine.files ?? machine.fetch)}`,
+    )
+    const at = (path: string): string => join(machine.root, path)
+    const raw = `/opt/extensions/${ext}/${ext}-v1.9.3-x86-64.raw`
+    const image = bakery.image(ext, 'v1.9.3', 'x86-64')
+    t.equal(page.use.sha256, sha256(image), `${use}: the page names the published SHA-256`)
+    t.equal(
+      sha256(await readFile(at(raw))),
+      sha256(image),
+      `${use}: the image, verified by Ignition`,
+    )
+    t.equal(
+      await readlink(at(`/etc/extensions/${ext}.raw`)),
+      raw,
+      `${use}: linked for systemd-sysext`,
+    )
+    if (page.use.transfer !== null) {
+      t.equal(
+        (await readFile(at(page.use.transfer.path))).toString(),
+        page.use.transfer.text,
+        'the transfer file, as the page shows it',
+      )
+    } else t.equal(use, 'version', 'a pinned version has no transfer file')
+  }
+})
+
+t.test('a snippet whose hash does not match fails the files stage', async (t) => {
+  matrix.scenario(t, "an extension page's Butane with a wrong hash is refused")
+  const ext = 'nebula'
+  const page = (await (
+    await fetch(`${service.url}/extensions/${ext}/?format=json&version=v1.9.3`)
+  ).json()) as { use: { butane: string; sha256: string } }
+  const wrong = page.use.butane.replace(page.use.sha256, '0'.repeat(64))
+  const config = butaneToIgnition(parseYaml(wrong, { version: '1.1' }), () => {
+    throw new Error('the snippet has no local files')
+  })
+  const machine = await provision(config, artifacts.log('page-butane-wrong-hash.log'))
+  t.teardown(() => machine.dispose())
+  t.not(machine.files?.code, 0, 'so the check of the real one is real')
 })
 
 t.test('during a publish window Ignition gets the last good SHA256SUMS and .conf', async (t) => {

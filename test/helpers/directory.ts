@@ -1,3 +1,4 @@
+import { useSectionOf, type UseQuery, type UseSection } from '../../src/directory/snippets.js'
 import { imagesOf, type Extension } from '../../src/index/catalog.js'
 
 /** Extensions as the directory's tests use them, from image names alone. */
@@ -17,3 +18,8 @@ export const kubernetes = extension(
   'kubernetes-v1.31.4-x86-64.raw',
 )
 export const wasm = extension('wasmtime', 'wasmtime-24.0.0-arm64.raw')
+
+/** The "Use it" section a page shows for a query (the newest, pinned, by default). */
+export function useFor(ext: Extension, query: UseQuery = {}, base = '/extensions/'): UseSection {
+  return useSectionOf(ext, query, 'https://extensions.test', base)
+}

@@ -309,6 +309,27 @@ export async function sysupdateTier(release: Release): Promise<void> {
     await installed(t, s, ext, 'v0.15.0')
   })
 
+  t.test('the transfer file an extension page offers follows its stream', async (t) => {
+    matrix.scenario(t, "an extension page's transfer file (issue 30)")
+    const s = await machine(t, 'page-transfer')
+    const ext = 'falco'
+    for (const v of ['0.39.1', '0.39.2', '0.40.0']) await bakery.publish(ext, v)
+    // The page's choice for this systemd: .transfer from 257, .conf before.
+    const systemd = features.readsTransfer ? '257' : '254'
+    const url = `${service.url}/extensions/${ext}/?format=json&version=0.39.1&use=stream&systemd=${systemd}`
+    const page = (await (await fetch(url)).json()) as {
+      use: { transfer: { path: string; text: string } }
+    }
+    const { path, text } = page.use.transfer
+    t.equal(path, `/etc/sysupdate.${ext}.d/${definitionName(features, ext)}`)
+    t.match(text, `MatchPattern=${ext}-0.39.@v-x86-64.raw`)
+    await s.machine.writeFile(path, text)
+    if (!features.createsTargetFolder) await s.machine.mkdir(`/opt/extensions/${ext}`)
+    await update(t, s, ext)
+    await installed(t, s, ext, '0.39.2')
+    t.same(await images(s, ext), [`${ext}-0.39.2-x86-64.raw`], 'the stream, not the newest 0.40.0')
+  })
+
   t.test('the target folder is made on first use', async (t) => {
     track(
       t,

@@ -204,7 +204,7 @@ export function extensionHtml(
   })
   const streams = ext.streams.map(
     (s) =>
-      `<tr><th scope="row"><code>${escapeHtml(s.stream)}</code></th>${newestCells(`${ext.name} ${s.stream}`, s.newest)}</tr>`,
+      `<tr><th scope="row"><code>${escapeHtml(s.stream)}</code> <span class="badge">${link(`?stream=${encodeURIComponent(s.stream)}#use`, 'use', `follow ${s.stream}`)}</span></th>${newestCells(`${ext.name} ${s.stream}`, s.newest)}</tr>`,
   )
   const versions = ext.versions.map((v, i) => {
     const cells = ARCHES.map((arch) => {
@@ -242,10 +242,12 @@ ${shownOf(ext.versions.length, ext.versionsTotal, 'versions', ext.sha256sums)}${
 }
 
 /** The page's choice, as a query; `change` replaces some of its parts. */
-function choiceUrl(choice: UseChoice, change: Partial<UseChoice>): string {
+function choiceUrl(choice: UseChoice, change: Partial<UseChoice>, stream: string | null): string {
   const next = { ...choice, ...change }
   const query = [`version=${encodeURIComponent(next.version)}`, `arch=${next.arch}`]
-  if (next.follow === 'stream') query.push('use=stream', `systemd=${next.systemd}`)
+  if (next.follow === 'stream') {
+    query.push(`stream=${encodeURIComponent(stream as string)}`, `systemd=${next.systemd}`)
+  }
   return `?${query.join('&')}#use`
 }
 
@@ -282,26 +284,26 @@ function useHtml(ext: ExtensionPage, use: UseSection): string {
     choices(
       'Architecture',
       choice.arch,
-      arches.map((arch) => [arch, arch, choiceUrl(choice, { arch })]),
+      arches.map((arch) => [arch, arch, choiceUrl(choice, { arch }, use.stream)]),
     ),
     choices('Updates', choice.follow, [
-      ['version', `pin ${choice.version}`, choiceUrl(choice, { follow: 'version' })],
+      ['version', `pin ${choice.version}`, choiceUrl(choice, { follow: 'version' }, use.stream)],
       ...(use.stream === null
         ? []
         : [
-            ['stream', `follow ${use.stream}`, choiceUrl(choice, { follow: 'stream' })] as [
-              string,
-              string,
-              string,
-            ],
+            [
+              'stream',
+              `follow ${use.stream}`,
+              choiceUrl(choice, { follow: 'stream' }, use.stream),
+            ] as [string, string, string],
           ]),
     ]),
   ]
   if (choice.follow === 'stream') {
     line.push(
       choices('systemd', choice.systemd, [
-        ['257', '257 and later (.transfer)', choiceUrl(choice, { systemd: '257' })],
-        ['254', '254 to 256 (.conf)', choiceUrl(choice, { systemd: '254' })],
+        ['257', '257 and later (.transfer)', choiceUrl(choice, { systemd: '257' }, use.stream)],
+        ['254', '254 to 256 (.conf)', choiceUrl(choice, { systemd: '254' }, use.stream)],
       ]),
     )
   }

@@ -39,6 +39,7 @@ export interface UseQuery {
   readonly arch?: unknown
   readonly use?: unknown
   readonly systemd?: unknown
+  readonly stream?: unknown
 }
 
 export type ChoiceResult =
@@ -57,8 +58,9 @@ export type ChoiceResult =
  * what it accepts, never turned into a snippet that cannot work.
  */
 export function choiceOf(extension: Extension, query: UseQuery): ChoiceResult {
-  const newest = extension.images[0] as Image
-  const version = query.version ?? newest.version
+  const named = namedStream(extension, query.stream)
+  if (typeof named === 'object') return named
+  const version = query.version ?? newestVersion(extension, named, query.arch)
   if (typeof version !== 'string' || !extension.images.some((image) => image.version === version)) {
     return { ok: false, reason: `version: ${extension.name} has no version ${shown(version)}` }
   }
@@ -71,11 +73,15 @@ export function choiceOf(extension: Extension, query: UseQuery): ChoiceResult {
     const why = known ? `is not published for ${shown(arch)}` : `has no architecture ${shown(arch)}`
     return { ok: false, reason: `arch: ${version} ${why}; it is for ${arches.join(' and ')}` }
   }
-  const follow = query.use ?? 'version'
+  if (named !== undefined && !version.startsWith(`${named}.`)) {
+    return { ok: false, reason: `stream: ${version} is not in stream ${shown(named)}` }
+  }
+  // Naming a stream is asking to follow it.
+  const follow = query.use ?? (named === undefined ? 'version' : 'stream')
   if (typeof follow !== 'string' || !(FOLLOWS as readonly string[]).includes(follow)) {
     return { ok: false, reason: `use: expected version or stream, not ${shown(follow)}` }
   }
-  const stream = streamOf(extension, image)
+  const stream = named ?? streamOf(extension, image)
   if (follow === 'stream' && stream === null) {
     return { ok: false, reason: `use: ${version} belongs to no stream; pin it (use=version)` }
   }
@@ -90,6 +96,25 @@ export function choiceOf(extension: Extension, query: UseQuery): ChoiceResult {
     systemd: systemd as Systemd,
   }
   return { ok: true, choice, image, stream }
+}
+
+/** The stream the query names: one the page shows, or none; or why not. */
+function namedStream(
+  extension: Extension,
+  stream: unknown,
+): string | undefined | { ok: false; reason: string } {
+  if (stream === undefined) return undefined
+  if (typeof stream === 'string' && streamsOf(extension).includes(stream)) return stream
+  return { ok: false, reason: `stream: ${extension.name} has no stream ${shown(stream)}` }
+}
+
+/** The newest version, within `stream` when one is named, for `arch` where it has one. */
+function newestVersion(extension: Extension, stream: string | undefined, arch: unknown): string {
+  const within = extension.images.filter(
+    (image) => stream === undefined || image.version.startsWith(`${stream}.`),
+  )
+  // A named stream has at least one image: streams are made from them.
+  return ((within.find((image) => image.arch === arch) ?? within[0]) as Image).version
 }
 
 /** A value from the query, as a message shows it: quoted, and never long. */

@@ -209,7 +209,7 @@ t.test('"Use it": snippets for the query’s choice, in HTML and JSON (issue 30)
   t.match(stream.body, 'Path=http://ext.test/extensions/kubernetes/')
   t.match(
     stream.body,
-    '<a href="?version=v1.33.0&amp;arch=x86-64&amp;use=stream&amp;systemd=254#use">',
+    '<a href="?version=v1.33.0&amp;arch=x86-64&amp;stream=v1.33&amp;systemd=254#use">',
   )
 })
 
@@ -243,6 +243,9 @@ t.test('a choice naming nothing published: the page says so, with a 400', async 
   t.same(json.json<{ use: unknown }>().use, {
     error: 'arch: v1.33.0 has no architecture "s390x"; it is for x86-64 and arm64',
   })
+  const stream = await app.inject('/extensions/kubernetes/?format=json&stream=v1.29')
+  t.equal(stream.statusCode, 400)
+  t.same(stream.json<{ use: unknown }>().use, { error: 'stream: kubernetes has no stream "v1.29"' })
   const noStream = await app.inject('/extensions/wasmtime/?use=stream')
   t.equal(noStream.statusCode, 200, 'wasmtime 24.0.0 is in stream 24')
 })

@@ -36,6 +36,29 @@ t.test('the choice: newest, x86-64 where there is one, pinned, for systemd 257',
   )
 })
 
+t.test('a stream named: its newest version, followed', async (t) => {
+  t.match(chosen(choiceOf(kubernetes, { stream: 'v1.31' })), {
+    choice: { version: 'v1.31.4', arch: 'x86-64', follow: 'stream' },
+    stream: 'v1.31',
+  })
+  t.match(
+    chosen(choiceOf(kubernetes, { stream: 'v1.32', arch: 'arm64' })),
+    { choice: { version: 'v1.32.2', arch: 'arm64' }, stream: 'v1.32' },
+    'the newest in the stream for that architecture',
+  )
+  t.match(chosen(choiceOf(kubernetes, { stream: 'v1.32', use: 'version' })).choice, {
+    version: 'v1.32.10',
+    follow: 'version',
+  })
+  const refused = (query: object) => choiceOf(kubernetes, query)
+  t.same(refused({ stream: 'v7' }), { ok: false, reason: 'stream: kubernetes has no stream "v7"' })
+  t.same(refused({ stream: 3 }), { ok: false, reason: 'stream: kubernetes has no stream "3"' })
+  t.same(refused({ stream: 'v1.31', version: 'v1.32.2' }), {
+    ok: false,
+    reason: 'stream: v1.32.2 is not in stream "v1.31"',
+  })
+})
+
 t.test('a choice naming nothing published is refused, saying what is', async (t) => {
   const refused = (query: object): string => {
     const result = choiceOf(kubernetes, query)

@@ -11,6 +11,7 @@ import { createDecider, type Decider } from './decision/decider.js'
 import { policyOf } from './decision/policy.js'
 import { registerAnswerRoute } from './http/answer-route.js'
 import { publicOrigin } from './directory/origin.js'
+import { addressMatcher } from './protection/address.js'
 import { registerConnectionCap } from './http/connection-cap.js'
 import { frameworkErrors, installErrorHandling } from './http/errors.js'
 import { registerHealth } from './http/health.js'
@@ -139,11 +140,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   // Another instance got a release event: drop the same here.
   shared?.onInvalidation((tags) => tags.map(splitSharedRelease).forEach(dropLocally))
-  const { secret, maxBytes } = config.index.webhook
+  const { secret, maxBytes, allow } = config.index.webhook
   if (secret !== undefined) {
     registerGithubHook(app, {
       secret,
       maxBytes,
+      ...(allow.length === 0 ? {} : { allow: addressMatcher(allow) }),
       sourceOf: (repository) => sourceOfDelivery(origins, repository),
       invalidate: (release) => {
         // Retired in the store first, on the connection later reads use, then told to the fleet.

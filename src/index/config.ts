@@ -8,6 +8,8 @@ import {
   type Env,
 } from '../config/env.js'
 import { RedirectorError } from '../errors.js'
+import type { Cidr } from '../protection/address.js'
+import { readCidrList } from '../protection/config.js'
 
 /** The manifest index (newest-version URLs, the directory) and the GitHub webhook. */
 export interface IndexConfig {
@@ -36,6 +38,8 @@ export interface IndexConfig {
     readonly secret: string | undefined
     /** The largest webhook body accepted, in bytes. */
     readonly maxBytes: number
+    /** GITHUB_WEBHOOK_ALLOW: the only addresses that may deliver; empty: any. */
+    readonly allow: readonly Cidr[]
   }
 }
 
@@ -85,6 +89,7 @@ function readIndexConfig(env: Env): IndexConfig {
       secret: readOptional(env, 'GITHUB_WEBHOOK_SECRET'),
       // GitHub caps webhook payloads at 25 MB.
       maxBytes: readInteger(env, 'GITHUB_WEBHOOK_MAX_BYTES', MIB, 1024, 25 * MIB),
+      allow: readCidrList(env, 'GITHUB_WEBHOOK_ALLOW'),
     },
   }
 }

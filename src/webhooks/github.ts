@@ -29,6 +29,8 @@ export interface GithubHookOptions {
   readonly clock?: { now(): number }
   /** Default BODY_TIMEOUT_MS. */
   readonly bodyTimeoutMs?: number
+  /** Whether a client address may deliver (GITHUB_WEBHOOK_ALLOW); default any. */
+  readonly allow?: (address: string) => boolean
 }
 
 // Bodies read at once, one per client address at most (src/webhooks/slots.ts).
@@ -95,6 +97,9 @@ export function registerGithubHook(app: FastifyInstance, options: GithubHookOpti
       bodyLimit: options.maxBytes,
       onRequest: (request, reply, next) => {
         request.rule = 'webhook'
+        if (options.allow?.(request.ip) === false) {
+          return void refuse(reply, 403, 'Forbidden: this address may not deliver webhooks')
+        }
         const verifier = verifierFor(options.secret, request.headers['x-hub-signature-256'])
         if (verifier === null) {
           return void refuse(reply, 401, 'Unauthorized: missing or wrong X-Hub-Signature-256')

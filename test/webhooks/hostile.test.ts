@@ -9,6 +9,7 @@ import {
   WAITING_PER_ADDRESS,
 } from '../../src/webhooks/github.js'
 import { sign } from '../../src/webhooks/signature.js'
+import { testApp } from '../helpers/app.js'
 import { openSocket, readResponse } from '../helpers/raw-http.js'
 
 /*
@@ -212,4 +213,24 @@ t.test('a chunked body over the limit is cut off while it streams: 413', async (
   t.equal(res.status, 413)
   t.equal(res.headers.connection, 'close')
   socket.destroy()
+})
+
+t.test('GITHUB_WEBHOOK_ALLOW: other addresses get 403 before anything is read', async (t) => {
+  const { app } = await testApp({
+    GITHUB_WEBHOOK_SECRET: SECRET,
+    GITHUB_WEBHOOK_ALLOW: '127.0.0.1/32, ::1',
+  })
+  t.teardown(() => app.close())
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const outside = await openSocket(port, '127.0.0.1', '127.0.0.2')
+  outside.write(head(BOGUS))
+  const refused = await readResponse(outside)
+  outside.destroy()
+  t.equal(refused.status, 403)
+  t.equal(refused.body, 'Forbidden: this address may not deliver webhooks\n')
+  t.equal(refused.headers.connection, 'close')
+  const res = await genuine(port, '127.0.0.1')
+  t.equal(res.status, 200, 'an allowed address is heard')
+  t.match(res.body, /^OK: release k-1 published/)
 })

@@ -121,8 +121,17 @@ export function laneAnswerer(options: LaneOptions): LaneAnswerer {
  * The response's bytes. Those of a kept connection are made once a second
  * per method: a string put together for every answer was copied again,
  * whole, when the socket wrote it (V8 flattens it first), and the copies
- * were a share of the garbage collection under load.
+ * were a share of the garbage collection under load. Not for a body over
+ * KEPT_BODY_MAX (a big manifest): a second copy of it would be held for
+ * every such answer, and next to its write a join costs little.
  */
+/**
+ * The largest body whose whole response is kept (characters, one a byte):
+ * a bakery's global SHA256SUMS of a few hundred images is tens of KiB; the
+ * lane holds a few dozen snapshot answers, so a few MiB at most.
+ */
+export const KEPT_BODY_MAX = 256 * 1024
+
 export function responseBytes(
   bytes: ResponseParts,
   method: RequestHead['method'],
@@ -131,6 +140,7 @@ export function responseBytes(
 ): string {
   const body = method === 'GET' ? bytes.body : ''
   if (last) return bytes.before + date + bytes.close + body
+  if (body.length > KEPT_BODY_MAX) return bytes.before + date + bytes.keep + body
   if (bytes.dated !== date) {
     bytes.dated = date
     bytes.kept = {}

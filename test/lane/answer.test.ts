@@ -7,7 +7,7 @@ import { bakeryAssets, ONLINE } from '../helpers/bakery.js'
 import { startFakeGitHub } from '../helpers/fake-github.js'
 import { openSocket, type RawResponse } from '../helpers/raw-http.js'
 import { request, served } from '../helpers/lane.js'
-import { responseBytes } from '../../src/lane/answer.js'
+import { KEPT_BODY_MAX, responseBytes } from '../../src/lane/answer.js'
 import { TestClock } from '../helpers/upstream.js'
 import { waitUntil } from '../helpers/wait.js'
 
@@ -358,4 +358,9 @@ t.test('a kept answer is made once per second and method, and dated by the secon
     'the last answer on a connection says close',
   )
   t.equal(responseBytes(parts, 'GET', false, later), `${parts.before}${later}${parts.keep}bytes`)
+  const big = { ...parts, body: 'x'.repeat(KEPT_BODY_MAX + 1), dated: '', kept: {} }
+  t.equal(responseBytes(big, 'GET', false, monday), `${big.before}${monday}${big.keep}${big.body}`)
+  t.same(big.kept, {}, 'a big body is not kept twice')
+  t.equal(responseBytes(big, 'HEAD', false, monday), `${big.before}${monday}${big.keep}`)
+  t.same(Object.keys(big.kept), ['HEAD'], 'its HEAD answer is')
 })

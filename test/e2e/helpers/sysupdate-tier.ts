@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises'
+import { symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { clientArtifacts, type LogFile } from './artifacts.js'
@@ -324,10 +324,20 @@ export async function sysupdateTier(release: Release): Promise<void> {
     t.equal(path, `/etc/sysupdate.${ext}.d/${definitionName(features, ext)}`)
     t.match(text, `MatchPattern=${ext}-0.39.@v-x86-64.raw`)
     await s.machine.writeFile(path, text)
-    if (!features.createsTargetFolder) await s.machine.mkdir(`/opt/extensions/${ext}`)
+    // What the page's Butane put there at first boot: the pinned image, linked.
+    const pinned = `/opt/extensions/${ext}/${ext}-0.39.1-x86-64.raw`
+    await s.machine.writeFile(pinned, bakery.image(ext, '0.39.1', 'x86-64'))
+    await s.machine.mkdir('/etc/extensions')
+    await symlink(pinned, s.machine.host(`/etc/extensions/${ext}.raw`))
+    const before = await list(t, s, ext)
+    t.equal(before.current, '1', 'sysupdate counts the pinned image as installed')
     await update(t, s, ext)
     await installed(t, s, ext, '0.39.2')
-    t.same(await images(s, ext), [`${ext}-0.39.2-x86-64.raw`], 'the stream, not the newest 0.40.0')
+    t.same(
+      await images(s, ext),
+      [`${ext}-0.39.1-x86-64.raw`, `${ext}-0.39.2-x86-64.raw`],
+      'the stream, not the newest 0.40.0; the first one kept (InstancesMax=3)',
+    )
   })
 
   t.test('the target folder is made on first use', async (t) => {

@@ -5,7 +5,7 @@ import { sendText } from '../http/text-reply.js'
 import { CONTENT_SECURITY_POLICY, extensionHtml, listingHtml, notFoundHtml } from './html.js'
 import { listingOf, pageOf } from './model.js'
 import { chooseFormat } from './negotiate.js'
-import { useSectionOf, type UseQuery, type UseSection } from './snippets.js'
+import { choiceOf, useSectionOf, type ChoiceResult, type UseQuery } from './snippets.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,15 +29,15 @@ export function renderPage(
   const query = request.query as { format?: unknown } & UseQuery
   const format = chooseFormat(query.format, request.headers.accept)
   if (format === null) return sendText(reply, 400, 'Bad Request: format must be html or json')
-  let use: UseSection | undefined
+  let use: UseChoice | undefined
   if (page.kind === 'extension') {
     const origin = request.server.publicOrigin(request)
     if (origin === null) {
       return sendText(reply, 400, 'Bad Request: the Host header names no host the page can use')
     }
-    use = useSectionOf(page.extension, query, origin, page.base)
+    use = { chosen: choiceOf(page.extension, query), origin }
     // A choice that names nothing published: the page says so, and offers no snippet.
-    if ('error' in use) status = 400
+    if (!use.chosen.ok) status = 400
   }
   reply
     .code(status)
@@ -54,20 +54,26 @@ export function renderPage(
     .send(pageHtml(page, use))
 }
 
-function pageJson(page: DirectoryPage, use: UseSection | undefined): string {
+/** The choice an extension page's query made, and the origin its snippets name. */
+interface UseChoice {
+  readonly chosen: ChoiceResult
+  readonly origin: string
+}
+
+function pageJson(page: DirectoryPage, use: UseChoice | undefined): string {
   const source = sourceField(page.source)
   if (page.kind === 'listing') {
     return JSON.stringify({ ...source, ...listingOf(page.extensions, page.base) })
   }
-  if (page.kind === 'extension') return rendered(page, 'json', use as UseSection)
+  if (page.kind === 'extension') return rendered(page, 'json', use as UseChoice)
   const error = `no extension named ${page.name}`
   return JSON.stringify({ ...source, error, extensions: page.choices })
 }
 
-function pageHtml(page: DirectoryPage, use: UseSection | undefined): string {
+function pageHtml(page: DirectoryPage, use: UseChoice | undefined): string {
   const { source, base } = page
   if (page.kind === 'listing') return listingHtml(listingOf(page.extensions, base), source, base)
-  if (page.kind === 'extension') return rendered(page, 'html', use as UseSection)
+  if (page.kind === 'extension') return rendered(page, 'html', use as UseChoice)
   return notFoundHtml(page.name, page.choices, source, base)
 }
 
@@ -89,7 +95,7 @@ const CHOICES_KEPT = 32
 function rendered(
   page: Extract<DirectoryPage, { kind: 'extension' }>,
   format: 'json' | 'html',
-  use: UseSection,
+  { chosen, origin }: UseChoice,
 ): string {
   const { extension, source, base } = page
   let made = pages.get(extension)
@@ -97,7 +103,11 @@ function rendered(
     made = new Map()
     pages.set(extension, made)
   }
-  return remembered(made, `${format} ${base} ${JSON.stringify(use)}`, CHOICES_KEPT, () => {
+  // The choice as checked (a named stream may differ from the version's own), or its refusal.
+  const choice = chosen.ok ? JSON.stringify([chosen.choice, chosen.stream]) : chosen.reason
+  return remembered(made, `${format} ${base} ${origin} ${choice}`, CHOICES_KEPT, () => {
+    // The snippets are made only for a page not kept already.
+    const use = useSectionOf(extension, chosen, origin, base)
     const model = pageOf(extension, base)
     return format === 'json'
       ? JSON.stringify({ ...sourceField(source), ...model, use })

@@ -255,14 +255,13 @@ export type UseSection =
     })
   | { readonly error: string }
 
-/** The section for the query's choice, its URLs below `origin`; or why the choice is refused. */
+/** The section for a choice (choiceOf), its URLs below `origin`; or why the choice is refused. */
 export function useSectionOf(
   extension: Extension,
-  query: UseQuery,
+  chosen: ChoiceResult,
   origin: string,
   base: string,
 ): UseSection {
-  const chosen = choiceOf(extension, query)
   if (!chosen.ok) return { error: chosen.reason }
   const { choice, stream, image } = chosen
   const place = { origin, page: `${base}${extension.name}/`, image: `${base}${image.file}` }

@@ -160,14 +160,19 @@ t.test('following a stream: the transfer file, by systemd version, and the timer
 })
 
 t.test('the section: the choice, its snippets and the SHA-256; or the reason', async (t) => {
-  const use = useSectionOf(kubernetes, { arch: 'arm64', version: 'v1.32.2' }, 'https://e.t', '/x/')
+  const use = useSectionOf(
+    kubernetes,
+    choiceOf(kubernetes, { arch: 'arm64', version: 'v1.32.2' }),
+    'https://e.t',
+    '/x/',
+  )
   t.match(use, {
     choice: { version: 'v1.32.2', arch: 'arm64' },
     stream: 'v1.32',
     sha256: /^[0-9]{64}$/,
     curl: /https:\/\/e\.t\/x\/kubernetes-v1\.32\.2-arm64\.raw/,
   })
-  t.same(useSectionOf(kubernetes, { version: 'v0' }, 'https://e.t', '/x/'), {
+  t.same(useSectionOf(kubernetes, choiceOf(kubernetes, { version: 'v0' }), 'https://e.t', '/x/'), {
     error: 'version: kubernetes has no version "v0"',
   })
 })

@@ -1,4 +1,9 @@
-import { useSectionOf, type UseQuery, type UseSection } from '../../src/directory/snippets.js'
+import {
+  choiceOf,
+  useSectionOf,
+  type UseQuery,
+  type UseSection,
+} from '../../src/directory/snippets.js'
 import { imagesOf, type Extension } from '../../src/index/catalog.js'
 
 /** Extensions as the directory's tests use them, from image names alone. */
@@ -21,5 +26,5 @@ export const wasm = extension('wasmtime', 'wasmtime-24.0.0-arm64.raw')
 
 /** The "Use it" section a page shows for a query (the newest, pinned, by default). */
 export function useFor(ext: Extension, query: UseQuery = {}, base = '/extensions/'): UseSection {
-  return useSectionOf(ext, query, 'https://extensions.test', base)
+  return useSectionOf(ext, choiceOf(ext, query), 'https://extensions.test', base)
 }

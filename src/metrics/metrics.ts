@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { SharedEvents, SharedKind, SharedResult } from '../shared/store.js'
 import type { RateLimitEvents } from '../protection/rate-limit.js'
 import type { CheckOutcome, UpstreamEvents } from '../upstream/events.js'
-import type { GateEvents, HeldBack } from '../upstream/gate.js'
+import { HELD_BACK, type GateEvents } from '../upstream/gate.js'
 import { CounterTally, type Tally } from './counter-tally.js'
 import type { ImageLabels } from '../decision/answer.js'
 import type { HoldCause, RefreshOutcome, StoreEvents } from '../index/store.js'
@@ -68,7 +68,6 @@ export const LATENCY_BUCKETS: readonly number[] = Object.freeze([
 
 const OUTCOMES: readonly CheckOutcome[] = ['exists', 'missing', 'unknown']
 const CACHE_RESULTS = ['hit', 'miss', 'stale'] as const
-const HELD_BACK: readonly HeldBack[] = ['paused', 'budget', 'client']
 const REFRESH_OUTCOMES: readonly RefreshOutcome[] = [
   'fetched',
   'unchanged',

@@ -6,7 +6,7 @@ import { sharedRelease } from '../table/sources.js'
 import type { CacheClass } from '../table/table.js'
 import type { UpstreamConfig } from './config.js'
 import type { CheckOutcome, UpstreamEvents } from './events.js'
-import type { CheckAsker, HeldBack, UpstreamGate } from './gate.js'
+import { HELD_BACK, type CheckAsker, type HeldBack, type UpstreamGate } from './gate.js'
 import { headCheck } from './head.js'
 
 export type { Clock } from '../cache/refreshing.js'
@@ -234,7 +234,7 @@ export class UpstreamChecks {
 const OUTCOMES: readonly string[] = ['exists', 'missing', 'unknown'] satisfies CheckOutcome[]
 
 function isHeld(outcome: CheckOutcome | HeldBack): outcome is HeldBack {
-  return outcome === 'paused' || outcome === 'budget' || outcome === 'client'
+  return (HELD_BACK as readonly string[]).includes(outcome)
 }
 
 /** An outcome as the store holds it; anything else (another version's?) is "unknown". */

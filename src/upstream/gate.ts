@@ -6,7 +6,8 @@ import { clientKey } from '../protection/address.js'
  * Why a request to GitHub was not sent: GitHub asked us to wait, this
  * second's budget is spent, or the asking client's share of it is.
  */
-export type HeldBack = 'paused' | 'budget' | 'client'
+export const HELD_BACK = ['paused', 'budget', 'client'] as const
+export type HeldBack = (typeof HELD_BACK)[number]
 
 /** Who a check is for: a client's request, or (none) the service itself. */
 export interface CheckAsker {

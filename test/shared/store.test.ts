@@ -59,6 +59,15 @@ async function listening(each: Instance): Promise<void> {
   )
 }
 
+/** A redis-server and two instances of the store on it, both listening for invalidations. */
+async function listeningPair(t: Test) {
+  const redis = await startRedisServer()
+  t.teardown(() => redis.close())
+  const [a, b] = [instance(t, redis), instance(t, redis)]
+  await Promise.all([a, b].map(listening))
+  return { redis, a, b }
+}
+
 /** An ask that counts its calls and answers `value` after `ms`. */
 function asker(value: string, ms = 0, ttlMs = 60_000) {
   const calls = { count: 0 }
@@ -94,10 +103,7 @@ t.test('one asks, the rest read or wait: one ask for the fleet', async (t) => {
 })
 
 t.test('an invalidation retires answers fleet-wide and reaches the others', async (t) => {
-  const redis = await startRedisServer()
-  t.teardown(() => redis.close())
-  const [a, b] = [instance(t, redis), instance(t, redis)]
-  await Promise.all([a, b].map(listening))
+  const { a, b } = await listeningPair(t)
   const heard: string[][] = []
   b.store.onInvalidation((tags) => heard.push([...tags]))
   a.store.onInvalidation(() => t.fail('an instance does not hear itself'))
@@ -127,10 +133,7 @@ t.test('an answer asked before an invalidation is not saved after it', async (t)
 })
 
 t.test('an answer held back locally is not shared, and its lock is let go', async (t) => {
-  const redis = await startRedisServer()
-  t.teardown(() => redis.close())
-  const [a, b] = [instance(t, redis), instance(t, redis)]
-  await Promise.all([a, b].map(listening))
+  const { a, b } = await listeningPair(t)
   const held = async () => {
     await sleep(100)
     return { value: Buffer.from('unknown'), ttlMs: 1000, share: false }
@@ -162,10 +165,7 @@ t.test('data beside the answers', async (t) => {
 t.test(
   'an adopted revision is kept only above the rank kept, and the others are told',
   async (t) => {
-    const redis = await startRedisServer()
-    t.teardown(() => redis.close())
-    const [a, b] = [instance(t, redis), instance(t, redis)]
-    await Promise.all([a, b].map(listening))
+    const { a, b } = await listeningPair(t)
     const heard: string[][] = []
     b.store.onInvalidation((tags) => heard.push([...tags]))
     t.equal(await b.store.adopted('bakery:kubernetes'), null, 'none yet')
@@ -200,10 +200,7 @@ t.test('answers of other kinds, releases and prefixes are apart', async (t) => {
 })
 
 t.test('Redis down: each instance alone at once, and back when it is', async (t) => {
-  const redis = await startRedisServer()
-  t.teardown(() => redis.close())
-  const [a, b] = [instance(t, redis), instance(t, redis)]
-  await Promise.all([a, b].map(listening))
+  const { redis, a, b } = await listeningPair(t)
   await redis.kill()
   const { calls, ask } = asker('exists')
   const started = performance.now()
@@ -273,10 +270,7 @@ t.test('messages: only what invalidate sends is heard', async (t) => {
 })
 
 t.test('an asker that never answers is waited for no longer than asked', async (t) => {
-  const redis = await startRedisServer()
-  t.teardown(() => redis.close())
-  const [a, b] = [instance(t, redis), instance(t, redis)]
-  await Promise.all([a, b].map(listening))
+  const { a, b } = await listeningPair(t)
   // A takes the lock and hangs (as an instance killed mid-check would).
   const hung = a.store.answer('check', 'k', 'url', () => new Promise(() => undefined), 60_000)
   void hung

@@ -4,8 +4,8 @@ import { pathToFileURL } from 'node:url'
 import { parse as parseYaml } from 'yaml'
 
 /**
- * Turns a Butane config (variant flatcar, version 1.0.0) into the Ignition
- * config (spec 3.3.0) that Butane itself would give, for the part of the
+ * Turns a Butane config (variant flatcar 1.0.0, or fcos 1.4.0) into the
+ * Ignition config (spec 3.3.0) that Butane itself would give, for the part of the
  * format deploy/flatcar/sysext-redirector.bu uses. Butane is not packaged for
  * Debian or npm; this keeps the committed .ign reproducible in CI.
  *
@@ -22,6 +22,13 @@ import { parse as parseYaml } from 'yaml'
  */
 
 export const IGNITION_VERSION = '3.3.0'
+
+/**
+ * The Butane variants and versions that give that spec: Flatcar's, and
+ * Fedora CoreOS's (a Fedora sysexts directory page's snippet); the subset
+ * below is the same for both.
+ */
+const VARIANTS = ['flatcar 1.0.0', 'fcos 1.4.0']
 
 /** How one Butane field becomes an Ignition field. */
 type Field =
@@ -110,8 +117,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 export function butaneToIgnition(doc: unknown, readLocal: ReadLocal): Record<string, unknown> {
   if (!isRecord(doc)) fail('config', 'expected a mapping')
   const { variant, version, ...rest } = doc
-  if (variant !== 'flatcar' || version !== '1.0.0') {
-    fail('config', `only variant flatcar, version 1.0.0 is supported (got ${variant} ${version})`)
+  if (!VARIANTS.includes(`${variant} ${version}`)) {
+    fail('config', `only ${VARIANTS.join(' or ')} is supported (got ${variant} ${version})`)
   }
   return { ignition: { version: IGNITION_VERSION }, ...translate(rest, ROOT, '', readLocal) }
 }

@@ -1,4 +1,5 @@
 import type { Extension } from '../index/catalog.js'
+import type { DirectoryLayout } from '../table/layers.js'
 import type { SnapshotFile } from '../index/snapshot-file.js'
 import type { Captures } from '../table/matcher.js'
 import type { CheckOutcome } from '../upstream/events.js'
@@ -57,6 +58,8 @@ export type DirectoryPage = (
   readonly source: string | null
   /** Where the page links below: its directory form's path (`/extensions/`). */
   readonly base: string
+  /** How the page's extensions are published and set up (flat, or in name folders). */
+  readonly layout: DirectoryLayout
 }
 
 export interface Warning {

@@ -273,6 +273,7 @@ function* directory(
   const shown = {
     source: Object.keys(policy.origins.sources).length > 1 ? source : null,
     base: form.base,
+    layout: form.layout,
   }
   if (extension !== null) {
     const one = yield* ask({ kind: 'extension', source, name: extension })

@@ -178,8 +178,12 @@ export function listingHtml(listing: Listing, source: string | null, base = DIRE
     (entry) =>
       `<tr data-name="${escapeHtml(entry.name.toLowerCase())}"><th scope="row">${link(entry.url, entry.name)}</th><td class="num">${entry.versions}</td>${newestCells(entry.name, entry.newest)}</tr>`,
   )
+  const follows =
+    listing.layout === 'flatcar'
+      ? 'these links follow new releases'
+      : 'systemd-sysupdate follows new ones'
   const body = `<h1>System extensions</h1>
-<p class="lead">${plural(listing.extensions.length, 'extension')}.${fromSource(source)} The newest image of each, per architecture; these links follow new releases. Pick an extension for all its versions and a configuration to set a machine up with it.</p>
+<p class="lead">${plural(listing.extensions.length, 'extension')}.${fromSource(source)} The newest image of each, per architecture; ${follows}. Pick an extension for all its versions and a configuration to set a machine up with it.</p>
 <p hidden><label for="filter">Filter by name</label> <input id="filter" type="search" autocomplete="off"></p>
 ${table(
   { caption: 'Newest image per extension and architecture' },
@@ -220,20 +224,33 @@ export function extensionHtml(
     const badge = i === 0 ? '<span class="badge">newest</span>' : ''
     return `<tr><th scope="row">${escapeHtml(v.version)}${badge}</th>${cells.join('')}</tr>`
   })
+  const flatcar = ext.layout === 'flatcar'
+  const [streamsTitle, streamsText, streamHeader] = flatcar
+    ? [
+        'Streams',
+        `Each link follows the newest version within its release line, as <code>${escapeHtml(ext.name)}-&lt;stream&gt;-&lt;arch&gt;.raw</code>`,
+        'Stream',
+      ]
+    : [
+        'Fedora releases',
+        "The newest image built for each Fedora release; a machine follows its own (sysupdate's <code>%w</code>)",
+        'Release',
+      ]
   const streamSection =
     streams.length === 0
       ? ''
-      : `<h2 id="streams">Streams</h2>
-<p>Each link follows the newest version within its release line, as <code>${escapeHtml(ext.name)}-&lt;stream&gt;-&lt;arch&gt;.raw</code>:</p>
-${shownOf(ext.streams.length, ext.streamsTotal, 'streams', ext.sha256sums)}${table({ heading: 'streams' }, `<th scope="col">Stream</th>${ARCH_HEADERS}`, streams)}
+      : `<h2 id="streams">${streamsTitle}</h2>
+<p>${streamsText}:</p>
+${shownOf(ext.streams.length, ext.streamsTotal, 'streams', ext.sha256sums)}${table({ heading: 'streams' }, `<th scope="col">${streamHeader}</th>${ARCH_HEADERS}`, streams)}
 `
+  const where = flatcar ? "this page's address" : link(ext.folder, ext.folder)
   const body = `<h1>${escapeHtml(ext.name)}</h1>
-<p class="lead">${plural(ext.versionsTotal, 'version')} for ${escapeHtml(ext.architectures.join(' and '))}.${fromSource(source)} For systemd-sysupdate, use this page's address as <code>Path=</code>; it reads ${link(ext.sha256sums, 'SHA256SUMS')}.</p>
+<p class="lead">${plural(ext.versionsTotal, 'version')} for ${escapeHtml(ext.architectures.join(' and '))}.${fromSource(source)} For systemd-sysupdate, use ${where} as <code>Path=</code>; it reads ${link(ext.sha256sums, 'SHA256SUMS')}.</p>
 ${useHtml(ext, use)}
 <h2 id="newest">Newest</h2>
 ${table(
   { heading: 'newest' },
-  '<th scope="col">Architecture</th><th scope="col">Version</th><th scope="col">Always-newest URL</th>',
+  `<th scope="col">Architecture</th><th scope="col">Version</th><th scope="col">${flatcar ? 'Always-newest URL' : 'Image'}</th>`,
   newest,
 )}
 ${streamSection}<h2 id="versions">${ext.versions.length < ext.versionsTotal ? 'Newest versions' : 'All versions'}</h2>
@@ -293,7 +310,7 @@ function useHtml(ext: ExtensionPage, use: UseSection): string {
         : [
             [
               'stream',
-              `follow ${use.stream}`,
+              `follow ${streamName(ext, use.stream)}`,
               choiceUrl(choice, { follow: 'stream' }, use.stream),
             ] as [string, string, string],
           ]),
@@ -309,14 +326,20 @@ function useHtml(ext: ExtensionPage, use: UseSection): string {
   }
   const how =
     choice.follow === 'stream'
-      ? `installs ${choice.version} and lets systemd-sysupdate follow the ${use.stream} stream`
+      ? `installs ${choice.version} and lets systemd-sysupdate follow ${ext.layout === 'flatcar' ? `the ${use.stream} stream` : streamName(ext, use.stream as string)} (a timer of its own, daily; a new version is merged at the next boot)`
       : `installs ${choice.version} and keeps it`
+  const variant = ext.layout === 'flatcar' ? 'Flatcar' : 'Fedora CoreOS'
   return `${heading}
 <p>A Butane config that ${escapeHtml(how)}, for ${escapeHtml(choice.arch)}. Pick another version in the table below.</p>
 <div class="choices">${line.join('')}</div>
-${snippet('butane', 'Butane (Flatcar)', use.butane)}
+${snippet('butane', `Butane (${variant})`, use.butane)}
 ${use.transfer === null ? '' : snippet('transfer', `Transfer file: ${use.transfer.path}`, use.transfer.text)}
 ${snippet('curl', 'curl, checked by its SHA-256', use.curl)}`
+}
+
+/** A stream as the page names it: `v1.32`, or `Fedora 42`. */
+function streamName(ext: ExtensionPage, stream: string): string {
+  return ext.layout === 'flatcar' ? stream : `Fedora ${stream}`
 }
 
 /** When a page shows only the newest rows: how many of how many, and where the rest are. */

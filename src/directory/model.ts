@@ -3,12 +3,13 @@ import {
   DEFAULT_ARCH,
   architecturesOf,
   newestImage,
-  streamsOf,
   versionsOf,
   type Arch,
   type Extension,
   type Image,
 } from '../index/catalog.js'
+import type { DirectoryLayout } from '../table/layers.js'
+import { streamsIn } from './streams.js'
 
 /**
  * What the directory shows, as plain data: the JSON answer as is, and what
@@ -17,7 +18,10 @@ import {
  */
 export interface NewestLink {
   readonly version: string
-  /** The version-less (or stream) URL that follows new releases. */
+  /**
+   * The version-less (or stream) URL that follows new releases; in a layout
+   * without such names (Fedora's), the versioned URL of today's image.
+   */
   readonly url: string
   /** The versioned URL of the image it leads to today. */
   readonly file: string
@@ -34,6 +38,7 @@ export interface ListingEntry {
 }
 
 export interface Listing {
+  readonly layout: DirectoryLayout['kind']
   readonly extensions: readonly ListingEntry[]
 }
 
@@ -46,6 +51,9 @@ export interface ImageLink {
 export interface ExtensionPage {
   readonly name: string
   readonly url: string
+  readonly layout: DirectoryLayout['kind']
+  /** The folder holding its SHA256SUMS: systemd-sysupdate's `Path=`. */
+  readonly folder: string
   readonly sha256sums: string
   readonly architectures: readonly Arch[]
   readonly newest: Partial<Record<Arch, NewestLink>>
@@ -67,6 +75,14 @@ export const PAGE_ROWS = 1000
 /** The Flatcar bakery's directory: where the pages link below unless a table says otherwise. */
 export const DIRECTORY = '/extensions/'
 
+/** Where a directory's pages are (`base`) and how its extensions are laid out. */
+export interface Place {
+  readonly base: string
+  readonly layout: DirectoryLayout
+}
+
+export const FLATCAR_PLACE: Place = { base: DIRECTORY, layout: { kind: 'flatcar' } }
+
 /** An image, by its name, in the flat directory at `base`. */
 export function flatUrl(file: string, base: string): string {
   return `${base}${file}`
@@ -78,27 +94,46 @@ export function newestUrl(name: string, arch: Arch, stream?: string, base = DIRE
   return flatUrl(arch === DEFAULT_ARCH ? `${name}.raw` : `${name}-${arch}.raw`, base)
 }
 
+/**
+ * An extension's folder, where its SHA256SUMS is and sysupdate's `Path=`
+ * points: its page in the flat directory, its name folder in Fedora's.
+ */
+export function folderOf(name: string, { base, layout }: Place): string {
+  return layout.kind === 'fedora' ? layout.folder.replace('{ext}', name) : `${base}${name}/`
+}
+
+/** An image's URL: at the flat directory's top, or in its name's folder. */
+export function imageUrl(name: string, file: string, place: Place): string {
+  return place.layout.kind === 'fedora'
+    ? `${folderOf(name, place)}${file}`
+    : flatUrl(file, place.base)
+}
+
 function newestLinks(
   extension: Extension,
-  base: string,
+  place: Place,
   stream?: string,
 ): Partial<Record<Arch, NewestLink>> {
   const links: Partial<Record<Arch, NewestLink>> = {}
+  const streams = streamsIn(place.layout)
   for (const arch of ARCHES) {
-    const image = newestImage(extension, arch, stream)
+    const image =
+      stream === undefined ? newestImage(extension, arch) : streams.newest(extension, arch, stream)
     if (image === undefined) continue
-    links[arch] = {
-      version: image.version,
-      url: newestUrl(extension.name, arch, stream, base),
-      file: flatUrl(image.file, base),
-    }
+    const file = imageUrl(extension.name, image.file, place)
+    // Only Flatcar's layout has names that follow new releases (the table's newest layer).
+    const url =
+      place.layout.kind === 'flatcar' ? newestUrl(extension.name, arch, stream, place.base) : file
+    links[arch] = { version: image.version, url, file }
   }
   return links
 }
 
 /** The listing of a directory whose pages are below `base` (a table's directory form says where). */
-export function listingOf(extensions: readonly Extension[], base = DIRECTORY): Listing {
+export function listingOf(extensions: readonly Extension[], place = FLATCAR_PLACE): Listing {
+  const { base } = place
   return {
+    layout: place.layout.kind,
     extensions: [...extensions]
       .sort((a, b) => (a.name < b.name ? -1 : 1))
       .map((extension) => ({
@@ -108,24 +143,27 @@ export function listingOf(extensions: readonly Extension[], base = DIRECTORY): L
         newestVersion: (extension.images[0] as Image).version,
         architectures: architecturesOf(extension),
         versions: versionsOf(extension).length,
-        newest: newestLinks(extension, base),
+        newest: newestLinks(extension, place),
       })),
   }
 }
 
-export function pageOf(extension: Extension, base = DIRECTORY): ExtensionPage {
+export function pageOf(extension: Extension, place = FLATCAR_PLACE): ExtensionPage {
   const { name } = extension
-  const streams = streamsOf(extension)
-  const versions = imagesByVersion(extension, base)
+  const streams = streamsIn(place.layout).list(extension)
+  const versions = imagesByVersion(extension, place)
+  const folder = folderOf(name, place)
   return {
     name,
-    url: `${base}${name}/`,
-    sha256sums: `${base}${name}/SHA256SUMS`,
+    url: `${place.base}${name}/`,
+    layout: place.layout.kind,
+    folder,
+    sha256sums: `${folder}SHA256SUMS`,
     architectures: architecturesOf(extension),
-    newest: newestLinks(extension, base),
+    newest: newestLinks(extension, place),
     streams: streams.slice(0, PAGE_ROWS).map((stream) => ({
       stream,
-      newest: newestLinks(extension, base, stream),
+      newest: newestLinks(extension, place, stream),
     })),
     streamsTotal: streams.length,
     versions,
@@ -136,7 +174,7 @@ export function pageOf(extension: Extension, base = DIRECTORY): ExtensionPage {
 /** The newest PAGE_ROWS versions, newest first. imagesOf keeps one image per file, so per version and arch. */
 function imagesByVersion(
   extension: Extension,
-  base: string,
+  place: Place,
 ): { version: string; images: Partial<Record<Arch, ImageLink>> }[] {
   const byVersion = new Map<string, Partial<Record<Arch, ImageLink>>>()
   for (const image of extension.images) {
@@ -146,7 +184,8 @@ function imagesByVersion(
       images = {}
       byVersion.set(image.version, images)
     }
-    images[image.arch] = { file: image.file, url: flatUrl(image.file, base), sha256: image.sha256 }
+    const url = imageUrl(extension.name, image.file, place)
+    images[image.arch] = { file: image.file, url, sha256: image.sha256 }
   }
   return [...byVersion].map(([version, images]) => ({ version, images }))
 }

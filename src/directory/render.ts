@@ -3,7 +3,7 @@ import type { DirectoryPage } from '../decision/answer.js'
 import type { Extension } from '../index/catalog.js'
 import { sendText } from '../http/text-reply.js'
 import { CONTENT_SECURITY_POLICY, extensionHtml, listingHtml, notFoundHtml } from './html.js'
-import { listingOf, pageOf } from './model.js'
+import { listingOf, pageOf, type Place } from './model.js'
 import { chooseFormat } from './negotiate.js'
 import { choiceOf, useSectionOf, type ChoiceResult, type UseQuery } from './snippets.js'
 
@@ -35,7 +35,7 @@ export function renderPage(
     if (origin === null) {
       return sendText(reply, 400, 'Bad Request: the Host header names no host the page can use')
     }
-    use = { chosen: choiceOf(page.extension, query), origin }
+    use = { chosen: choiceOf(page.extension, query, page.layout), origin }
     // A choice that names nothing published: the page says so, and offers no snippet.
     if (!use.chosen.ok) status = 400
   }
@@ -63,7 +63,7 @@ interface UseChoice {
 function pageJson(page: DirectoryPage, use: UseChoice | undefined): string {
   const source = sourceField(page.source)
   if (page.kind === 'listing') {
-    return JSON.stringify({ ...source, ...listingOf(page.extensions, page.base) })
+    return JSON.stringify({ ...source, ...listingOf(page.extensions, placeOf(page)) })
   }
   if (page.kind === 'extension') return rendered(page, 'json', use as UseChoice)
   const error = `no extension named ${page.name}`
@@ -72,9 +72,15 @@ function pageJson(page: DirectoryPage, use: UseChoice | undefined): string {
 
 function pageHtml(page: DirectoryPage, use: UseChoice | undefined): string {
   const { source, base } = page
-  if (page.kind === 'listing') return listingHtml(listingOf(page.extensions, base), source, base)
+  if (page.kind === 'listing') {
+    return listingHtml(listingOf(page.extensions, placeOf(page)), source, base)
+  }
   if (page.kind === 'extension') return rendered(page, 'html', use as UseChoice)
   return notFoundHtml(page.name, page.choices, source, base)
+}
+
+function placeOf({ base, layout }: DirectoryPage): Place {
+  return { base, layout }
 }
 
 /** `{source}` first in a page's JSON, for a table of several sources; nothing otherwise. */
@@ -105,10 +111,12 @@ function rendered(
   }
   // The choice as checked (a named stream may differ from the version's own), or its refusal.
   const choice = chosen.ok ? JSON.stringify([chosen.choice, chosen.stream]) : chosen.reason
-  return remembered(made, `${format} ${base} ${origin} ${choice}`, CHOICES_KEPT, () => {
+  const folder = page.layout.kind === 'fedora' ? page.layout.folder : ''
+  return remembered(made, `${format} ${base} ${folder} ${origin} ${choice}`, CHOICES_KEPT, () => {
     // The snippets are made only for a page not kept already.
-    const use = useSectionOf(extension, chosen, origin, base)
-    const model = pageOf(extension, base)
+    const place = placeOf(page)
+    const use = useSectionOf(extension, chosen, origin, place)
+    const model = pageOf(extension, place)
     return format === 'json'
       ? JSON.stringify({ ...sourceField(source), ...model, use })
       : extensionHtml(model, source, base, use)

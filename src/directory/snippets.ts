@@ -1,18 +1,15 @@
-import {
-  ARCHES,
-  DEFAULT_ARCH,
-  streamsOf,
-  type Arch,
-  type Extension,
-  type Image,
-} from '../index/catalog.js'
+import { ARCHES, DEFAULT_ARCH, type Arch, type Extension, type Image } from '../index/catalog.js'
+import type { DirectoryLayout } from '../table/layers.js'
+import { folderOf, FLATCAR_PLACE, imageUrl, type Place } from './model.js'
+import { streamsIn, type Streams } from './streams.js'
 
 /**
  * What an extension page offers to set a machine up with (issue 30): for a
  * version, an architecture and a choice between pinning that version and
  * following its stream, a Butane config, the sysupdate transfer file alone
  * and a curl line. Plain data from the extension's adopted manifest (file
- * names, versions, SHA-256), so a snippet only ever names what is published.
+ * names, versions, SHA-256), so a snippet only ever names what is published;
+ * in the shapes of the directory's layout (Flatcar's or the Fedora sysexts').
  */
 
 /** How the machine follows the extension: this version only, or its stream through sysupdate. */
@@ -57,10 +54,15 @@ export type ChoiceResult =
  * pinned by default. A part that names nothing published is refused with
  * what it accepts, never turned into a snippet that cannot work.
  */
-export function choiceOf(extension: Extension, query: UseQuery): ChoiceResult {
-  const named = namedStream(extension, query.stream)
+export function choiceOf(
+  extension: Extension,
+  query: UseQuery,
+  layout: DirectoryLayout = FLATCAR_PLACE.layout,
+): ChoiceResult {
+  const streams = streamsIn(layout)
+  const named = namedStream(extension, query.stream, streams)
   if (typeof named === 'object') return named
-  const version = query.version ?? newestVersion(extension, named, query.arch)
+  const version = query.version ?? newestVersion(extension, named, query.arch, streams)
   if (typeof version !== 'string' || !extension.images.some((image) => image.version === version)) {
     return { ok: false, reason: `version: ${extension.name} has no version ${shown(version)}` }
   }
@@ -73,7 +75,7 @@ export function choiceOf(extension: Extension, query: UseQuery): ChoiceResult {
     const why = known ? `is not published for ${shown(arch)}` : `has no architecture ${shown(arch)}`
     return { ok: false, reason: `arch: ${version} ${why}; it is for ${arches.join(' and ')}` }
   }
-  if (named !== undefined && !version.startsWith(`${named}.`)) {
+  if (named !== undefined && !streams.holds(version, named)) {
     return { ok: false, reason: `stream: ${version} is not in stream ${shown(named)}` }
   }
   // Naming a stream is asking to follow it.
@@ -81,7 +83,7 @@ export function choiceOf(extension: Extension, query: UseQuery): ChoiceResult {
   if (typeof follow !== 'string' || !(FOLLOWS as readonly string[]).includes(follow)) {
     return { ok: false, reason: `use: expected version or stream, not ${shown(follow)}` }
   }
-  const stream = named ?? streamOf(extension, image)
+  const stream = named ?? streams.of(extension, image)
   if (follow === 'stream' && stream === null) {
     return { ok: false, reason: `use: ${version} belongs to no stream; pin it (use=version)` }
   }
@@ -102,16 +104,22 @@ export function choiceOf(extension: Extension, query: UseQuery): ChoiceResult {
 function namedStream(
   extension: Extension,
   stream: unknown,
+  streams: Streams,
 ): string | undefined | { ok: false; reason: string } {
   if (stream === undefined) return undefined
-  if (typeof stream === 'string' && streamsOf(extension).includes(stream)) return stream
+  if (typeof stream === 'string' && streams.list(extension).includes(stream)) return stream
   return { ok: false, reason: `stream: ${extension.name} has no stream ${shown(stream)}` }
 }
 
 /** The newest version, within `stream` when one is named, for `arch` where it has one. */
-function newestVersion(extension: Extension, stream: string | undefined, arch: unknown): string {
+function newestVersion(
+  extension: Extension,
+  stream: string | undefined,
+  arch: unknown,
+  streams: Streams,
+): string {
   const within = extension.images.filter(
-    (image) => stream === undefined || image.version.startsWith(`${stream}.`),
+    (image) => stream === undefined || streams.holds(image.version, stream),
   )
   // A named stream has at least one image: streams are made from them.
   return ((within.find((image) => image.arch === arch) ?? within[0]) as Image).version
@@ -123,23 +131,12 @@ function shown(value: unknown): string {
   return JSON.stringify(text.length > 64 ? `${text.slice(0, 64)}…` : text)
 }
 
-/**
- * The stream a version belongs to: the most specific stream the page shows
- * whose newest versions start with it (`v1.32` for `v1.32.2`); null when none.
- */
-export function streamOf(extension: Extension, image: Image): string | null {
-  const streams = streamsOf(extension, image.arch).filter((stream) =>
-    image.version.startsWith(`${stream}.`),
-  )
-  return streams.sort((a, b) => b.length - a.length)[0] ?? null
-}
-
-/** Where the snippets point: the service's public origin and the page's own paths. */
+/** Where the snippets point: the service's public origin and the paths of the extension's files. */
 export interface UsePlace {
   /** `https://extensions.example.org`, no trailing slash. */
   readonly origin: string
-  /** The extension page's path (`/extensions/kubernetes/`): sysupdate's `Path=`. */
-  readonly page: string
+  /** The extension's folder (`/extensions/kubernetes/`): sysupdate's `Path=`. */
+  readonly folder: string
   /** The image's path on this service (`/extensions/kubernetes-v1.32.2-x86-64.raw`). */
   readonly image: string
 }
@@ -151,27 +148,67 @@ export interface Snippets {
   readonly curl: string
 }
 
-/** Where a machine keeps an extension's images (Flatcar's docs), and the link systemd-sysext reads. */
-const IMAGES_DIR = '/opt/extensions'
-const ACTIVE_DIR = '/etc/extensions'
+/**
+ * Where a layout's machines keep an extension's images and the link
+ * systemd-sysext reads: Flatcar's docs keep each in its own folder below
+ * /opt/extensions and link it from /etc/extensions; the Fedora sysexts' keep
+ * them side by side in /var/lib/extensions.d, linked from /var/lib/extensions.
+ */
+interface Machine {
+  readonly butane: readonly string[]
+  imagesDir(name: string): string
+  readonly activeDir: string
+  /** sysupdate's MatchPattern for following `stream` of this image. */
+  pattern(name: string, stream: string, image: Image): string
+  readonly instancesMax: number
+  /** Why the transfer file says Verify=false, and when it may say true. */
+  readonly verify: string
+  /** Units the Butane enables besides the updater (systemd-sysext is on by default on Flatcar). */
+  readonly units: readonly string[]
+}
+
+const MACHINES: Readonly<Record<DirectoryLayout['kind'], Machine>> = {
+  flatcar: {
+    butane: ['variant: flatcar', 'version: 1.0.0'],
+    imagesDir: (name) => `/opt/extensions/${name}`,
+    activeDir: '/etc/extensions',
+    pattern: (name, stream, image) => `${name}-${stream}.@v-${image.arch}.raw`,
+    instancesMax: 3,
+    verify: `# The bakery's own definitions set Verify=false; with its key in
+# /etc/systemd/import-pubring.gpg, Verify=true checks SHA256SUMS' signature.`,
+    units: [],
+  },
+  fedora: {
+    // fcos 1.4.0 gives Ignition spec 3.3.0, which every Fedora CoreOS applies.
+    butane: ['variant: fcos', 'version: 1.4.0'],
+    imagesDir: () => '/var/lib/extensions.d',
+    activeDir: '/var/lib/extensions',
+    // %w is the machine's VERSION_ID and %a its architecture: the images of its own release.
+    pattern: (name) => `${name}-@v-%w-%a.raw`,
+    instancesMax: 2,
+    verify: '# The Fedora sysexts sign no SHA256SUMS: Verify=false, as in their own files.',
+    units: ['systemd-sysext.service'],
+  },
+}
 
 export function snippetsOf(
   extension: Extension,
   chosen: Extract<ChoiceResult, { ok: true }>,
   place: UsePlace,
+  layout: DirectoryLayout = FLATCAR_PLACE.layout,
 ): Snippets {
   const { choice, image, stream } = chosen
   const name = extension.name
-  const dir = `${IMAGES_DIR}/${name}`
+  const machine = MACHINES[layout.kind]
   const transfer =
     choice.follow === 'stream'
       ? {
           path: `/etc/sysupdate.${name}.d/${name}.${choice.systemd === '254' ? 'conf' : 'transfer'}`,
-          text: transferText(name, `${name}-${stream as string}.@v-${image.arch}.raw`, dir, place),
+          text: transferText(name, machine.pattern(name, stream as string, image), machine, place),
         }
       : null
   return {
-    butane: butaneText(name, image, `${place.origin}${place.image}`, transfer),
+    butane: butaneText(name, image, `${place.origin}${place.image}`, transfer, machine),
     transfer,
     curl:
       `curl -fLo ${image.file} ${place.origin}${place.image}` +
@@ -179,42 +216,93 @@ export function snippetsOf(
   }
 }
 
-/** The sysupdate definition that follows a stream, in the flat directory of the extension's page. */
-function transferText(name: string, pattern: string, dir: string, place: UsePlace): string {
+/** The sysupdate definition that follows a stream, in the extension's folder on this service. */
+function transferText(name: string, pattern: string, machine: Machine, place: UsePlace): string {
   return `[Transfer]
-# The bakery's own definitions set Verify=false; with its key in
-# /etc/systemd/import-pubring.gpg, Verify=true checks SHA256SUMS' signature.
+${machine.verify}
 Verify=false
 
 [Source]
 Type=url-file
-Path=${place.origin}${place.page}
+Path=${place.origin}${place.folder}
 MatchPattern=${pattern}
 
 [Target]
-InstancesMax=3
+InstancesMax=${machine.instancesMax}
 Type=regular-file
-Path=${dir}
-CurrentSymlink=${ACTIVE_DIR}/${name}.raw
+Path=${machine.imagesDir(name)}/
+CurrentSymlink=${machine.activeDir}/${name}.raw
 MatchPattern=${pattern}
 `
 }
 
+/** The command the updater unit runs: the extension's own definitions (a sysupdate component). */
+export function updateCommand(name: string): string {
+  return `/usr/lib/systemd/systemd-sysupdate --component=${name} update`
+}
+
 /**
- * A Butane config (variant flatcar): the image in its folder, checked by its
- * SHA-256, the link that makes systemd-sysext merge it, and for a stream the
- * transfer file and the timer that runs sysupdate.
+ * The updater: a service and a timer of the extension's own. The transfer
+ * file is a component (`/etc/sysupdate.<ext>.d/`), which systemd-sysupdate's
+ * own service never reads; its own units keep one extension's updates apart
+ * from another's, and need no placeholder definition in /etc/sysupdate.d.
+ * The new image is merged at the next boot (or `systemd-sysext refresh`).
+ */
+function updaterUnits(name: string): string[] {
+  const service = `[Unit]
+Description=Update the ${name} system extension
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=${updateCommand(name)}
+`
+  const timer = `[Unit]
+Description=Update the ${name} system extension daily
+
+[Timer]
+OnBootSec=15min
+OnUnitActiveSec=1d
+RandomizedDelaySec=1h
+
+[Install]
+WantedBy=timers.target
+`
+  return [
+    `    - name: sysupdate-${name}.service`,
+    '      contents: |',
+    ...indented(service),
+    `    - name: sysupdate-${name}.timer`,
+    '      enabled: true',
+    '      contents: |',
+    ...indented(timer),
+  ]
+}
+
+/** A text as a YAML block scalar's lines, below a `contents: |`. */
+function indented(text: string): string[] {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => (line === '' ? '' : `        ${line}`))
+}
+
+/**
+ * A Butane config (the layout's variant): the image in its folder, checked by
+ * its SHA-256, the link that makes systemd-sysext merge it, and for a stream
+ * the transfer file and the units that run sysupdate for it.
  */
 function butaneText(
   name: string,
   image: Image,
   url: string,
   transfer: Snippets['transfer'],
+  machine: Machine,
 ): string {
-  const path = `${IMAGES_DIR}/${name}/${image.file}`
+  const path = `${machine.imagesDir(name)}/${image.file}`
   const lines = [
-    'variant: flatcar',
-    'version: 1.0.0',
+    ...machine.butane,
     'storage:',
     '  files:',
     `    - path: ${path}`,
@@ -226,26 +314,24 @@ function butaneText(
   ]
   if (transfer !== null) {
     lines.push(`    - path: ${transfer.path}`, '      contents:', '        inline: |')
-    for (const line of transfer.text.trimEnd().split('\n')) {
-      lines.push(line === '' ? '' : `          ${line}`)
-    }
+    lines.push(...indented(transfer.text).map((line) => (line === '' ? '' : `  ${line}`)))
   }
   lines.push(
     '  links:',
-    `    - path: ${ACTIVE_DIR}/${name}.raw`,
+    `    - path: ${machine.activeDir}/${name}.raw`,
     `      target: ${path}`,
     '      hard: false',
   )
-  if (transfer !== null) {
-    lines.push('systemd:', '  units:', '    - name: systemd-sysupdate.timer', '      enabled: true')
-  }
+  const units = machine.units.flatMap((unit) => [`    - name: ${unit}`, '      enabled: true'])
+  if (transfer !== null) units.push(...updaterUnits(name))
+  if (units.length > 0) lines.push('systemd:', '  units:', ...units)
   return `${lines.join('\n')}\n`
 }
 
 /**
- * What an extension page offers to set a machine up with : the
- * choice made, with its snippets and the image's SHA-256; or, for a choice
- * that names nothing published, why not.
+ * What an extension page offers to set a machine up with: the choice made,
+ * with its snippets and the image's SHA-256; or, for a choice that names
+ * nothing published, why not.
  */
 export type UseSection =
   | (Snippets & {
@@ -260,10 +346,16 @@ export function useSectionOf(
   extension: Extension,
   chosen: ChoiceResult,
   origin: string,
-  base: string,
+  place: Place = FLATCAR_PLACE,
 ): UseSection {
   if (!chosen.ok) return { error: chosen.reason }
   const { choice, stream, image } = chosen
-  const place = { origin, page: `${base}${extension.name}/`, image: `${base}${image.file}` }
-  return { choice, stream, sha256: image.sha256, ...snippetsOf(extension, chosen, place) }
+  const { name } = extension
+  const where = {
+    origin,
+    folder: folderOf(name, place),
+    image: imageUrl(name, image.file, place),
+  }
+  const snippets = snippetsOf(extension, chosen, where, place.layout)
+  return { choice, stream, sha256: image.sha256, ...snippets }
 }

@@ -45,8 +45,22 @@ export interface DirectoryForm extends PathForm {
   readonly source: string | null
   /** Where its pages link below: the path template up to its first placeholder (`/extensions/`). */
   readonly base: string
+  readonly layout: DirectoryLayout
   readonly examples: readonly string[]
 }
+
+/**
+ * How a directory's extensions are published and set up on a machine:
+ * Flatcar's flat directory (every image at the directory's top, newest-version
+ * names, sysupdate reading the extension page's folder, images in
+ * /opt/extensions), or the Fedora sysexts' (each name's images, SHA256SUMS and
+ * transfer file in its own folder, the OS version in the image name, images in
+ * /var/lib/extensions.d). `folder` is that name folder, `{ext}` in it.
+ */
+export type DirectoryLayout =
+  { readonly kind: 'flatcar' } | { readonly kind: 'fedora'; readonly folder: string }
+
+export const LAYOUTS = ['flatcar', 'fedora'] as const
 
 /** Where a manifest lives: a release and an asset in it. */
 export interface ManifestPlace {
@@ -153,7 +167,14 @@ export function compileNewest(value: unknown): NewestLayer | null {
 
 export function compileDirectories(value: unknown, sources: readonly Source[]): DirectoryForm[] {
   return list(value, 'directories').map((entry, i) => {
-    const doc = mapping(entry, `directories #${i + 1}`, ['name', 'path', 'source', 'examples'])
+    const doc = mapping(entry, `directories #${i + 1}`, [
+      'name',
+      'path',
+      'source',
+      'layout',
+      'folder',
+      'examples',
+    ])
     const where = `directory "${text(doc, 'name', `directories #${i + 1}`)}"`
     const form = compileForm(doc.path, where, [], ['ext'])
     const examples = list(doc.examples, `${where}: examples`).map((example, j) => {
@@ -162,8 +183,37 @@ export function compileDirectories(value: unknown, sources: readonly Source[]): 
     })
     const source = sourceName(doc.source, sources, `${where}: "source"`)
     const base = form.pathTemplate.split('{')[0] as string
-    return { ...form, name: doc.name as string, source, base, examples }
+    const layout = layoutOf(doc, where)
+    return { ...form, name: doc.name as string, source, base, layout, examples }
   })
+}
+
+/** A form's `layout` (flatcar by default) and, for fedora, its name `folder`. */
+function layoutOf(doc: Doc, where: string): DirectoryLayout {
+  const kind = doc.layout ?? 'flatcar'
+  if (!(LAYOUTS as readonly unknown[]).includes(kind)) {
+    throw invalid(`${where}: "layout" must be ${LAYOUTS.join(' or ')}`)
+  }
+  if (kind === 'flatcar') {
+    if (doc.folder !== undefined) throw invalid(`${where}: "folder" is for layout fedora only`)
+    return { kind: 'flatcar' }
+  }
+  const folder = doc.folder
+  const at = `${where}: "folder"`
+  if (typeof folder !== 'string' || !folder.startsWith('/') || !folder.endsWith('/')) {
+    throw invalid(`${at} must be a path such as /fedora/{ext}/, starting and ending with "/"`)
+  }
+  const tokens = withContext(at, () => parseTemplate(folder))
+  const captures = tokens.filter((token) => token.kind !== 'literal')
+  const segments = folder.split('/').slice(1, -1)
+  const ext = captures.length === 1 && captures[0]?.kind === 'capture' && segments.includes('{ext}')
+  const plain = segments.every(
+    (segment) => segment === '{ext}' || (isFileName(segment) && !/^\.\.?$/.test(segment)),
+  )
+  if (!ext || !plain) {
+    throw invalid(`${at} must hold {ext} as one whole segment, and file names besides`)
+  }
+  return { kind: 'fedora', folder }
 }
 
 export function compileManifests(value: unknown): Manifests {

@@ -58,7 +58,13 @@ t.test('the constructors fill every field', async (t) => {
   t.match(
     page(
       200,
-      { kind: 'listing', extensions: [], source: null, base: '/extensions/' },
+      {
+        kind: 'listing',
+        extensions: [],
+        source: null,
+        base: '/extensions/',
+        layout: { kind: 'flatcar' },
+      },
       'public, max-age=60',
       'bakery',
     ),

@@ -282,6 +282,7 @@ t.test('directory pages', async (t) => {
         choices: ['crio', 'docker', 'docker-compose', 'kubernetes', 'wasmtime', 'x86'],
         source: null,
         base: '/extensions/',
+        layout: { kind: 'flatcar' },
       },
     ],
   )

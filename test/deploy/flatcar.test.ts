@@ -224,7 +224,16 @@ t.test('converter: translates the fields it knows and names those it does not', 
     t.throws(() => butaneToIgnition(doc, local), message)
   }
   refuses([], /^config: expected a mapping/)
-  refuses({ variant: 'fcos', version: '1.5.0' }, /only variant flatcar, version 1\.0\.0/)
+  refuses(
+    { variant: 'fcos', version: '1.5.0' },
+    /only flatcar 1\.0\.0 or fcos 1\.4\.0 is supported/,
+  )
+  refuses({ variant: 'flatcar', version: '1.4.0' }, /\(got flatcar 1\.4\.0\)/)
+  t.same(
+    butaneToIgnition({ variant: 'fcos', version: '1.4.0' }, local),
+    { ignition: { version: '3.3.0' } },
+    'fcos 1.4.0 gives the same spec',
+  )
   refuses({ ...base, kernel_arguments: {} }, /kernel_arguments: not supported/)
   refuses({ ...base, storage: { trees: [] } }, /storage\.trees: not supported/)
   refuses(

@@ -67,12 +67,19 @@ t.test('HTML: self-contained, escaped, with the CSP that fits it', async (t) => 
   )
 })
 
+const at = (base: string) => ({ base, layout: { kind: 'flatcar' } }) as const
+
 t.test('pages name their directory by its path, the root too', async (t) => {
   t.match(
-    listingHtml(listingOf([kubernetes], '/extra/'), null, '/extra/'),
+    listingHtml(listingOf([kubernetes], at('/extra/')), null, '/extra/'),
     '<span aria-current="page">extra</span>',
   )
-  const atRoot = extensionHtml(pageOf(kubernetes, '/'), 'main', '/', useFor(kubernetes, {}, '/'))
+  const atRoot = extensionHtml(
+    pageOf(kubernetes, at('/')),
+    'main',
+    '/',
+    useFor(kubernetes, {}, at('/')),
+  )
   t.match(atRoot, '<li><a href="/">/</a></li>', 'a directory at / is called /')
   t.match(atRoot, 'From source <code>main</code>.')
   t.match(notFoundHtml('x', ['kubernetes'], null, '/'), '<a href="/kubernetes/">kubernetes</a>')

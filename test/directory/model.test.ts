@@ -1,7 +1,7 @@
 import t from 'tap'
 import { extensionHtml } from '../../src/directory/html.js'
 import { listingOf, newestUrl, PAGE_ROWS, pageOf } from '../../src/directory/model.js'
-import { kubernetes, useFor, wasm } from '../helpers/directory.js'
+import { btop, FEDORA_PLACE, kubernetes, useFor, wasm } from '../helpers/directory.js'
 
 t.test('the model: URLs through this service, newest and streams per arch', async (t) => {
   t.equal(newestUrl('k', 'x86-64'), '/extensions/k.raw')
@@ -12,6 +12,7 @@ t.test('the model: URLs through this service, newest and streams per arch', asyn
     'a stream always names its arch',
   )
   t.same(listingOf([wasm, kubernetes]), {
+    layout: 'flatcar',
     extensions: [
       {
         name: 'kubernetes',
@@ -117,5 +118,57 @@ t.test(
       /The newest \d+ of/,
       'a small page shows all',
     )
+  },
+)
+
+t.test(
+  'the Fedora layout: images and SHA256SUMS in the name folder, releases as streams',
+  async (t) => {
+    const listing = listingOf([btop], FEDORA_PLACE)
+    t.same(listing, {
+      layout: 'fedora',
+      extensions: [
+        {
+          name: 'btop',
+          url: '/directory/fedora/btop/',
+          newestVersion: '1.4.0-2.fc42-42',
+          architectures: ['x86-64', 'arm64'],
+          versions: 4,
+          newest: {
+            'x86-64': {
+              version: '1.4.0-2.fc42-42',
+              // No always-newest names in this layout: the newest image's own URL.
+              url: '/fedora/btop/btop-1.4.0-2.fc42-42-x86-64.raw',
+              file: '/fedora/btop/btop-1.4.0-2.fc42-42-x86-64.raw',
+            },
+            arm64: {
+              version: '1.4.0-2.fc42-42',
+              url: '/fedora/btop/btop-1.4.0-2.fc42-42-arm64.raw',
+              file: '/fedora/btop/btop-1.4.0-2.fc42-42-arm64.raw',
+            },
+          },
+        },
+      ],
+    })
+    const page = pageOf(btop, FEDORA_PLACE)
+    t.match(page, {
+      url: '/directory/fedora/btop/',
+      layout: 'fedora',
+      folder: '/fedora/btop/',
+      sha256sums: '/fedora/btop/SHA256SUMS',
+    })
+    t.same(
+      page.streams.map((s) => [s.stream, s.newest['x86-64']?.file, s.newest.arm64?.file]),
+      [
+        [
+          '42',
+          '/fedora/btop/btop-1.4.0-2.fc42-42-x86-64.raw',
+          '/fedora/btop/btop-1.4.0-2.fc42-42-arm64.raw',
+        ],
+        ['41', '/fedora/btop/btop-1.4.0-2.fc41-41-x86-64.raw', undefined],
+        ['40', undefined, '/fedora/btop/btop-1.2.0-1.fc40-40-arm64.raw'],
+      ],
+    )
+    t.equal(page.versions[0]?.images['x86-64']?.url, '/fedora/btop/btop-1.4.0-2.fc42-42-x86-64.raw')
   },
 )

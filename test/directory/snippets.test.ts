@@ -4,15 +4,15 @@ import { butaneToIgnition } from '../../deploy/flatcar/butane-to-ignition.js'
 import {
   choiceOf,
   snippetsOf,
-  streamOf,
+  updateCommand,
   useSectionOf,
   type ChoiceResult,
 } from '../../src/directory/snippets.js'
-import { extension, kubernetes, wasm } from '../helpers/directory.js'
+import { btop, extension, FEDORA_PLACE, kubernetes, wasm } from '../helpers/directory.js'
 
 const place = {
   origin: 'https://ext.test',
-  page: '/extensions/kubernetes/',
+  folder: '/extensions/kubernetes/',
   image: '/extensions/kubernetes-v1.32.10-x86-64.raw',
 }
 
@@ -86,15 +86,6 @@ t.test('a choice naming nothing published is refused, saying what is', async (t)
   t.same(result, { ok: false, reason: 'use: 1 belongs to no stream; pin it (use=version)' })
 })
 
-t.test('a version’s stream: the most specific the page shows', async (t) => {
-  const image = (version: string) =>
-    kubernetes.images.find((one) => one.version === version && one.arch === 'x86-64')
-  t.equal(streamOf(kubernetes, image('v1.32.2') as never), 'v1.32')
-  t.equal(streamOf(kubernetes, image('v1.31.4') as never), 'v1.31')
-  const lone = extension('lone', 'lone-1-x86-64.raw')
-  t.equal(streamOf(lone, lone.images[0] as never), null)
-})
-
 t.test('pinned: the image checked by its SHA-256, linked for systemd-sysext', async (t) => {
   const result = chosen(choiceOf(kubernetes, {}))
   const snippets = snippetsOf(kubernetes, result, place)
@@ -144,7 +135,7 @@ t.test('following a stream: the transfer file, by systemd version, and the timer
   )
   t.match(
     modern.transfer?.text,
-    '[Target]\nInstancesMax=3\nType=regular-file\nPath=/opt/extensions/kubernetes\nCurrentSymlink=/etc/extensions/kubernetes.raw\nMatchPattern=kubernetes-v1.32.@v-x86-64.raw\n',
+    '[Target]\nInstancesMax=3\nType=regular-file\nPath=/opt/extensions/kubernetes/\nCurrentSymlink=/etc/extensions/kubernetes.raw\nMatchPattern=kubernetes-v1.32.@v-x86-64.raw\n',
   )
   const config = butaneToIgnition(parseYaml(modern.butane, { version: '1.1' }), () => {
     throw new Error('no local files')
@@ -156,15 +147,34 @@ t.test('following a stream: the transfer file, by systemd version, and the timer
     modern.transfer?.text,
     'the transfer file, byte for byte',
   )
-  t.same(config.systemd, { units: [{ name: 'systemd-sysupdate.timer', enabled: true }] })
+  const units = (config.systemd as { units: { name: string; enabled?: boolean }[] }).units
+  t.same(
+    units.map((unit) => [unit.name, unit.enabled]),
+    [
+      ['sysupdate-kubernetes.service', undefined],
+      ['sysupdate-kubernetes.timer', true],
+    ],
+    'its own updater, the timer enabled',
+  )
+  t.match(
+    modern.butane,
+    `        ExecStart=${updateCommand('kubernetes')}\n`,
+    'the updater runs the extension as a component: /etc/sysupdate.<ext>.d',
+  )
+  t.equal(
+    updateCommand('kubernetes'),
+    '/usr/lib/systemd/systemd-sysupdate --component=kubernetes update',
+  )
+  t.match(modern.butane, '[Install]\n        WantedBy=timers.target\n', 'the timer can be enabled')
 })
 
 t.test('the section: the choice, its snippets and the SHA-256; or the reason', async (t) => {
+  const at = { base: '/x/', layout: { kind: 'flatcar' } } as const
   const use = useSectionOf(
     kubernetes,
     choiceOf(kubernetes, { arch: 'arm64', version: 'v1.32.2' }),
     'https://e.t',
-    '/x/',
+    at,
   )
   t.match(use, {
     choice: { version: 'v1.32.2', arch: 'arm64' },
@@ -172,7 +182,104 @@ t.test('the section: the choice, its snippets and the SHA-256; or the reason', a
     sha256: /^[0-9]{64}$/,
     curl: /https:\/\/e\.t\/x\/kubernetes-v1\.32\.2-arm64\.raw/,
   })
-  t.same(useSectionOf(kubernetes, choiceOf(kubernetes, { version: 'v0' }), 'https://e.t', '/x/'), {
+  t.same(useSectionOf(kubernetes, choiceOf(kubernetes, { version: 'v0' }), 'https://e.t', at), {
     error: 'version: kubernetes has no version "v0"',
   })
+})
+
+const fedora = FEDORA_PLACE.layout
+
+t.test('Fedora: a stream is the Fedora release that ends the version', async (t) => {
+  t.match(chosen(choiceOf(btop, {}, fedora)), {
+    choice: { version: '1.4.0-2.fc42-42', arch: 'x86-64', follow: 'version' },
+    stream: '42',
+  })
+  t.match(
+    chosen(choiceOf(btop, { stream: '41' }, fedora)),
+    { choice: { version: '1.4.0-2.fc41-41', follow: 'stream' }, stream: '41' },
+    'a release named: its newest image, followed',
+  )
+  t.match(chosen(choiceOf(btop, { stream: '40' }, fedora)).choice, { arch: 'arm64' })
+  t.same(choiceOf(btop, { stream: 'v1.4' }, fedora), {
+    ok: false,
+    reason: 'stream: btop has no stream "v1.4"',
+  })
+  t.same(choiceOf(btop, { stream: '41', version: '1.3.2-1.fc42-42' }, fedora), {
+    ok: false,
+    reason: 'stream: 1.3.2-1.fc42-42 is not in stream "41"',
+  })
+  const odd = extension('odd', 'odd-2.0-x86-64.raw')
+  t.same(choiceOf(odd, { use: 'stream' }, fedora), {
+    ok: false,
+    reason: 'use: 2.0 belongs to no stream; pin it (use=version)',
+  })
+})
+
+t.test('Fedora: its variant, its folders, its transfer file', async (t) => {
+  const pinned = useSectionOf(btop, choiceOf(btop, {}, fedora), 'https://e.t', FEDORA_PLACE)
+  if ('error' in pinned) throw new Error(pinned.error)
+  const file = 'btop-1.4.0-2.fc42-42-x86-64.raw'
+  t.equal(
+    pinned.curl,
+    `curl -fLo ${file} https://e.t/fedora/btop/${file} && echo '${pinned.sha256}  ${file}' | sha256sum -c`,
+    "the image in its name's folder",
+  )
+  const config = butaneToIgnition(parseYaml(pinned.butane, { version: '1.1' }), () => {
+    throw new Error('no local files')
+  })
+  t.strictSame(config, {
+    ignition: { version: '3.3.0' },
+    storage: {
+      files: [
+        {
+          path: `/var/lib/extensions.d/${file}`,
+          mode: 0o644,
+          contents: {
+            source: `https://e.t/fedora/btop/${file}`,
+            verification: { hash: `sha256-${pinned.sha256}` },
+          },
+        },
+      ],
+      links: [
+        {
+          path: '/var/lib/extensions/btop.raw',
+          target: `/var/lib/extensions.d/${file}`,
+          hard: false,
+        },
+      ],
+    },
+    systemd: { units: [{ name: 'systemd-sysext.service', enabled: true }] },
+  })
+  t.match(pinned.butane, /^variant: fcos\nversion: 1\.4\.0\n/)
+  const follow = useSectionOf(
+    btop,
+    choiceOf(btop, { use: 'stream', systemd: '254' }, fedora),
+    'https://e.t',
+    FEDORA_PLACE,
+  )
+  if ('error' in follow) throw new Error(follow.error)
+  t.equal(follow.transfer?.path, '/etc/sysupdate.btop.d/btop.conf')
+  t.equal(
+    follow.transfer?.text.replace(/^#.*\n/gm, ''),
+    [
+      '[Transfer]',
+      'Verify=false',
+      '',
+      '[Source]',
+      'Type=url-file',
+      'Path=https://e.t/fedora/btop/',
+      'MatchPattern=btop-@v-%w-%a.raw',
+      '',
+      '[Target]',
+      'InstancesMax=2',
+      'Type=regular-file',
+      'Path=/var/lib/extensions.d/',
+      'CurrentSymlink=/var/lib/extensions/btop.raw',
+      'MatchPattern=btop-@v-%w-%a.raw',
+      '',
+    ].join('\n'),
+    "the Fedora sysexts' own shape: the machine's release (%w) and architecture (%a)",
+  )
+  t.match(follow.transfer?.text, '# The Fedora sysexts sign no SHA256SUMS', 'no bakery key to add')
+  t.match(follow.butane, 'ExecStart=/usr/lib/systemd/systemd-sysupdate --component=btop update')
 })

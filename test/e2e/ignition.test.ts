@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { readFile, readlink, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { butaneToIgnition } from '../../deploy/flatcar/butane-to-ignition.js'
 import { clientArtifacts } from './helpers/artifacts.js'
@@ -172,8 +172,56 @@ t.test('the Butane an extension page offers provisions the machine (issue 30)', 
         page.use.transfer.text,
         'the transfer file, as the page shows it',
       )
+      await updaterLanded(t, at, ext)
     } else t.equal(use, 'version', 'a pinned version has no transfer file')
   }
+})
+
+/** The page's updater units, written and the timer enabled by Ignition's preset. */
+async function updaterLanded(t: Test, at: (path: string) => string, ext: string): Promise<void> {
+  t.match(
+    (await readFile(at(`/etc/systemd/system/sysupdate-${ext}.service`))).toString(),
+    `ExecStart=/usr/lib/systemd/systemd-sysupdate --component=${ext} update`,
+    'the updater service runs the component',
+  )
+  t.match(
+    (await readFile(at('/etc/systemd/system-preset/20-ignition.preset'))).toString(),
+    `enable sysupdate-${ext}.timer`,
+    'its timer enabled',
+  )
+}
+
+t.test("a Fedora page's Butane (variant fcos) provisions the machine", async (t) => {
+  matrix.scenario(t, "a Fedora directory page's Butane (fcos 1.4.0), converted, applied")
+  const fedora = await startFedoraStack(artifacts.log('fedora-page-service.log'))
+  t.teardown(() => fedora.close())
+  const bytes = fedora.bakery.publish(FEDORA, 'htop', '3.3.0-1.fc42')
+  fedora.bakery.publish(FEDORA, 'htop', '3.2.0-1.fc42')
+  const url = `${fedora.service.url}/directory/fedora/htop/?format=json&use=stream`
+  const page = (await (await fetch(url)).json()) as {
+    use: { butane: string; sha256: string; transfer: { path: string; text: string } }
+  }
+  t.match(page.use.butane, /^variant: fcos\nversion: 1\.4\.0\n/)
+  const config = butaneToIgnition(parseYaml(page.use.butane, { version: '1.1' }), () => {
+    throw new Error('the snippet has no local files')
+  })
+  const machine = await provision(config, artifacts.log('fedora-page-butane.log'))
+  t.teardown(() => machine.dispose())
+  t.equal(machine.fetch.code, 0, `fetch stage: ${describe(machine.fetch)}`)
+  t.equal(machine.files?.code, 0, `files stage: ${describe(machine.files ?? machine.fetch)}`)
+  const at = (path: string): string => join(machine.root, path)
+  const raw = `/var/lib/extensions.d/${fedoraImage('htop', '3.3.0-1.fc42')}`
+  t.equal(page.use.sha256, sha256(bytes), 'the page names the published SHA-256')
+  t.equal(sha256(await readFile(at(raw))), sha256(bytes), 'the image, verified by Ignition')
+  t.equal(await readlink(at('/var/lib/extensions/htop.raw')), raw, 'linked for systemd-sysext')
+  t.equal(page.use.transfer.path, '/etc/sysupdate.htop.d/htop.transfer')
+  t.equal((await readFile(at(page.use.transfer.path))).toString(), page.use.transfer.text)
+  t.match(
+    (await readFile(at('/etc/systemd/system-preset/20-ignition.preset'))).toString(),
+    'enable systemd-sysext.service',
+    'systemd-sysext enabled: Fedora CoreOS does not merge extensions by default',
+  )
+  await updaterLanded(t, at, 'htop')
 })
 
 t.test('a snippet whose hash does not match fails the files stage', async (t) => {

@@ -86,6 +86,40 @@ t.test('directories: a listing, or pages capturing {ext}', async (t) => {
     )
 })
 
+t.test('directories: the Flatcar layout, or the Fedora one with its name folder', async (t) => {
+  const [flat] = compileDirectories([{ name: 'x', path: '/extensions/{ext}/' }], [])
+  t.same(flat?.layout, { kind: 'flatcar' }, 'Flatcar by default')
+  const [fedora] = compileDirectories(
+    [{ name: 'x', path: '/directory/fedora/{ext}/', layout: 'fedora', folder: '/fedora/{ext}/' }],
+    [],
+  )
+  t.same(fedora?.layout, { kind: 'fedora', folder: '/fedora/{ext}/' })
+  t.equal(fedora?.base, '/directory/fedora/', 'the pages link below their own path')
+  const form = (more: object) => [{ name: 'x', path: '/d/{ext}/', ...more }]
+  const bad: [unknown, RegExp][] = [
+    [form({ layout: 'debian' }), /directory "x": "layout" must be flatcar or fedora/],
+    [form({ layout: 1 }), /"layout" must be flatcar or fedora/],
+    [form({ folder: '/f/{ext}/' }), /directory "x": "folder" is for layout fedora only/],
+    [form({ layout: 'fedora' }), /"folder" must be a path such as \/fedora\/\{ext\}\//],
+    [form({ layout: 'fedora', folder: 'fedora/{ext}/' }), /starting and ending with "\/"/],
+    [form({ layout: 'fedora', folder: '/fedora/{ext}' }), /starting and ending with "\/"/],
+    [form({ layout: 'fedora', folder: '/fedora/' }), /must hold \{ext\} as one whole segment/],
+    [form({ layout: 'fedora', folder: '/f/x-{ext}/' }), /must hold \{ext\} as one whole segment/],
+    [form({ layout: 'fedora', folder: '/{a}/{ext}/' }), /must hold \{ext\} as one whole segment/],
+    [form({ layout: 'fedora', folder: '/{ext*}/' }), /must hold \{ext\} as one whole segment/],
+    [form({ layout: 'fedora', folder: '/../{ext}/' }), /file names besides/],
+    [form({ layout: 'fedora', folder: '/a b/{ext}/' }), /file names besides/],
+    [form({ layout: 'fedora', folder: '/f/{ext/' }), /directory "x": "folder" unclosed "\{"/],
+  ]
+  for (const [doc, message] of bad) {
+    t.match(
+      refused(() => compileDirectories(doc, [])),
+      message,
+      JSON.stringify(doc),
+    )
+  }
+})
+
 t.test('manifests: the Flatcar layout unless the table says its own', async (t) => {
   t.equal(compileManifests(undefined), DEFAULT_MANIFESTS)
   const own = compileManifests({

@@ -318,7 +318,7 @@ export async function sysupdateTier(release: Release): Promise<void> {
     const systemd = features.readsTransfer ? '257' : '254'
     const url = `${service.url}/extensions/${ext}/?format=json&version=0.39.1&use=stream&systemd=${systemd}`
     const page = (await (await fetch(url)).json()) as {
-      use: { transfer: { path: string; text: string } }
+      use: { butane: string; transfer: { path: string; text: string } }
     }
     const { path, text } = page.use.transfer
     t.equal(path, `/etc/sysupdate.${ext}.d/${definitionName(features, ext)}`)
@@ -331,12 +331,52 @@ export async function sysupdateTier(release: Release): Promise<void> {
     await symlink(pinned, s.machine.host(`/etc/extensions/${ext}.raw`))
     const before = await list(t, s, ext)
     t.equal(before.current, '1', 'sysupdate counts the pinned image as installed')
-    await update(t, s, ext)
+    await runUpdater(t, s, page.use.butane)
     await installed(t, s, ext, '0.39.2')
     t.same(
       await images(s, ext),
       [`${ext}-0.39.1-x86-64.raw`, `${ext}-0.39.2-x86-64.raw`],
       'the stream, not the newest 0.40.0; the first one kept (InstancesMax=3)',
+    )
+  })
+
+  t.test("the transfer file a Fedora page offers follows the machine's release", async (t) => {
+    matrix.scenario(t, "a Fedora directory page's transfer file and updater (%w, %a)")
+    const fedora = await startFedoraStack(artifacts.log('fedora-page-service.log'))
+    t.teardown(() => fedora.close())
+    const s = await machine(t, 'fedora-page-transfer')
+    await s.machine.writeFile('/etc/os-release', `ID=fedora\nVERSION_ID=${OS_VERSION}\n`)
+    const name = 'htop'
+    const first = fedora.bakery.publish(FEDORA, name, '3.2.0-1')
+    fedora.bakery.publish(FEDORA, name, '9.0.0-1', '41')
+    const systemd = features.readsTransfer ? '257' : '254'
+    const url = `${fedora.service.url}/directory/fedora/${name}/?format=json&use=stream&systemd=${systemd}`
+    const page = (await (await fetch(url)).json()) as {
+      use: { butane: string; transfer: { path: string; text: string } }
+    }
+    t.equal(page.use.transfer.path, `/etc/sysupdate.${name}.d/${definitionName(features, name)}`)
+    await s.machine.writeFile(page.use.transfer.path, page.use.transfer.text)
+    // What the page's Butane put there at first boot: the image of this release, linked.
+    const pinned = `/var/lib/extensions.d/${fedoraImage(name, '3.2.0-1')}`
+    await s.machine.writeFile(pinned, first)
+    await s.machine.mkdir('/var/lib/extensions')
+    await symlink(pinned, s.machine.host(`/var/lib/extensions/${name}.raw`))
+    t.same((await list(t, s, name)).all, ['3.2.0-1'], 'only the images of Fedora 42')
+    const bytes = fedora.bakery.publish(FEDORA, name, '3.3.0-1')
+    const release = fedoraImage(name, '3.3.0-1').slice(0, -'.raw'.length)
+    await deliverRelease(fedora.service.url, release, FEDORA)
+    await deliverRelease(fedora.service.url, name, FEDORA)
+    await servedWith(
+      `${fedora.service.url}/fedora/${name}/SHA256SUMS`,
+      fedoraImage(name, '3.3.0-1'),
+    )
+    await runUpdater(t, s, page.use.butane)
+    const next = `/var/lib/extensions.d/${fedoraImage(name, '3.3.0-1')}`
+    t.equal(sha256(await s.machine.readFile(next)), sha256(bytes), 'the new version, its bytes')
+    t.equal(
+      await s.machine.readlink(`/var/lib/extensions/${name}.raw`),
+      `../extensions.d/${fedoraImage(name, '3.3.0-1')}`,
+      'and linked',
     )
   })
 
@@ -678,6 +718,14 @@ export async function sysupdateTier(release: Release): Promise<void> {
       }
     },
   )
+
+  /** Runs the updater a page's Butane sets up: its service's ExecStart=, as systemd would. */
+  async function runUpdater(t: Test, s: Scenario, butane: string): Promise<void> {
+    const command = /ExecStart=(.*)/.exec(butane)?.[1]
+    t.match(command, /^\/usr\/lib\/systemd\/systemd-sysupdate --component=\S+ update$/)
+    const updated = await s.machine.exec(command as string)
+    t.equal(updated.code, 0, `${command}: ${describe(updated)}`)
+  }
 
   /** The service's answers to the signature names of one extension, in order. */
   async function signatureAnswers(ext: string): Promise<[string, number][]> {

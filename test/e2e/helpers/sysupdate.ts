@@ -109,6 +109,16 @@ export class Machine {
     )
   }
 
+  /** A command line as a unit's `ExecStart=` holds it (words split on spaces, no quoting). */
+  exec(commandLine: string): Promise<RunResult> {
+    this.log.append(`# machine ${this.state}`)
+    return run(
+      IN_ROOT,
+      [this.root, this.state, '/usr/bin/env', ...chrootEnv(), ...commandLine.split(' ')],
+      { log: this.log, timeoutMs: SYSUPDATE_TIMEOUT_MS },
+    )
+  }
+
   /** `systemd-pull raw --direct ARGS`: the engine of `importctl pull-raw` (and of sysupdate's downloads). */
   pull(...args: string[]): Promise<RunResult> {
     this.log.append(`# machine ${this.state}`)

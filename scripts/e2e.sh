@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The real-client tier (README: "The real-client tier"): systemd-sysupdate 254,
+# The real-client tier (docs/design.md: "The real-client tier"): systemd-sysupdate 254,
 # 257 and the newest Debian has, Ignition 2.14, curl and wget, each against the
 # service in front of a fake GitHub on 127.0.0.1. Prints the matrix (client ×
 # version × scenario) and the time taken, passed or not; exits as the tests do.

@@ -9,6 +9,13 @@
 # changed since the last build. Then it execs node, so the SIGTERM of a
 # supervisor (systemd, a container runtime) reaches the service, which drains.
 set -euo pipefail
+
+# Files the settings name are the caller's: resolved where serve.sh was run
+# from, before it moves to the repository.
+for variable in PATTERN_TABLE SIGNING_KEYS; do
+  value=${!variable:-}
+  if [ -n "$value" ] && [[ $value != /* ]]; then export "$variable=$PWD/$value"; fi
+done
 cd "$(dirname "$0")/.."
 
 node_bin=$(bash scripts/node-release.sh 24 | tail -n 1)
@@ -19,10 +26,14 @@ fingerprint() {
   find "$@" -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d ' ' -f 1
 }
 
+# The mark is kept beside node_modules, not in it: another `npm ci` of the same
+# lock file (the test command's) replaces node_modules with the same packages,
+# and npm leaves its own mark (.package-lock.json) in every install.
 installed="$(node --version) $(fingerprint package-lock.json)"
-if [ "$(cat node_modules/.serve-installed 2>/dev/null)" != "$installed" ]; then
-  npm ci --no-audit --no-fund
-  echo "$installed" >node_modules/.serve-installed
+if [ "$(cat .serve-installed 2>/dev/null)" != "$installed" ] || [ ! -f node_modules/.package-lock.json ]; then
+  # What building and running need (88 packages), not the test and lint tools.
+  npm ci --omit=dev --no-audit --no-fund
+  echo "$installed" >.serve-installed
 fi
 
 # What scripts/build.ts reads (the Dockerfile's build stage copies the same).

@@ -52,7 +52,7 @@ run_tap() {
 run_tap test-artifacts/tap.log npm test
 
 # Node.js 22 and 26, the other supported lines: again the tests whose outcome
-# rests on what differs between Node.js lines (README, "Node.js lines"):
+# rests on what differs between Node.js lines (docs/design.md, "Node.js lines"):
 # Node's HTTP server and parser beside the lane, sockets, signals and draining,
 # undici, timers, streams and TextDecoder, crypto, V8's code cache and the
 # image replay (built and warmed by that Node.js), Node's own metrics. The
@@ -74,7 +74,7 @@ for major in 22 26; do
     npx tap --disable-coverage "${NODE_LINE_TESTS[@]}"
 done
 
-# The real-client tier (README: "The real-client tier"): build or reuse the cached
+# The real-client tier (docs/design.md: "The real-client tier"): build or reuse the cached
 # roots for systemd-sysupdate 254 (bookworm-backports), 257 (trixie) and the
 # newest (sid), then run the clients and print the matrix; on failure, show
 # what each client and the service logged.

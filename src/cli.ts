@@ -8,6 +8,7 @@ import { firstNeed, liveFacts, run, type IndexSource, type Knowledge } from './d
 import { describeNeed, type Fact, type Need } from './decision/needs.js'
 import { policyOf } from './decision/policy.js'
 import { routeFinder, type Route } from './decision/route.js'
+import { healthCheckOf } from './http/health.js'
 import { createIndexes } from './index/register.js'
 import { readVerifiers } from './index/signing-keys.js'
 import type { SnapshotFile } from './index/snapshot-file.js'
@@ -75,7 +76,9 @@ function misuseOf(command: string | undefined, args: readonly string[]): string 
 async function checkTable(file: string | undefined, env: Env, io: Io): Promise<number> {
   const path = file ?? env.PATTERN_TABLE ?? DEFAULT_TABLE_FILE
   const config = parseConfig(env)
-  const table = await loadTable(path, (table) => originsOf(config, table))
+  const setting =
+    file === undefined && env.PATTERN_TABLE !== undefined ? 'PATTERN_TABLE' : undefined
+  const table = await loadTable(path, (table) => originsOf(config, table), { setting })
   const examples =
     table.rules.reduce((sum, rule) => sum + rule.examples.length, table.unmatched.length) +
     (table.newest?.examples.length ?? 0) +
@@ -91,8 +94,20 @@ async function checkTable(file: string | undefined, env: Env, io: Io): Promise<n
  */
 async function explain(rawPath: string, live: boolean, env: Env, io: Io): Promise<number> {
   const config = parseConfig(env)
-  const table: Table = await loadTable(config.patternTable ?? DEFAULT_TABLE_FILE, (table) =>
-    originsOf(config, table),
+  const health = healthCheckOf(rawPath)
+  if (health !== undefined) {
+    // Answered by the service before any table, live or not (a listening service is ready).
+    io.out(`path       ${health.path}`)
+    io.out(`layer      service  ${health.what}, answered before the table`)
+    io.out('answer     200 OK')
+    io.out(`  body           ${health.body}`)
+    return 0
+  }
+  const setting = config.patternTable === undefined ? undefined : 'PATTERN_TABLE'
+  const table: Table = await loadTable(
+    config.patternTable ?? DEFAULT_TABLE_FILE,
+    (table) => originsOf(config, table),
+    { setting },
   )
   const origins = originsOf(config, table)
   const route = routeFinder({ table, origins, index: config.index.enabled })(rawPath)

@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'SR_PATH_ENCODING'
   | 'SR_PATH_CONTROL_CHAR'
   | 'SR_PATH_INVALID'
+  /** The pattern table's file cannot be read (missing, a folder, no permission). */
+  | 'SR_TABLE_UNREADABLE'
   | 'SR_TABLE_SYNTAX'
   | 'SR_TABLE_INVALID'
   | 'SR_TABLE_EXAMPLE'
@@ -32,7 +34,7 @@ export function isRedirectorError(err: unknown): err is RedirectorError {
 
 /**
  * The line a person reads when a start or a command fails: the message and,
- * for our own errors, their code (README, "Error codes"); never a stack.
+ * for our own errors, their code (docs/operating.md, "Error codes"); never a stack.
  */
 export function describeError(err: unknown): string {
   if (isRedirectorError(err)) return `${err.message} (${err.code})`

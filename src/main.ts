@@ -19,21 +19,27 @@ async function serve(config: Config): Promise<void> {
   const destination = process.stdout.isTTY ? undefined : bufferedStdout()
   const logger = pino({ level: config.logLevel }, destination ?? (await prettyStdout()))
   const tableFile = config.patternTable ?? DEFAULT_TABLE_FILE
-  const table = await loadTable(tableFile, (table) => originsOf(config, table))
+  const setting = config.patternTable === undefined ? undefined : 'PATTERN_TABLE'
+  const table = await loadTable(tableFile, (table) => originsOf(config, table), { setting })
   const { buildApp } = await import('./app.js')
   const app = await buildApp({ config, table, logger })
   const { port, host, metrics } = config
   await app.listen({ port, host }).catch((err: unknown) => {
     throw listenError(err, { hostVariable: 'HOST', host, portVariable: 'PORT', port })
   })
-  const metricsAddress = await listenMetrics(app, metrics).catch((err: unknown) => {
+  const metricsAddress = await listenMetrics(app, metrics).catch(async (err: unknown) => {
     const { host, port } = metrics
-    throw listenError(err, {
+    const failed = listenError(err, {
       hostVariable: 'METRICS_HOST',
       host,
       portVariable: 'METRICS_PORT',
       port,
     })
+    // The service listened already, and its log said so: the log's last line says why it stops.
+    app.log.fatal(describeError(failed))
+    destination?.flush()
+    await app.close()
+    throw failed
   })
   const listening = { service: app.server.address() as AddressInfo, metrics: metricsAddress }
   app.log.info(startSummary(config, { file: tableFile, table }, listening), 'started')

@@ -1,6 +1,6 @@
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import t from 'tap'
 import { runCommand, USAGE } from '../src/cli.js'
 import type { Env } from '../src/config/env.js'
@@ -73,6 +73,20 @@ t.test("check-table finds a fork's broken rule before its users do", async (t) =
   t.equal(
     invalid.err,
     `sysext-redirector: ${file}: rule "conf": "release" uses {y}, which the path does not capture (SR_TABLE_INVALID)`,
+  )
+  // A missing file is named by the setting that named it, or as the file given.
+  const missing = join(dirname(file), 'missing.yaml')
+  t.equal(
+    (await run(['check-table'], { PATTERN_TABLE: missing })).err,
+    `sysext-redirector: PATTERN_TABLE=${missing} cannot be read: no such file (ENOENT) (SR_TABLE_UNREADABLE)`,
+  )
+  t.equal(
+    (await run(['check-table', missing], { PATTERN_TABLE: file })).err,
+    `sysext-redirector: the pattern table ${missing} cannot be read: no such file (ENOENT) (SR_TABLE_UNREADABLE)`,
+  )
+  t.equal(
+    (await run(['explain', '/x'], { PATTERN_TABLE: missing })).err,
+    `sysext-redirector: PATTERN_TABLE=${missing} cannot be read: no such file (ENOENT) (SR_TABLE_UNREADABLE)`,
   )
   const bad = await run(['check-table'], { BAKERY_REPO: 'nope' })
   t.equal(bad.code, 1)
@@ -189,4 +203,24 @@ t.test('explain says the source of a rule in a table of several', async (t) => {
     refused.err,
     'BAKERY_REPO replaces the repository of a table with one source; this table has 2 (fedora, community)',
   )
+})
+
+t.test('explain: the health checks are the service’s own answers, not the table’s', async (t) => {
+  for (const live of [[], ['--live']]) {
+    const healthz = await run(['explain', ...live, '/healthz'], { UPSTREAM_CHECKS: 'false' })
+    t.equal(healthz.code, 0)
+    t.equal(
+      healthz.out,
+      [
+        'path       /healthz',
+        'layer      service  the liveness check, answered before the table',
+        'answer     200 OK',
+        '  body           ok',
+      ].join('\n'),
+    )
+    const readyz = await run(['explain', ...live, '/readyz?x=1'])
+    t.match(readyz.out, 'layer      service  the readiness check, answered before the table')
+    t.match(readyz.out, 'answer     200 OK\n  body           ready')
+  }
+  t.match((await run(['explain', '/healthz/x'])).out, 'layer      fallback', 'only the path itself')
 })

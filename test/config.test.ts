@@ -115,7 +115,10 @@ t.test('a bad value names the variable and what it accepts', async (t) => {
       { SHUTDOWN_TIMEOUT: '1 hour' },
       'SHUTDOWN_TIMEOUT="1 hour" is not valid: expected a duration such as 500ms, 30s or 5m, at most 10m',
     ],
-    [{ REDIRECT_LANE: 'fast' }, 'REDIRECT_LANE="fast" is not valid: expected true or false'],
+    [
+      { REDIRECT_LANE: 'fast' },
+      'REDIRECT_LANE="fast" is not valid: expected true or false (or 1 or 0, yes or no, on or off)',
+    ],
   ]
   for (const [env, message] of cases) {
     t.throws(

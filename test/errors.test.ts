@@ -21,14 +21,14 @@ t.test('what a person reads: the message and, for our errors, the code', async (
   t.equal(describeError('thrown text'), 'thrown text')
 })
 
-t.test('the README lists every error code, and no other', async (t) => {
+t.test('the operators’ guide lists every error code, and no other', async (t) => {
   const source = readFileSync(new URL('../src/errors.ts', import.meta.url), 'utf8')
   const union = source.slice(
     source.indexOf('export type ErrorCode'),
     source.indexOf('export class'),
   )
   const codes = [...union.matchAll(/'(SR_[A-Z_]+)'/g)].map((match) => match[1]).sort()
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+  const readme = readFileSync(new URL('../docs/operating.md', import.meta.url), 'utf8')
   const section = readme.slice(
     readme.indexOf('### Error codes'),
     readme.indexOf('### What the memory'),

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 
 /**
- * The layout shows the flow (README, "Development"): leaf helpers low, the
+ * The layout shows the flow (docs/design.md, "Development"): leaf helpers low, the
  * knowledge the decision reads, the decision, the renderers on top. No
  * import runs back up, and every module has a test file of its own name.
  */

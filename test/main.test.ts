@@ -123,7 +123,7 @@ t.test('a broken table stops the start and names the rule', async (t) => {
   t.equal(res.code, 1)
   t.equal(
     res.stderr,
-    'sysext-redirector: cannot read pattern table /nonexistent/table.yaml: ENOENT (SR_TABLE_SYNTAX)\n',
+    'sysext-redirector: PATTERN_TABLE=/nonexistent/table.yaml cannot be read: no such file (ENOENT) (SR_TABLE_UNREADABLE)\n',
   )
 })
 
@@ -144,6 +144,12 @@ t.test('a port in use or a host not of this machine: the setting named', async (
   })
   t.equal(metrics.code, 1)
   t.match(metrics.stderr, `METRICS_PORT=${port} on METRICS_HOST=127.0.0.1 is in use`)
+  // The service had listened and said so: its log's last line says why it stopped.
+  const last = JSON.parse(metrics.stdout.trim().split('\n').at(-1) as string) as object
+  t.match(last, {
+    level: 60,
+    msg: `METRICS_PORT=${port} on METRICS_HOST=127.0.0.1 is in use by another process (EADDRINUSE): stop it or choose another METRICS_PORT (SR_LISTEN_FAILED)`,
+  })
   main.child.kill('SIGTERM')
   await main.exited()
   // An address no interface of this machine has (TEST-NET-1): no packet leaves.

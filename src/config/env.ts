@@ -124,7 +124,7 @@ export function readBoolean(env: Env, name: string, fallback: boolean): boolean 
   if (value === undefined) return fallback
   if (/^(true|1|yes|on)$/i.test(value)) return true
   if (/^(false|0|no|off)$/i.test(value)) return false
-  throw invalid(name, value, 'expected true or false')
+  throw invalid(name, value, 'expected true or false (or 1 or 0, yes or no, on or off)')
 }
 
 export function readChoice<T extends string>(

@@ -9,7 +9,7 @@ import type { UpstreamConfig } from '../upstream/config.js'
  * service could not confirm (GitHub did not answer, or the manifest behind it
  * is a stale copy) is kept only until the service will have asked again, so
  * a redirect into a release that does not exist is never kept for a day.
- * The README's "Cache lifetimes" table says the same.
+ * docs/using.md's "Cache lifetimes" table says the same.
  */
 export interface Lifetimes {
   /** A table redirect, by its rule's class, confirmed or unchecked (UPSTREAM_CHECKS=false). */

@@ -28,7 +28,7 @@ import { snapshotFile, withoutEntries, type SnapshotFile } from './snapshot-file
  * - a copy is a revision: the manifest's bytes and its detached signatures,
  *   fetched together (the manifest read again after them, unchanged), and
  *   adopted only when admit() finds it whole; until then the adopted one is
- *   served (README, "A consistent snapshot").
+ *   served (docs/using.md, "A consistent snapshot").
  *
  * The holding, sharing and expiring is src/cache/refreshing.ts, as for the
  * existence checks; this module says what a fetch outcome means.

@@ -9,6 +9,7 @@ export interface MetricsConfig {
 export function parseMetricsConfig(env: Env): MetricsConfig {
   return {
     port: readPort(env, 'METRICS_PORT', 9091),
-    host: readHost(env, 'METRICS_HOST', '0.0.0.0'),
+    // Loopback unless a deployment opens it: the metrics are for its own scraper.
+    host: readHost(env, 'METRICS_HOST', '127.0.0.1'),
   }
 }

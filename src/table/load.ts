@@ -31,8 +31,17 @@ export async function parseTableText(text: string, file: string): Promise<unknow
   try {
     return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { uniqueKeys: true })
   } catch (err) {
-    const where = err instanceof YAMLParseError ? ` at line ${err.linePos?.[0].line}` : ''
-    const reason = (err as Error).message.split('\n')[0]
+    // yaml's errors carry their place (its prettyErrors, on by default).
+    const place =
+      err instanceof YAMLParseError
+        ? (err.linePos as [{ line: number; col: number }])[0]
+        : undefined
+    const where = place === undefined ? '' : ` at line ${place.line}, column ${place.col}`
+    // yaml's first line ends with its own " at line L, column C:": said once, above.
+    const reason = ((err as Error).message.split('\n')[0] as string).replace(
+      / at line \d+, column \d+:$/,
+      '',
+    )
     throw new RedirectorError('SR_TABLE_SYNTAX', `${file}${where}: ${reason}`, { cause: err })
   }
 }
@@ -83,18 +92,34 @@ function keysBesideTable(table: Table, file: string): Table {
   return { ...table, sources }
 }
 
+export interface LoadOptions {
+  /** The setting that named the file (`PATTERN_TABLE`), for its messages. */
+  readonly setting?: string
+  readonly parsedTablesFile?: string
+}
+
+/** What the common reasons a file cannot be read mean, for people. */
+const UNREADABLE: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EACCES: 'no permission to read it',
+  EISDIR: 'a folder, not a file',
+  ENOTDIR: 'a part of its path is not a folder',
+}
+
 export async function loadTable(
   file: string,
   origins: OriginsFor,
-  parsedTablesFile = PARSED_TABLES_FILE,
+  { setting, parsedTablesFile = PARSED_TABLES_FILE }: LoadOptions = {},
 ): Promise<Table> {
   let text: string
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
     // readFile fails only with a system error, which has a code.
-    const reason = (err as NodeJS.ErrnoException).code as string
-    throw new RedirectorError('SR_TABLE_SYNTAX', `cannot read pattern table ${file}: ${reason}`, {
+    const code = (err as NodeJS.ErrnoException).code as string
+    const what = setting === undefined ? `the pattern table ${file}` : `${setting}=${file}`
+    const reason = UNREADABLE[code] === undefined ? code : `${UNREADABLE[code]} (${code})`
+    throw new RedirectorError('SR_TABLE_UNREADABLE', `${what} cannot be read: ${reason}`, {
       cause: err,
     })
   }

@@ -97,7 +97,7 @@ t.test('4. a connection handed to Node answers every pipelined request', async (
   }
 })
 
-t.test('5. lane and Node differ only where the README says', async (t) => {
+t.test('5. lane and Node differ only where docs/design.md says', async (t) => {
   const answers: Record<string, number[]> = {}
   for (const lane of ['true', 'false']) {
     const { app } = await testApp({ REDIRECT_LANE: lane })
@@ -109,23 +109,26 @@ t.test('5. lane and Node differ only where the README says', async (t) => {
       get('/extensions/kubernetes.conf') + 'GET /\x01 HTTP/1.1\r\n\r\n',
     )
   }
-  // README, "The redirect lane": a valid request before a malformed one in the same
+  // docs/design.md, "The redirect lane": a valid request before a malformed one in the same
   // segment is answered by the lane; Node's parser refuses the whole segment.
   t.same(answers, { true: [302, 400], false: [400] })
 })
 
-t.test('6. a request with a body, handed to Node, then garbage: as the README says', async (t) => {
-  const answers: Record<string, number[]> = {}
-  const withBody =
-    'GET /extensions/kubernetes.conf HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc'
-  for (const lane of ['true', 'false']) {
-    const { app } = await testApp({ REDIRECT_LANE: lane })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    t.teardown(() => app.close())
-    const { port } = app.server.address() as AddressInfo
-    answers[lane] = await statuses(port, withBody + 'GET /\x01 HTTP/1.1\r\n\r\n')
-  }
-  // Issue 29, finding 4 (docs/redirect-lane.md): the lane hands Node the segment back whole;
-  // Node meets the malformed request before it has written the first answer.
-  t.same(answers, { true: [400], false: [302, 400] })
-})
+t.test(
+  '6. a request with a body, handed to Node, then garbage: as docs/design.md says',
+  async (t) => {
+    const answers: Record<string, number[]> = {}
+    const withBody =
+      'GET /extensions/kubernetes.conf HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc'
+    for (const lane of ['true', 'false']) {
+      const { app } = await testApp({ REDIRECT_LANE: lane })
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      t.teardown(() => app.close())
+      const { port } = app.server.address() as AddressInfo
+      answers[lane] = await statuses(port, withBody + 'GET /\x01 HTTP/1.1\r\n\r\n')
+    }
+    // Issue 29, finding 4 (docs/redirect-lane.md): the lane hands Node the segment back whole;
+    // Node meets the malformed request before it has written the first answer.
+    t.same(answers, { true: [400], false: [302, 400] })
+  },
+)

@@ -89,5 +89,6 @@ t.test('Fly scrapes the metrics listener', async (t) => {
   t.equal(fly.metrics?.port, config.metrics.port, 'metrics port is METRICS_PORT')
   t.not(fly.metrics?.port, config.port, 'not the public port')
   t.equal(fly.metrics?.path, '/metrics')
+  t.ok('METRICS_HOST' in env, 'opened explicitly')
   t.notOk(['127.0.0.1', '::1', 'localhost'].includes(config.metrics.host), 'reachable by Fly')
 })

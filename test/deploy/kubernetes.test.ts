@@ -99,6 +99,11 @@ t.test('the Deployment runs two replicas or more, probed on the service port', a
   t.equal(container.readinessProbe?.httpGet?.path, '/readyz')
   t.equal(portNumber(container.readinessProbe?.httpGet?.port), config.port)
   t.equal(portNumber('metrics'), config.metrics.port, 'the metrics port is METRICS_PORT')
+  t.ok('METRICS_HOST' in env, 'the listener scraped from other pods is opened explicitly')
+  t.notOk(
+    ['127.0.0.1', '::1', 'localhost'].includes(config.metrics.host),
+    'reachable by Prometheus',
+  )
 })
 
 t.test('requests and limits, non-root, read-only root filesystem', async (t) => {

@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import { testApp } from '../helpers/app.js'
+import { fuzzSettings } from '../helpers/fuzz.js'
 import { bakeryAssets, ONLINE } from '../helpers/bakery.js'
 import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js'
 import { exchange as rawExchange, openSocket } from '../helpers/raw-http.js'
@@ -19,13 +20,13 @@ import { waitUntil } from '../helpers/wait.js'
  * the manifest index on), so cached and uncached answers are compared too.
  *
  * Requests are well-formed HTTP: a malformed one after a valid one in the
- * same segment is the one documented difference (README, "The redirect
+ * same segment is the one documented difference (docs/design.md, "The redirect
  * lane"), tested in test/decision/defects.test.ts.
  */
-const RUNS = Number(process.env.FUZZ_RUNS ?? 100_000)
+const { runs: RUNS, seed: SEED } = fuzzSettings()
 /** Sequences per sending mode. */
 const SEQUENCES = Math.max(20, Math.ceil(RUNS / 2500))
-const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31)
+t.comment(`seed ${SEED} (FUZZ_SEED), ${RUNS} runs (FUZZ_RUNS)`)
 
 t.setTimeout(180_000)
 

@@ -9,6 +9,7 @@ import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
 import { resolve, singleSource } from '../../src/table/resolve.js'
 import { isFileName } from '../../src/table/template.js'
 import { testApp } from '../helpers/app.js'
+import { fuzzSettings } from '../helpers/fuzz.js'
 import { startBakery } from '../helpers/bakery.js'
 import { openSocket, readResponse } from '../helpers/raw-http.js'
 import { target, utf8Escape } from '../helpers/targets.js'
@@ -29,14 +30,14 @@ import { target, utf8Escape } from '../helpers/targets.js'
  */
 
 /** Through the pure pipeline the redirect route runs: normaliseTarget, then resolve. */
-const RUNS = Number(process.env.FUZZ_RUNS ?? 100_000)
+const { runs: RUNS, seed: SEED } = fuzzSettings()
 /** Through the running app (inject with the raw target), checks and index off. */
 const APP_RUNS = Math.ceil(RUNS / 10)
 /** With upstream checks and the manifest index on: matched paths ask the fake GitHub. */
 const FULL_RUNS = Math.ceil(RUNS / 50)
 /** Over a real socket, through Node's HTTP parser. */
 const SOCKET_RUNS = Math.ceil(RUNS / 50)
-const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31)
+t.comment(`seed ${SEED} (FUZZ_SEED), ${RUNS} runs (FUZZ_RUNS)`)
 
 // Well under a minute on two idle cores; the margin is for a machine busy with other suites.
 t.setTimeout(180_000)

@@ -15,7 +15,7 @@ export function shippedTable(name: string): string {
 }
 
 /**
- * The app serving one of the Fedora tables from `fake` as the README says
+ * The app serving one of the Fedora tables from `fake` as docs/operating.md says
  * (the table and FALLBACK_URL), with upstream checks and the webhook on.
  */
 export async function fedoraApp(

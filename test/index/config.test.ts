@@ -67,7 +67,10 @@ t.test('reads every setting', async (t) => {
 
 t.test('a bad value names the variable and what it accepts', async (t) => {
   const cases: [Record<string, string>, RegExp][] = [
-    [{ MANIFEST_INDEX: 'maybe' }, /^MANIFEST_INDEX="maybe" is not valid: expected true or false$/],
+    [
+      { MANIFEST_INDEX: 'maybe' },
+      /^MANIFEST_INDEX="maybe" is not valid: expected true or false \(or 1 or 0, yes or no, on or off\)$/,
+    ],
     [{ INDEX_TTL: '0s' }, /^INDEX_TTL="0s" is not valid: expected a duration above zero/],
     [{ INDEX_RETRY: '0ms' }, /^INDEX_RETRY="0ms" is not valid: expected a duration above zero/],
     [{ INDEX_TTL: '5 minutes' }, /^INDEX_TTL="5 minutes" is not valid: expected a duration/],

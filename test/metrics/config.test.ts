@@ -2,9 +2,10 @@ import t from 'tap'
 import { parseConfig } from '../../src/config.js'
 import { parseMetricsConfig } from '../../src/metrics/config.js'
 
-t.test('metrics listen on 9091 of every interface by default', async (t) => {
-  t.same(parseMetricsConfig({}), { port: 9091, host: '0.0.0.0' })
-  t.same(parseConfig({}).metrics, { port: 9091, host: '0.0.0.0' }, 'part of the service config')
+t.test('metrics listen on 9091 of loopback by default', async (t) => {
+  // Loopback: the metrics stay off the public network unless a deployment says otherwise.
+  t.same(parseMetricsConfig({}), { port: 9091, host: '127.0.0.1' })
+  t.same(parseConfig({}).metrics, { port: 9091, host: '127.0.0.1' }, 'part of the service config')
 })
 
 t.test('METRICS_PORT and METRICS_HOST move them', async (t) => {

@@ -22,7 +22,8 @@ t.test('the store is REDIS_URL, unless SHARED_STATE=false', async (t) => {
 t.test('bad values stop the start, naming the variable', async (t) => {
   t.throws(() => parseSharedConfig({ REDIS_URL: 'redis://x:1', SHARED_STATE: 'sometimes' }), {
     code: 'SR_CONFIG_INVALID',
-    message: 'SHARED_STATE="sometimes" is not valid: expected true or false',
+    message:
+      'SHARED_STATE="sometimes" is not valid: expected true or false (or 1 or 0, yes or no, on or off)',
   })
   t.throws(() => parseSharedConfig({ REDIS_URL: 'http://x:1' }), {
     code: 'SR_CONFIG_INVALID',

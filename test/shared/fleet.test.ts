@@ -20,7 +20,7 @@ t.setTimeout(180_000)
 
 /**
  * Three instances behind HAProxy, sharing a real redis-server, against the
- * fake GitHub: what a fleet does together (README, "Several instances").
+ * fake GitHub: what a fleet does together (docs/operating.md, "Several instances").
  * The figures are printed as comments (`npx tap test/shared/fleet.test.ts -R tap`).
  */
 

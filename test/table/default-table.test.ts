@@ -224,8 +224,8 @@ t.test('a fork changes the origin and repo, not the paths', async (t) => {
   )
 })
 
-t.test("the README's URL table is the built-in table, row by row", async (t) => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+t.test("docs/using.md's URL table is the built-in table, row by row", async (t) => {
+  const readme = readFileSync(new URL('../../docs/using.md', import.meta.url), 'utf8')
   const section = readme.slice(
     readme.indexOf('## The URLs it answers'),
     readme.indexOf('### Cache lifetimes'),

@@ -115,7 +115,11 @@ t.test('reads YAML and JSON, reporting syntax errors with their place', async (t
   t.same(await parseTableText('{"rules": []}', 't.json'), { rules: [] })
   await t.rejects(parseTableText('rules: [\n', 't.yaml'), {
     code: 'SR_TABLE_SYNTAX',
-    message: /^t\.yaml at line \d+: /,
+    message: /^t\.yaml at line \d+, column \d+: [^\n]+$/,
+  })
+  // The place once, and no trailing colon from the parser's own message.
+  await t.rejects(parseTableText('rules:\n  - name: a\n   path: x\n', 't.yaml'), {
+    message: 't.yaml at line 3, column 1: Sequence item without - indicator',
   })
   await t.rejects(parseTableText('a: 1\na: 2\n', 't.yaml'), {
     code: 'SR_TABLE_SYNTAX',
@@ -141,19 +145,19 @@ t.test('a table the build parsed is used only for exactly the same text', async 
   ;(stored.rules[0] as { name: string }).name = 'stored-raw'
   await writeFile(parsedFile, JSON.stringify([{ text, doc: stored } satisfies ParsedTable]))
 
-  const fromStore = await loadTable(tableFile, origins, parsedFile)
+  const fromStore = await loadTable(tableFile, origins, { parsedTablesFile: parsedFile })
   t.equal(fromStore.rules[0]?.name, 'stored-raw', 'the same text: the stored parse')
 
   await writeFile(tableFile, `${text}\n# one more line\n`)
-  const changed = await loadTable(tableFile, origins, parsedFile)
+  const changed = await loadTable(tableFile, origins, { parsedTablesFile: parsedFile })
   t.equal(changed.rules[0]?.name, 'raw', 'changed text: parsed again')
 
   await writeFile(parsedFile, '[{"text": ')
   await writeFile(tableFile, text)
-  const damaged = await loadTable(tableFile, origins, parsedFile)
+  const damaged = await loadTable(tableFile, origins, { parsedTablesFile: parsedFile })
   t.equal(damaged.rules[0]?.name, 'raw', 'a damaged store: parsed again')
 
-  const none = await loadTable(tableFile, origins, join(dir, 'none.json'))
+  const none = await loadTable(tableFile, origins, { parsedTablesFile: join(dir, 'none.json') })
   t.equal(none.rules[0]?.name, 'raw', 'no store (as in src/): parsed')
 })
 
@@ -173,10 +177,22 @@ t.test('loads a table file a fork wrote, or says why not', async (t) => {
   )
   t.equal((await loadTable(good, origins)).rules[0]?.name, 'conf')
   await t.rejects(loadTable(join(dir, 'missing.yaml'), origins), {
-    code: 'SR_TABLE_SYNTAX',
-    message: `cannot read pattern table ${join(dir, 'missing.yaml')}: ENOENT`,
+    code: 'SR_TABLE_UNREADABLE',
+    message: `the pattern table ${join(dir, 'missing.yaml')} cannot be read: no such file (ENOENT)`,
   })
-  await t.rejects(loadTable(dir, origins), { code: 'SR_TABLE_SYNTAX', message: /EISDIR/ })
+  await t.rejects(loadTable(join(dir, 'missing.yaml'), origins, { setting: 'PATTERN_TABLE' }), {
+    code: 'SR_TABLE_UNREADABLE',
+    message: `PATTERN_TABLE=${join(dir, 'missing.yaml')} cannot be read: no such file (ENOENT)`,
+  })
+  await t.rejects(loadTable(dir, origins), {
+    code: 'SR_TABLE_UNREADABLE',
+    message: `the pattern table ${dir} cannot be read: a folder, not a file (EISDIR)`,
+  })
+  const long = join(dir, 'x'.repeat(300))
+  await t.rejects(loadTable(long, origins), {
+    code: 'SR_TABLE_UNREADABLE',
+    message: `the pattern table ${long} cannot be read: ENAMETOOLONG`,
+  })
 })
 
 t.test('a source’s signing-keys file is named relative to the table’s folder', async (t) => {

@@ -80,7 +80,7 @@ export interface FedoraStack extends ServiceStack {
 
 /**
  * The fake GitHub with both Fedora repositories, and the service started as
- * the README says for extensions.fcos.fr: the shipped table and the fallback,
+ * docs/operating.md says for extensions.fcos.fr: the shipped table and the fallback,
  * nothing else (the tier's short lifetimes aside; the fallback stays on
  * 127.0.0.1).
  */

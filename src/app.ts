@@ -26,6 +26,7 @@ import { registerProtection } from './protection/register.js'
 import { serverOptions } from './protection/server-limits.js'
 import { registerSharedStore } from './shared/register.js'
 import { sharedRelease, splitSharedRelease, type SourceTag } from './table/sources.js'
+import type { Origins } from './table/resolve.js'
 import type { Table } from './table/table.js'
 import type { Clock } from './upstream/checks.js'
 import type { UpstreamEvents } from './upstream/events.js'
@@ -47,6 +48,8 @@ export interface AppOptions {
   readonly config: Config
   /** The compiled, example-checked pattern table (see loadTable). */
   readonly table: Table
+  /** Where the table's redirects lead (boot/settings.ts); worked out here when not given. */
+  readonly origins?: Origins
   /** Where logs go; defaults to JSON lines on stdout at config.logLevel. */
   readonly logger?: FastifyBaseLogger
   /** Where upstream checks go; default an undici Agent of the app's own. */
@@ -92,7 +95,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     events: metrics.gateEvents,
     log: app.log.child({ module: 'upstream' }),
   })
-  const origins = originsOf(config, table)
+  const origins = options.origins ?? originsOf(config, table)
   const shared = await registerSharedStore(app, config.shared, {
     clock: options.clock ?? performance,
     events: metrics.sharedEvents,
@@ -140,7 +143,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   // Another instance got a release event: drop the same here.
   shared?.onInvalidation((tags) => tags.map(splitSharedRelease).forEach(dropLocally))
-  const { secret, maxBytes, allow } = config.index.webhook
+  const { secret, maxBytes, allow } = config.webhook
   if (secret !== undefined) {
     registerGithubHook(app, {
       secret,
@@ -163,7 +166,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const decider = createDecider({
     table,
     origins,
-    policy: policyOf(config, table),
+    policy: policyOf(config, table, origins),
     knowledge: { checks, index: app.manifestIndex, indexes, snapshots: app.snapshots },
   })
   app.decorate('decider', decider)

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http'
-import { keyFilesOf, originsOf, parseConfig, type Config } from './config.js'
+import { resolveSettings, type Settings } from './config/settings.js'
+import { keyFilesOf } from './config.js'
 import type { Env } from './config/env.js'
 import { describeError } from './errors.js'
 import type { Answer } from './decision/answer.js'
@@ -12,7 +13,6 @@ import { healthCheckOf } from './http/health.js'
 import { createIndexes } from './index/register.js'
 import { readVerifiers } from './index/signing-keys.js'
 import type { SnapshotFile } from './index/snapshot-file.js'
-import { DEFAULT_TABLE_FILE, loadTable } from './table/load.js'
 import { tryRule, type Origins, type ReleaseTarget } from './table/resolve.js'
 import { renderOutput } from './table/template.js'
 import type { Table } from './table/table.js'
@@ -74,11 +74,7 @@ function misuseOf(command: string | undefined, args: readonly string[]): string 
 }
 
 async function checkTable(file: string | undefined, env: Env, io: Io): Promise<number> {
-  const path = file ?? env.PATTERN_TABLE ?? DEFAULT_TABLE_FILE
-  const config = parseConfig(env)
-  const setting =
-    file === undefined && env.PATTERN_TABLE !== undefined ? 'PATTERN_TABLE' : undefined
-  const table = await loadTable(path, (table) => originsOf(config, table), { setting })
+  const { table, tableFile: path } = await resolveSettings(env, file)
   const examples =
     table.rules.reduce((sum, rule) => sum + rule.examples.length, table.unmatched.length) +
     (table.newest?.examples.length ?? 0) +
@@ -93,7 +89,6 @@ async function checkTable(file: string | undefined, env: Env, io: Io): Promise<n
  * thing it would have to ask) or from GitHub (--live).
  */
 async function explain(rawPath: string, live: boolean, env: Env, io: Io): Promise<number> {
-  const config = parseConfig(env)
   const health = healthCheckOf(rawPath)
   if (health !== undefined) {
     // Answered by the service before any table, live or not (a listening service is ready).
@@ -103,17 +98,12 @@ async function explain(rawPath: string, live: boolean, env: Env, io: Io): Promis
     io.out(`  body           ${health.body}`)
     return 0
   }
-  const setting = config.patternTable === undefined ? undefined : 'PATTERN_TABLE'
-  const table: Table = await loadTable(
-    config.patternTable ?? DEFAULT_TABLE_FILE,
-    (table) => originsOf(config, table),
-    { setting },
-  )
-  const origins = originsOf(config, table)
+  const settings = await resolveSettings(env)
+  const { config, table, origins } = settings
   const route = routeFinder({ table, origins, index: config.index.enabled })(rawPath)
   if (route.kind === 'refused') throw route.error
   showRoute(route, table, origins, io)
-  const policy = policyOf(config, table)
+  const policy = policyOf(config, table, origins)
   const steps = decision(route, policy)
   if (!live) {
     const first = firstNeed(steps)
@@ -125,7 +115,7 @@ async function explain(rawPath: string, live: boolean, env: Env, io: Io): Promis
     }
     return 0
   }
-  const knowledge = await liveKnowledge(config, table)
+  const knowledge = await liveKnowledge(settings)
   try {
     const seen = (need: Need, fact: Fact): void => {
       io.out(`asked      ${describeNeed(need)}: ${describeFact(need, fact)}`)
@@ -228,10 +218,11 @@ function sourceLine(resolution: ReleaseTarget): string {
 }
 
 /** The checks and the index as the service builds them (its signing keys too), for one explain --live. */
-async function liveKnowledge(
-  config: Config,
-  table: Table,
-): Promise<Knowledge & { close(): Promise<void> }> {
+async function liveKnowledge({
+  config,
+  table,
+  origins,
+}: Settings): Promise<Knowledge & { close(): Promise<void> }> {
   const verifiers = await readVerifiers(keyFilesOf(config, table))
   const log = { warn: () => undefined }
   const agent = createUpstreamAgent(config.upstream)
@@ -253,7 +244,6 @@ async function liveKnowledge(
         log,
       })
     : null
-  const origins = originsOf(config, table)
   const parts = { dispatcher: agent, clock: performance, manifests: table.manifests, log, gate }
   const known = config.index.enabled
     ? createIndexes(config, origins.sources, (source) => ({

@@ -9,6 +9,7 @@ import {
   readOptionalMatch,
   type Env,
 } from './config/env.js'
+import { parseWebhookConfig, type WebhookConfig } from './webhooks/config.js'
 import { parseIndexConfig, type IndexConfig } from './index/config.js'
 import { parseMetricsConfig, type MetricsConfig } from './metrics/config.js'
 import { parseProtectionConfig, type ProtectionConfig } from './protection/config.js'
@@ -25,7 +26,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number]
 /** Everything the service is told at start, parsed and validated once. */
 export interface Config {
   readonly port: number
-  readonly host: string
+  /** HOST; undefined: every address, IPv6 and IPv4 alike (boot/dual-stack.ts). */
+  readonly host: string | undefined
   /** GitHub's web origin (or a fake one in tests), no trailing slash. */
   readonly githubUrl: string
   /**
@@ -61,8 +63,10 @@ export interface Config {
   readonly protection: ProtectionConfig
   /** The Prometheus listener (src/metrics/config.ts). */
   readonly metrics: MetricsConfig
-  /** Newest-version URLs, the directory, the webhook (src/index/config.ts). */
+  /** Newest-version URLs, the directory, the snapshot (src/index/config.ts). */
   readonly index: IndexConfig
+  /** The GitHub webhook (src/webhooks/config.ts). */
+  readonly webhook: WebhookConfig
   /** What a fleet shares in Redis (src/shared/config.ts). */
   readonly shared: SharedConfig
 }
@@ -70,7 +74,7 @@ export interface Config {
 export function parseConfig(env: Env): Config {
   return {
     port: readPort(env, 'PORT', 8080),
-    host: readHost(env, 'HOST', '0.0.0.0'),
+    host: readOptional(env, 'HOST') === undefined ? undefined : readHost(env, 'HOST', ''),
     githubUrl: readBaseUrl(env, 'GITHUB_URL', 'https://github.com'),
     repo: readOptionalMatch(env, 'BAKERY_REPO', REPO, 'expected owner/name of a GitHub repository'),
     patternTable: readOptional(env, 'PATTERN_TABLE'),
@@ -92,6 +96,7 @@ export function parseConfig(env: Env): Config {
     protection: parseProtectionConfig(env),
     metrics: parseMetricsConfig(env),
     index: parseIndexConfig(env),
+    webhook: parseWebhookConfig(env),
     shared: parseSharedConfig(env),
   }
 }

@@ -1,31 +1,32 @@
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import type { AddressInfo } from 'node:net'
+import { DUAL_STACK, listenFirst } from './boot/dual-stack.js'
 import { lineBatch, type LineBatch } from './boot/log-batch.js'
 import { listenError } from './boot/listen-errors.js'
+import { resolveSettings, type Settings } from './config/settings.js'
 import { startSummary } from './boot/summary.js'
-import { originsOf, parseConfig, type Config } from './config.js'
 import { describeError } from './errors.js'
 import { listenMetrics } from './metrics/server.js'
-import { DEFAULT_TABLE_FILE, loadTable } from './table/load.js'
 
 /**
  * The process entry: the only module that reads the environment, listens and
  * handles signals. `node dist/main.js` serves; `node dist/main.js COMMAND`
  * runs a command of the CLI (see cli.ts).
  */
-async function serve(config: Config): Promise<void> {
+async function serve(settings: Settings): Promise<void> {
+  const { config, table, origins } = settings
   // Humans at a terminal get colours; everything else gets JSON lines.
   const destination = process.stdout.isTTY ? undefined : bufferedStdout()
   const logger = pino({ level: config.logLevel }, destination ?? (await prettyStdout()))
-  const tableFile = config.patternTable ?? DEFAULT_TABLE_FILE
-  const setting = config.patternTable === undefined ? undefined : 'PATTERN_TABLE'
-  const table = await loadTable(tableFile, (table) => originsOf(config, table), { setting })
   const { buildApp } = await import('./app.js')
-  const app = await buildApp({ config, table, logger })
+  const app = await buildApp({ config, table, origins, logger })
   const { port, host, metrics } = config
-  await app.listen({ port, host }).catch((err: unknown) => {
-    throw listenError(err, { hostVariable: 'HOST', host, portVariable: 'PORT', port })
+  await listenFirst(host === undefined ? DUAL_STACK : [host], (one) =>
+    app.listen({ port, host: one }),
+  ).catch((err: unknown) => {
+    const named = host ?? DUAL_STACK[0]
+    throw listenError(err, { hostVariable: 'HOST', host: named, portVariable: 'PORT', port })
   })
   const metricsAddress = await listenMetrics(app, metrics).catch(async (err: unknown) => {
     const { host, port } = metrics
@@ -42,7 +43,7 @@ async function serve(config: Config): Promise<void> {
     throw failed
   })
   const listening = { service: app.server.address() as AddressInfo, metrics: metricsAddress }
-  app.log.info(startSummary(config, { file: tableFile, table }, listening), 'started')
+  app.log.info(startSummary(settings, listening), 'started')
   // Whoever waits for "Server listening" sees it now, not a flush later.
   destination?.flush()
   handleSignals(app, config.shutdownTimeoutMs)
@@ -123,7 +124,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     const { runCommand } = await import('./cli.js')
     return runCommand(argv, process.env, io)
   }
-  await serve(parseConfig(process.env))
+  await serve(await resolveSettings(process.env))
   return undefined
 }
 

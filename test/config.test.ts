@@ -5,7 +5,8 @@ t.test('defaults run the Flatcar bakery', async (t) => {
   const config = parseConfig({})
   t.match(config, {
     port: 8080,
-    host: '0.0.0.0',
+    // Unset: every address, IPv6 and IPv4 alike (boot/dual-stack.ts).
+    host: undefined,
     githubUrl: 'https://github.com',
     // Unset: the table's own sources, or the Flatcar bakery for a table of none.
     repo: undefined,
@@ -17,6 +18,7 @@ t.test('defaults run the Flatcar bakery', async (t) => {
     redirectLane: true,
     shutdownTimeoutMs: 10_000,
   })
+  t.equal(config.host, undefined, 'HOST unset: dual stack')
   t.same(originsOf(config, { sources: [] }), {
     releases: 'https://github.com/flatcar/sysext-bakery/releases/download',
     fallback: 'https://flatcar.github.io/sysext-bakery',

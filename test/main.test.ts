@@ -51,6 +51,34 @@ t.test('serves the Flatcar default and stops cleanly on SIGTERM', async (t) => {
   t.match(main.output(), /"msg":"stopped"/)
 })
 
+t.test('without HOST: IPv6 and IPv4 clients alike, each logged as itself', async (t) => {
+  const main = await startMain({ HOST: '' })
+  const { port } = new URL(main.url)
+  for (const host of ['127.0.0.1', '[::1]']) {
+    const res = await fetch(`http://${host}:${port}/docs/from-${host.replace(/\W/g, '')}`, {
+      redirect: 'manual',
+    })
+    t.equal(res.status, 302, `a client on ${host}`)
+  }
+  const lines = (): Record<string, unknown>[] =>
+    main
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('"path":"/docs/from-'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+  await waitUntil(() => lines().length === 2, 10)
+  t.same(
+    lines().map((line) => [line.path, line.client]),
+    [
+      ['/docs/from-127001', '127.0.0.1'],
+      ['/docs/from-1', '::1'],
+    ],
+    'an IPv4 client as IPv4, not as ::ffff:127.0.0.1',
+  )
+  main.child.kill('SIGTERM')
+  t.equal(await main.exited(), 0)
+})
+
 t.test('SIGINT too; and a request in flight finishes first', async (t) => {
   const main = await startMain()
   const { port } = new URL(main.url)
@@ -62,7 +90,8 @@ t.test('SIGINT too; and a request in flight finishes first', async (t) => {
   )
   await new Promise((resolve) => setTimeout(resolve, 200))
   main.child.kill('SIGINT')
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  // The signal handled (its log line), not a guess at how long that takes.
+  await waitUntil(() => main.output().includes('"msg":"shutting down"'), 10)
   t.equal(main.child.exitCode, null, 'still running while the request is in flight')
   let response = ''
   socket.on('data', (chunk: Buffer) => (response += chunk.toString()))
@@ -136,6 +165,10 @@ t.test('a port in use or a host not of this machine: the setting named', async (
     res.stderr,
     `sysext-redirector: PORT=${port} on HOST=127.0.0.1 is in use by another process (EADDRINUSE): stop it or choose another PORT (SR_LISTEN_FAILED)\n`,
   )
+  // HOST unset: every address, so the port is taken there too.
+  const everywhere = await runMain([], { PORT: port, HOST: '' })
+  t.equal(everywhere.code, 1)
+  t.match(everywhere.stderr, `PORT=${port} on HOST=:: is in use by another process (EADDRINUSE)`)
   const metrics = await runMain([], {
     PORT: '0',
     HOST: '127.0.0.1',

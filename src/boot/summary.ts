@@ -1,6 +1,5 @@
 import type { AddressInfo } from 'node:net'
-import { originsOf, type Config } from '../config.js'
-import type { Table } from '../table/table.js'
+import type { Settings } from '../config/settings.js'
 
 /**
  * The one start-up line that says what this instance does, so an operator
@@ -33,18 +32,16 @@ export interface Listening {
 }
 
 export function startSummary(
-  config: Config,
-  table: { readonly file: string; readonly table: Table },
+  { config, table, tableFile, origins }: Settings,
   listening: Listening,
 ): StartSummary {
   const { upstream, index, protection } = config
   const { rateLimit } = protection
-  const origins = originsOf(config, table.table)
   return {
     releases: origins.releases,
-    ...(table.table.sources.length > 1 ? { sources: origins.sources } : {}),
+    ...(table.sources.length > 1 ? { sources: origins.sources } : {}),
     fallback: config.fallbackUrl,
-    table: { file: table.file, rules: table.table.rules.length },
+    table: { file: tableFile, rules: table.rules.length },
     checks: upstream.enabled
       ? {
           failMode: upstream.failMode,
@@ -52,7 +49,7 @@ export function startSummary(
           perClient: upstream.checksPerClient,
         }
       : 'off',
-    index: index.enabled ? { webhook: index.webhook.secret === undefined ? 'off' : 'on' } : 'off',
+    index: index.enabled ? { webhook: config.webhook.secret === undefined ? 'off' : 'on' } : 'off',
     // Counts kept in Redis cannot be read at once: the lane stays off then (src/lane/register.ts).
     lane:
       config.redirectLane && (rateLimit.max === 0 || rateLimit.redisUrl === undefined)

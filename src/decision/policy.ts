@@ -1,4 +1,5 @@
-import { originsOf, type Config } from '../config.js'
+import type { Config } from '../config.js'
+import type { Origins } from '../table/resolve.js'
 import { parseTemplate } from '../table/template.js'
 import type { Table } from '../table/table.js'
 import type { Policy } from './decide.js'
@@ -8,9 +9,9 @@ import { lifetimesOf } from './lifetimes.js'
 const DEFAULT_IMAGE_RELEASE = parseTemplate('{ext}-{version}')
 
 /** The decision's policy from the parsed configuration and the table. */
-export function policyOf(config: Config, table: Table): Policy {
+export function policyOf(config: Config, table: Table, origins: Origins): Policy {
   return {
-    origins: originsOf(config, table),
+    origins,
     lifetimes: lifetimesOf(config.redirectMaxAge, config.upstream.ttlMs),
     checking: config.upstream.enabled,
     indexing: config.index.enabled,

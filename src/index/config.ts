@@ -3,15 +3,12 @@ import {
   readBoolean,
   readDuration,
   readInteger,
-  readOptional,
   readPositiveDuration,
   type Env,
 } from '../config/env.js'
 import { RedirectorError } from '../errors.js'
-import type { Cidr } from '../protection/address.js'
-import { readCidrList } from '../protection/config.js'
 
-/** The manifest index (newest-version URLs, the directory) and the GitHub webhook. */
+/** The manifest index: newest-version URLs, the directory, the snapshot. */
 export interface IndexConfig {
   /** MANIFEST_INDEX: false turns off newest-version URLs and the directory. */
   readonly enabled: boolean
@@ -33,14 +30,6 @@ export interface IndexConfig {
   readonly maxExtensions: number
   /** How many bytes the manifests held take at most, parsed (estimated); least recently read go first. */
   readonly cacheMaxBytes: number
-  readonly webhook: {
-    /** GITHUB_WEBHOOK_SECRET; undefined turns POST /hooks/github off. */
-    readonly secret: string | undefined
-    /** The largest webhook body accepted, in bytes. */
-    readonly maxBytes: number
-    /** GITHUB_WEBHOOK_ALLOW: the only addresses that may deliver; empty: any. */
-    readonly allow: readonly Cidr[]
-  }
 }
 
 const SECOND = 1000
@@ -85,11 +74,5 @@ function readIndexConfig(env: Env): IndexConfig {
     maxBytes: readInteger(env, 'INDEX_MAX_BYTES', 4 * MIB, 1024, 256 * MIB),
     maxExtensions: readInteger(env, 'INDEX_MAX_EXTENSIONS', 500, 1, 100_000),
     cacheMaxBytes: readInteger(env, 'INDEX_CACHE_MAX_BYTES', 32 * MIB, MIB, 4096 * MIB),
-    webhook: {
-      secret: readOptional(env, 'GITHUB_WEBHOOK_SECRET'),
-      // GitHub caps webhook payloads at 25 MB.
-      maxBytes: readInteger(env, 'GITHUB_WEBHOOK_MAX_BYTES', MIB, 1024, 25 * MIB),
-      allow: readCidrList(env, 'GITHUB_WEBHOOK_ALLOW'),
-    },
   }
 }

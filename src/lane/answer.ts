@@ -3,7 +3,7 @@ import { omittedHeader, type SnapshotFile } from '../index/snapshot-file.js'
 import type { Decider } from '../decision/decider.js'
 import type { Route } from '../decision/route.js'
 import { answerFields, type AnsweredRequest } from '../http/request-log.js'
-import { flyClientAddress } from '../protection/client-ip.js'
+import { clientAddress } from '../protection/client-ip.js'
 import type { ProtectionConfig } from '../protection/config.js'
 import type { LaneLimiter } from '../protection/rate-limit.js'
 import type { UpstreamChecks } from '../upstream/checks.js'
@@ -77,10 +77,8 @@ export function laneAnswerer(options: LaneOptions): LaneAnswerer {
   const now = options.now ?? (() => performance.now())
   const rendered = new WeakMap<Answer, Rendered>()
   const keepAlive = `Keep-Alive: timeout=${Math.floor(options.keepAliveTimeoutMs / 1000)}`
-  const clientOf =
-    options.trustProxy === 'fly'
-      ? (head: RequestHead, peer: string | undefined) => flyClientAddress(head.address, peer)
-      : (_head: RequestHead, peer: string | undefined) => peer
+  const clientOf = (head: RequestHead, peer: string | undefined) =>
+    clientAddress(options.trustProxy, head.address, peer)
   return (head, peer, last) => {
     const started = now()
     const route = options.decider.route(head.target)

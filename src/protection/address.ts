@@ -43,6 +43,16 @@ export function addressMatcher(cidrs: readonly Cidr[]): (address: string | undef
 const MAPPED_IPV4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i
 
 /**
+ * A client's address as people and ranges read it: an IPv4-mapped IPv6
+ * address (`::ffff:10.0.0.1`, what a dual-stack socket reports for an IPv4
+ * client) as its IPv4 self; any other as it is.
+ */
+export function plainAddress(address: string | undefined): string | undefined {
+  if (address === undefined || !address.startsWith('::')) return address
+  return MAPPED_IPV4.exec(address)?.[1] ?? address
+}
+
+/**
  * The key a client's requests are counted under. An IPv4 address counts
  * alone (an IPv4-mapped IPv6 address as its IPv4 self); an IPv6 address
  * counts as its /64, because a single host or site is handed at least a /64

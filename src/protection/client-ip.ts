@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import type { FastifyInstance } from 'fastify'
+import { plainAddress } from './address.js'
 import type { ProtectionConfig } from './config.js'
 
 /**
@@ -22,7 +23,20 @@ export function flyClientAddress(
 }
 
 /**
- * Makes `request.ip` the client's address per TRUST_PROXY, before any other
+ * The client's address per TRUST_PROXY, as both transports (the route and
+ * the redirect lane) read it: Fly's header or the socket's peer, an
+ * IPv4-mapped address as IPv4 (a client of a dual-stack listener).
+ */
+export function clientAddress(
+  trustProxy: ProtectionConfig['trustProxy'],
+  header: string | string[] | undefined,
+  peer: string | undefined,
+): string | undefined {
+  return plainAddress(trustProxy === 'fly' ? flyClientAddress(header, peer) : peer)
+}
+
+/**
+ * Makes `request.ip` the client's address (clientAddress), before any other
  * hook, so the rate limiter, the allowlist and the request log all agree.
  * Fastify's own trustProxy reads X-Forwarded-For, which Fly's proxy appends
  * to rather than replaces.
@@ -31,12 +45,9 @@ export function installClientIp(
   app: FastifyInstance,
   trustProxy: ProtectionConfig['trustProxy'],
 ): void {
-  if (trustProxy === 'false') return
   app.addHook('onRequest', async (request) => {
-    const address = flyClientAddress(
-      request.headers[FLY_CLIENT_IP],
-      request.raw.socket.remoteAddress,
-    )
-    Object.defineProperty(request, 'ip', { value: address })
+    const peer = request.raw.socket.remoteAddress
+    const address = clientAddress(trustProxy, request.headers[FLY_CLIENT_IP], peer)
+    if (address !== peer) Object.defineProperty(request, 'ip', { value: address })
   })
 }

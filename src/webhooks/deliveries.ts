@@ -36,6 +36,17 @@ export interface MergeClock {
   now(): number
 }
 
+/** Runs a merged follow-up later: Node's timers, or a test's, which it fires itself. */
+export interface Timers {
+  set(run: () => void, ms: number): unknown
+  clear(timer: unknown): void
+}
+
+const NODE_TIMERS: Timers = {
+  set: (run, ms) => setTimeout(run, ms).unref(),
+  clear: (timer) => clearTimeout(timer as NodeJS.Timeout),
+}
+
 /**
  * Invalidations of one release at most once per window: the first change is
  * acted on at once; those that follow within the window are merged into one
@@ -45,12 +56,14 @@ export interface MergeClock {
 export class MergedInvalidations {
   readonly #windowMs: number
   readonly #clock: MergeClock
+  readonly #timers: Timers
   /** When each release was last invalidated, and its merged follow-up if one is due. */
-  readonly #last = new Map<string, { at: number; timer?: NodeJS.Timeout }>()
+  readonly #last = new Map<string, { at: number; timer?: unknown }>()
 
-  constructor(windowMs: number, clock: MergeClock) {
+  constructor(windowMs: number, clock: MergeClock, timers: Timers = NODE_TIMERS) {
     this.#windowMs = windowMs
     this.#clock = clock
+    this.#timers = timers
   }
 
   /**
@@ -61,24 +74,26 @@ export class MergedInvalidations {
     const now = this.#clock.now()
     const last = this.#last.get(tag)
     if (last === undefined || now - last.at >= this.#windowMs) {
-      clearTimeout(last?.timer)
+      if (last?.timer !== undefined) this.#timers.clear(last.timer)
       this.#last.set(tag, { at: now })
       this.#forgetOld(now)
       return run()
     }
-    last.timer ??= setTimeout(
+    last.timer ??= this.#timers.set(
       () => {
         this.#last.set(tag, { at: this.#clock.now() })
         run()
       },
       this.#windowMs - (now - last.at),
-    ).unref()
+    )
     return null
   }
 
   /** Drops every follow-up still due (the app is closing). */
   close(): void {
-    for (const last of this.#last.values()) clearTimeout(last.timer)
+    for (const last of this.#last.values()) {
+      if (last.timer !== undefined) this.#timers.clear(last.timer)
+    }
     this.#last.clear()
   }
 

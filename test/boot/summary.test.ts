@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startSummary } from '../../src/boot/summary.js'
-import { originsOf, parseConfig } from '../../src/config.js'
-import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
+import { resolveSettings } from '../../src/config/settings.js'
+import { DEFAULT_TABLE_FILE } from '../../src/table/load.js'
 
 const listening = {
   service: { address: '0.0.0.0', family: 'IPv4', port: 8080 },
@@ -9,9 +9,8 @@ const listening = {
 }
 
 async function summaryOf(env: Record<string, string>, file = DEFAULT_TABLE_FILE) {
-  const config = parseConfig(env)
-  const table = await loadTable(file, (table) => originsOf(config, table))
-  return { summary: startSummary(config, { file, table }, listening), table }
+  const settings = await resolveSettings(env, file)
+  return { summary: startSummary(settings, listening), table: settings.table }
 }
 
 t.test('a table of several sources: each source’s releases', async (t) => {

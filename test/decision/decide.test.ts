@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseConfig } from '../../src/config.js'
+import { originsOf, parseConfig } from '../../src/config.js'
 import type { Answer } from '../../src/decision/answer.js'
 import { decision, missingAsset } from '../../src/decision/decide.js'
 import { liveFacts, run } from '../../src/decision/drivers.js'
@@ -41,7 +41,7 @@ const HELD: Record<string, HeldFile> = {
 
 function rig(env: Record<string, string> = {}, outcomes: Record<string, CheckOutcome> = {}): Rig {
   const config = parseConfig({ FALLBACK_URL: origins.fallback, ...env })
-  const policy = policyOf(config, table)
+  const policy = policyOf(config, table, originsOf(config, table))
   const source = bakery()
   const checks = {
     lookupNow: (target: CheckTarget) => outcomes[target.asset] ?? 'exists',
@@ -158,7 +158,7 @@ t.test('the same answer object for the same route and outcome', async (t) => {
   const route = routeFinder({ table, origins, index: false })(
     '/extensions/kubernetes-v1.32.2-x86-64.raw',
   )
-  const policy = policyOf(config, table)
+  const policy = policyOf(config, table, originsOf(config, table))
   const facts = (): CheckOutcome => 'exists'
   t.equal(run(decision(route, policy), facts), run(decision(route, policy), facts))
 })

@@ -22,7 +22,7 @@ t.test('one decision bound to the app: remembered routes, live and from memory',
   const decider = createDecider({
     table,
     origins,
-    policy: policyOf(parseConfig({}), table),
+    policy: policyOf(parseConfig({}), table, origins),
     knowledge: { checks, index: bakery() },
   })
   // A redirect from memory: a versioned image (snapshot files are read by the route).

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseConfig } from '../../src/config.js'
+import { originsOf, parseConfig } from '../../src/config.js'
 import { policyOf } from '../../src/decision/policy.js'
 import { compileTable } from '../../src/table/table.js'
 import { renderOutput } from '../../src/table/template.js'
@@ -9,15 +9,13 @@ const bare = compileTable({
 })
 
 t.test('the policy says the configuration the decision applies', async (t) => {
-  const policy = policyOf(
-    parseConfig({
-      UPSTREAM_CHECKS: 'false',
-      UPSTREAM_FAIL_MODE: 'closed',
-      CHECK_TTL_UNKNOWN: '1500ms',
-      INDEX_RETRY: '100ms',
-    }),
-    bare,
-  )
+  const config = parseConfig({
+    UPSTREAM_CHECKS: 'false',
+    UPSTREAM_FAIL_MODE: 'closed',
+    CHECK_TTL_UNKNOWN: '1500ms',
+    INDEX_RETRY: '100ms',
+  })
+  const policy = policyOf(config, bare, originsOf(config, bare))
   t.equal(policy.checking, false)
   t.equal(policy.failMode, 'closed')
   t.equal(policy.checkRetryAfter, '2', 'whole seconds, up')

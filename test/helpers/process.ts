@@ -46,8 +46,9 @@ export async function startMain(env: Record<string, string> = {}): Promise<Start
   const exit = once(child, 'exit').then(([code]) => code as number | null)
   const url = await new Promise<string>((resolve, reject) => {
     const check = (): void => {
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
-      if (match?.[1] !== undefined) resolve(match[1])
+      // On 127.0.0.1, or (HOST unset) on every address: reached through 127.0.0.1 either way.
+      const match = /Server listening at http:\/\/(?:127\.0\.0\.1|\[::\]):(\d+)/.exec(output)
+      if (match?.[1] !== undefined) resolve(`http://127.0.0.1:${match[1]}`)
     }
     child.stdout.on('data', check)
     void exit.then(() => reject(new Error(`main exited before listening:\n${output}`)))

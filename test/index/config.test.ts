@@ -14,7 +14,6 @@ t.test('defaults', async (t) => {
     maxBytes: 4 * 1024 * 1024,
     maxExtensions: 500,
     cacheMaxBytes: 33_554_432,
-    webhook: { secret: undefined, maxBytes: 1024 * 1024, allow: [] },
   })
   t.same(parseConfig({}).index, parseIndexConfig({}), 'part of the service config')
   t.equal(
@@ -38,9 +37,6 @@ t.test('reads every setting', async (t) => {
       INDEX_MAX_BYTES: '2048',
       INDEX_MAX_EXTENSIONS: '7',
       INDEX_CACHE_MAX_BYTES: '2097152',
-      GITHUB_WEBHOOK_SECRET: ' s3cret ',
-      GITHUB_WEBHOOK_MAX_BYTES: '4096',
-      GITHUB_WEBHOOK_ALLOW: '192.30.252.0/22, 2a0a:a440::/29',
     }),
     {
       enabled: false,
@@ -53,14 +49,6 @@ t.test('reads every setting', async (t) => {
       maxBytes: 2048,
       maxExtensions: 7,
       cacheMaxBytes: 2_097_152,
-      webhook: {
-        secret: 's3cret',
-        maxBytes: 4096,
-        allow: [
-          { address: '192.30.252.0', prefix: 22, family: 'ipv4' },
-          { address: '2a0a:a440::', prefix: 29, family: 'ipv6' },
-        ],
-      },
     },
   )
 })
@@ -89,8 +77,6 @@ t.test('a bad value names the variable and what it accepts', async (t) => {
       { INDEX_MAX_BYTES: '8388608' },
       /^INDEX_CACHE_MAX_BYTES \(unset: 33554432\) is too small for INDEX_MAX_BYTES: expected at least 41943040/,
     ],
-    [{ GITHUB_WEBHOOK_MAX_BYTES: '1g' }, /^GITHUB_WEBHOOK_MAX_BYTES="1g" is not valid/],
-    [{ GITHUB_WEBHOOK_ALLOW: 'github' }, /^GITHUB_WEBHOOK_ALLOW="github" is not valid/],
   ]
   for (const [env, message] of cases) {
     t.throws(

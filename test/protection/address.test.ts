@@ -4,6 +4,7 @@ import {
   clientKey,
   ipv6Groups,
   parseCidr,
+  plainAddress,
   type Cidr,
 } from '../../src/protection/address.js'
 
@@ -83,4 +84,14 @@ t.test('ipv6Groups expands every spelling to eight groups', async (t) => {
   t.same(ipv6Groups('1:2:3:4:5:6:7:8'), ['1', '2', '3', '4', '5', '6', '7', '8'])
   t.same(ipv6Groups('64:ff9b::192.0.2.33'), ['64', 'ff9b', '0', '0', '0', '0', 'c000', '221'])
   t.same(ipv6Groups('1:2:3:4:5:6:1.2.3.4'), ['1', '2', '3', '4', '5', '6', '102', '304'])
+})
+
+t.test('plainAddress: an IPv4-mapped address as IPv4, any other as it is', async (t) => {
+  t.equal(plainAddress('::ffff:127.0.0.1'), '127.0.0.1', 'a dual-stack socket’s IPv4 client')
+  t.equal(plainAddress('::FFFF:10.1.2.3'), '10.1.2.3')
+  t.equal(plainAddress('::1'), '::1')
+  t.equal(plainAddress('::ffff:abcd'), '::ffff:abcd', 'not an IPv4 tail')
+  t.equal(plainAddress('2001:db8::1'), '2001:db8::1')
+  t.equal(plainAddress('192.0.2.1'), '192.0.2.1')
+  t.equal(plainAddress(undefined), undefined)
 })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { flyClientAddress } from '../../src/protection/client-ip.js'
+import { clientAddress, flyClientAddress } from '../../src/protection/client-ip.js'
 import { testApp } from '../helpers/app.js'
 
 t.test('behind Fly: the header when it is an address, else the peer', async (t) => {
@@ -31,4 +31,11 @@ t.test('request.ip follows TRUST_PROXY', async (t) => {
       `TRUST_PROXY=${trust}`,
     )
   }
+})
+
+t.test('clientAddress: per TRUST_PROXY, an IPv4-mapped peer as IPv4', async (t) => {
+  t.equal(clientAddress('false', '203.0.113.9', '::ffff:192.0.2.7'), '192.0.2.7')
+  t.equal(clientAddress('false', undefined, '::1'), '::1')
+  t.equal(clientAddress('fly', '203.0.113.9', '::ffff:192.0.2.7'), '203.0.113.9')
+  t.equal(clientAddress('fly', undefined, '::ffff:192.0.2.7'), '192.0.2.7', 'no header: the peer')
 })

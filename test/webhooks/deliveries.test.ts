@@ -1,5 +1,5 @@
 import t from 'tap'
-import { MergedInvalidations, SeenDeliveries } from '../../src/webhooks/deliveries.js'
+import { MergedInvalidations, type Timers, SeenDeliveries } from '../../src/webhooks/deliveries.js'
 import { TestClock } from '../helpers/upstream.js'
 
 t.test('a body is handled once in its window; the most recent bodies are kept', async (t) => {
@@ -18,9 +18,28 @@ t.test('a body is handled once in its window; the most recent bodies are kept', 
   t.equal(new SeenDeliveries(2, 60_000).repeat(body('x')), false, 'on the real clock by default')
 })
 
+/** Timers the test fires itself: a merged follow-up runs when the test says, not after a sleep. */
+class TestTimers implements Timers {
+  due: { run: () => void; ms: number }[] = []
+  set(run: () => void, ms: number): unknown {
+    const timer = { run, ms }
+    this.due.push(timer)
+    return timer
+  }
+  clear(timer: unknown): void {
+    this.due = this.due.filter((one) => one !== timer)
+  }
+  fire(): void {
+    const due = this.due
+    this.due = []
+    for (const timer of due) timer.run()
+  }
+}
+
 t.test('invalidations of one release: at once, then at most one more a window', async (t) => {
   const clock = new TestClock()
-  const merged = new MergedInvalidations(40, clock)
+  const timers = new TestTimers()
+  const merged = new MergedInvalidations(40, clock, timers)
   t.teardown(() => merged.close())
   const runs: string[] = []
   const run = (tag: string) => () => {
@@ -33,12 +52,39 @@ t.test('invalidations of one release: at once, then at most one more a window', 
   t.equal(merged.request('k', run('k')), null, 'within the window: merged...')
   t.equal(merged.request('k', run('k')), null, '...all of them, into one')
   t.same(runs, ['k', 'other'])
-  await new Promise((resolve) => setTimeout(resolve, 80))
+  t.same(
+    timers.due.map((timer) => timer.ms),
+    [30],
+    'one follow-up, due at the window’s end',
+  )
+  clock.advance(30)
+  timers.fire()
   t.same(runs, ['k', 'other', 'k'], '...done once, at the window’s end')
   clock.advance(100)
   t.equal(merged.request('k', run('k')), 'k', 'a window later: at once again')
   merged.request('k', run('k'))
   merged.close()
-  await new Promise((resolve) => setTimeout(resolve, 80))
-  t.same(runs, ['k', 'other', 'k', 'k'], 'closing drops a follow-up still due')
+  t.same(timers.due, [], 'closing drops a follow-up still due')
+  t.same(runs, ['k', 'other', 'k', 'k'])
+  // A window that ends with its follow-up not yet run: the next change is acted on, once.
+  merged.request('z', run('z'))
+  clock.advance(10)
+  merged.request('z', run('z'))
+  clock.advance(40)
+  t.equal(merged.request('z', run('z')), 'z')
+  t.same(timers.due, [], 'the follow-up it made unnecessary is dropped')
+})
+
+t.test("Node's own timers by default", async (t) => {
+  const merged = new MergedInvalidations(5, new TestClock())
+  t.teardown(() => merged.close())
+  const runs: string[] = []
+  merged.request('k', () => runs.push('k'))
+  merged.request('k', () => runs.push('k'))
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (runs.length === 2) resolve(clearInterval(poll))
+    }, 5)
+  })
+  t.same(runs, ['k', 'k'], 'the follow-up ran, whenever the machine got to it')
 })

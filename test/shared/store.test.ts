@@ -68,6 +68,24 @@ async function listeningPair(t: Test) {
   return { redis, a, b }
 }
 
+/**
+ * An ask that says when it is called (its instance holds the lock by then)
+ * and answers only once the test lets it: events in the test's order, not
+ * sleeps that hope a busy machine keeps up.
+ */
+function gatedAsker(value: string, share = true) {
+  let called!: () => void
+  let release!: () => void
+  const asking = new Promise<void>((resolve) => (called = resolve))
+  const gate = new Promise<void>((resolve) => (release = resolve))
+  const ask = async () => {
+    called()
+    await gate
+    return { value: Buffer.from(value), ttlMs: 1000, share }
+  }
+  return { ask, asking, release }
+}
+
 /** An ask that counts its calls and answers `value` after `ms`. */
 function asker(value: string, ms = 0, ttlMs = 60_000) {
   const calls = { count: 0 }
@@ -122,10 +140,12 @@ t.test('an answer asked before an invalidation is not saved after it', async (t)
   const redis = await startRedisServer()
   t.teardown(() => redis.close())
   const [a, b] = [instance(t, redis), instance(t, redis)]
-  const slow = a.store.answer('check', 'k', 'url', asker('missing', 200).ask, 2_000)
-  await sleep(50)
+  const slow = gatedAsker('missing')
+  const asked = a.store.answer('check', 'k', 'url', slow.ask, 2_000)
+  await slow.asking
   a.store.invalidate(['k'], ['k'])
-  t.equal(text(await slow), 'missing', 'the asker still gets its answer')
+  slow.release()
+  t.equal(text(await asked), 'missing', 'the asker still gets its answer')
   await sleep(50)
   const { calls, ask } = asker('exists')
   t.equal(text(await b.store.answer('check', 'k', 'url', ask, 2_000)), 'exists')
@@ -134,15 +154,15 @@ t.test('an answer asked before an invalidation is not saved after it', async (t)
 
 t.test('an answer held back locally is not shared, and its lock is let go', async (t) => {
   const { a, b } = await listeningPair(t)
-  const held = async () => {
-    await sleep(100)
-    return { value: Buffer.from('unknown'), ttlMs: 1000, share: false }
-  }
-  const first = a.store.answer('check', 'k', 'url', held, 5_000)
-  await sleep(30)
+  const held = gatedAsker('unknown', false)
+  const first = a.store.answer('check', 'k', 'url', held.ask, 5_000)
+  await held.asking
   const started = performance.now()
   const { calls, ask } = asker('exists')
-  const after = await b.store.answer('check', 'k', 'url', ask, 5_000)
+  const waiting = b.store.answer('check', 'k', 'url', ask, 5_000)
+  // A lets go while B waits on its lock (however soon B gets to it, the answer is the same).
+  setTimeout(held.release, 50)
+  const after = await waiting
   t.equal(text(after), 'exists')
   t.equal(after.result, 'asked', 'took the lock once it was let go, and shares its answer')
   t.ok(performance.now() - started < 2_000, 'the waiter did not wait out the lock')
@@ -272,9 +292,9 @@ t.test('messages: only what invalidate sends is heard', async (t) => {
 t.test('an asker that never answers is waited for no longer than asked', async (t) => {
   const { a, b } = await listeningPair(t)
   // A takes the lock and hangs (as an instance killed mid-check would).
-  const hung = a.store.answer('check', 'k', 'url', () => new Promise(() => undefined), 60_000)
-  void hung
-  await sleep(50)
+  const never = gatedAsker('never')
+  void a.store.answer('check', 'k', 'url', never.ask, 60_000)
+  await never.asking
   const started = performance.now()
   const { calls, ask } = asker('exists')
   const answer = await b.store.answer('check', 'k', 'url', ask, 300)
@@ -282,4 +302,12 @@ t.test('an asker that never answers is waited for no longer than asked', async (
   t.equal(answer.result, 'alone')
   t.equal(calls.count, 1)
   t.ok(waited >= 300 && waited < 1_500, `asked alone after ${Math.round(waited)} ms`)
+})
+
+t.test('an invalidation heard before anyone listens for it changes nothing', async (t) => {
+  // An instance told of a release event before the app gave it a handler (at start).
+  const { a, b } = await listeningPair(t)
+  a.store.invalidate(['k'], ['k'])
+  await waitUntil(() => b.told.invalidations.includes('received'))
+  t.same(b.told.invalidations, ['received'], 'heard, and nothing else done with it')
 })

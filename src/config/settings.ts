@@ -26,6 +26,10 @@ export async function resolveSettings(env: Env, file?: string): Promise<Settings
   const tableFile = named ?? DEFAULT_TABLE_FILE
   // A file from PATTERN_TABLE is named by it in every message about it.
   const setting = file === undefined && named !== undefined ? 'PATTERN_TABLE' : undefined
-  const table = await loadTable(tableFile, (one) => originsOf(config, one), { setting })
-  return { config, table, tableFile, origins: originsOf(config, table) }
+  // Worked out once, when loadTable checks the table's examples with them.
+  let origins: Origins | undefined
+  const table = await loadTable(tableFile, (one) => (origins = originsOf(config, one)), {
+    setting,
+  })
+  return { config, table, tableFile, origins: origins as Origins }
 }

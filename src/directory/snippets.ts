@@ -272,20 +272,21 @@ WantedBy=timers.target
   return [
     `    - name: sysupdate-${name}.service`,
     '      contents: |',
-    ...indented(service),
+    ...indented(service, 8),
     `    - name: sysupdate-${name}.timer`,
     '      enabled: true',
     '      contents: |',
-    ...indented(timer),
+    ...indented(timer, 8),
   ]
 }
 
-/** A text as a YAML block scalar's lines, below a `contents: |`. */
-function indented(text: string): string[] {
+/** A text as a YAML block scalar's lines, `depth` spaces in (below a `contents: |` or `inline: |`). */
+function indented(text: string, depth: number): string[] {
+  const indent = ' '.repeat(depth)
   return text
     .trimEnd()
     .split('\n')
-    .map((line) => (line === '' ? '' : `        ${line}`))
+    .map((line) => (line === '' ? '' : `${indent}${line}`))
 }
 
 /**
@@ -314,7 +315,7 @@ function butaneText(
   ]
   if (transfer !== null) {
     lines.push(`    - path: ${transfer.path}`, '      contents:', '        inline: |')
-    lines.push(...indented(transfer.text).map((line) => (line === '' ? '' : `  ${line}`)))
+    lines.push(...indented(transfer.text, 10))
   }
   lines.push(
     '  links:',

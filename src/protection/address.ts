@@ -59,11 +59,10 @@ export function plainAddress(address: string | undefined): string | undefined {
  * and can pick a fresh address in it for every request.
  */
 export function clientKey(address: string | undefined): string {
-  if (address === undefined) return 'unknown'
-  const mapped = MAPPED_IPV4.exec(address)
-  if (mapped !== null) return mapped[1] as string
-  if (isIP(address) !== 6) return address
-  return `${ipv6Groups(address).slice(0, 4).join(':')}::/64`
+  const plain = plainAddress(address)
+  if (plain === undefined) return 'unknown'
+  if (isIP(plain) !== 6) return plain
+  return `${ipv6Groups(plain).slice(0, 4).join(':')}::/64`
 }
 
 /** The eight 16-bit groups of a valid IPv6 address, in lower-case hex. */

@@ -9,13 +9,13 @@ import { parseArgs } from 'node:util'
 import { build, type Metafile, type Plugin } from 'esbuild'
 import { imageNodeFlags } from '../deploy/tools/dockerfile.js'
 import { cacheFileFor } from '../src/boot/code-cache.js'
-import { originsOf, parseConfig } from '../src/config.js'
+import { originsOf, parseConfig } from '../src/config/service.js'
 import {
   DEFAULT_TABLE_FILE,
   loadTable,
   parseTableText,
   type ParsedTable,
-} from '../src/table/load.js'
+} from '../src/config/table-file.js'
 
 /**
  * `npm run build`: the service as the image runs it (`node FLAGS dist/main.js`).

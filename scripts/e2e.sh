@@ -8,8 +8,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 start=$SECONDS
-npx tap --disable-coverage --timeout=900 'test/e2e/*.test.ts'
-status=$?
+mkdir -p test-artifacts
+# The stream is kept (test-artifacts/e2e-tap.log) so that scripts/test.sh can
+# repeat the failing assertions after the clients' logs.
+npx tap --disable-coverage --timeout=900 'test/e2e/*.test.ts' 2>&1 | tee test-artifacts/e2e-tap.log
+status=${PIPESTATUS[0]}
 echo
 node --import tsx test/e2e/print-matrix.ts
 echo "real-client tier: $((SECONDS - start)) s"

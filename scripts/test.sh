@@ -63,9 +63,10 @@ NODE_LINE_TESTS=(
   test/{lane,http,boot,webhooks}/*.test.ts
   test/deploy/{docker-start,dockerfile}.test.ts
   test/upstream/{head,register,github-limits}.test.ts
-  test/protection/{server-limits,redis,client-ip,rate-limit}.test.ts
+  test/protection/{server-limits,connection-cap,client-ip,rate-limit}.test.ts
+  test/fleet/redis.test.ts test/response/*.test.ts
   test/metrics/server.test.ts test/fuzz/lane-vs-route.test.ts
-  test/index/{fetch,manifest}.test.ts
+  test/manifests/fetch.test.ts test/catalog/manifest.test.ts
 )
 for major in 22 26; do
   node_bin=$(bash scripts/node-release.sh "$major" | tail -n 1)
@@ -77,12 +78,15 @@ done
 # The real-client tier (docs/design.md: "The real-client tier"): build or reuse the cached
 # roots for systemd-sysupdate 254 (bookworm-backports), 257 (trixie) and the
 # newest (sid), then run the clients and print the matrix; on failure, show
-# what each client and the service logged.
+# what each client and the service logged, then the failing assertions again,
+# last, where CI's tail shows them.
 bash scripts/sysupdate-root.sh >/dev/null
 if ! npm run test:e2e; then
   for log in test-artifacts/e2e/*/*.log; do
     echo "===== $log"
     cat "$log"
   done
+  echo "===== failing tests (whole stream: test-artifacts/e2e-tap.log)"
+  tap_failures test-artifacts/e2e-tap.log
   exit 1
 fi

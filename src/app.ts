@@ -6,36 +6,38 @@ import fastify, {
 } from 'fastify'
 import { pino } from 'pino'
 import type { Dispatcher } from 'undici'
-import { keyFilesOf, originsOf, type Config } from './config.js'
+import { keyFilesOf, originsOf, type Config } from './config/service.js'
 import { createDecider, type Decider } from './decision/decider.js'
 import { policyOf } from './decision/policy.js'
 import { registerAnswerRoute } from './http/answer-route.js'
-import { publicOrigin } from './directory/origin.js'
-import { addressMatcher } from './protection/address.js'
-import { registerConnectionCap } from './http/connection-cap.js'
+import { publicOrigin } from './directory/snippets.js'
+import { addressMatcher } from './core/address.js'
+import { registerConnectionCap } from './protection/connection-cap.js'
 import { frameworkErrors, installErrorHandling } from './http/errors.js'
 import { registerHealth } from './http/health.js'
-import { noSchemas } from './http/no-schemas.js'
-import { requestIds } from './http/request-ids.js'
-import { registerRequestLog, requestLineWriter } from './http/request-log.js'
-import { registerIndex } from './index/register.js'
+import { noSchemas } from './http/fastify-options.js'
+import { requestIds } from './http/fastify-options.js'
+import { registerIndex } from './manifests/register.js'
 import { registerLane } from './lane/register.js'
 import { createMetrics } from './metrics/metrics.js'
-import { registerMetrics } from './metrics/register.js'
+import { registerMetrics } from './metrics/server.js'
+import { recorder, registerRecord } from './response/record.js'
 import { registerProtection } from './protection/register.js'
 import { serverOptions } from './protection/server-limits.js'
-import { registerSharedStore } from './shared/register.js'
+import type { RedisPlan } from './config/redis.js'
+import type { RedisConnection } from './fleet/redis.js'
+import { registerSharedStore } from './fleet/register.js'
 import { sharedRelease, splitSharedRelease, type SourceTag } from './table/sources.js'
 import type { Origins } from './table/resolve.js'
 import type { Table } from './table/table.js'
 import type { Clock } from './upstream/checks.js'
-import type { UpstreamEvents } from './upstream/events.js'
+import type { UpstreamEvents } from './upstream/head.js'
 import { UpstreamGate } from './upstream/gate.js'
 import { registerUpstreamChecks } from './upstream/register.js'
-import { admission } from './index/admission.js'
-import { readVerifiers } from './index/signing-keys.js'
+import { admission } from './manifests/admission.js'
+import { readVerifiers } from './manifests/signing-keys.js'
 import { registerGithubHook, registerHookOff } from './webhooks/github.js'
-import { sourceOfDelivery } from './webhooks/source.js'
+import { sourceOfDelivery } from './webhooks/event.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -63,6 +65,21 @@ export interface AppOptions {
 // Requests we serve have no body; the largest we accept is a small webhook.
 const BODY_LIMIT = 64 * 1024
 
+/**
+ * The Redis plan's one connection (REDIS_URL), for the rate limit and the
+ * shared store alike, closed with the app; null without a plan. ioredis is
+ * loaded only when Redis is used: it costs start-up time and memory.
+ */
+async function connectRedisPlan(
+  app: FastifyInstance,
+  plan: RedisPlan | undefined,
+): Promise<RedisConnection | null> {
+  if (plan === undefined) return null
+  const connection = (await import('./fleet/redis.js')).connectRedis(plan, app.log)
+  app.addHook('onClose', async () => connection.close())
+  return connection
+}
+
 /** Builds the service from its config and dependencies; it does not listen. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, table } = options
@@ -81,11 +98,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...serverOptions(),
   }) as unknown as FastifyInstance
   const metrics = createMetrics()
-  const countDone = registerMetrics(app, metrics)
-  const limiter = await registerProtection(app, config.protection, metrics.rateLimitEvents)
+  registerMetrics(app, metrics)
+  // One sink records every request served, by Fastify or by the lane.
+  const record = recorder(app.log, metrics)
+  registerRecord(app, record)
+  const redis = await connectRedisPlan(app, config.redis)
+  const limiter = await registerProtection(
+    app,
+    config.protection,
+    metrics.rateLimitEvents,
+    config.redis?.rateLimit === true ? redis : null,
+  )
   registerConnectionCap(app)
   installErrorHandling(app)
-  registerRequestLog(app)
   registerHealth(app)
   // One gate for everything sent to GitHub: its pauses hold back checks and manifests alike.
   const gate = new UpstreamGate({
@@ -96,7 +121,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     log: app.log.child({ module: 'upstream' }),
   })
   const origins = options.origins ?? originsOf(config, table)
-  const shared = await registerSharedStore(app, config.shared, {
+  const shared = await registerSharedStore(app, config.redis?.sharedState === true ? redis : null, {
     clock: options.clock ?? performance,
     events: metrics.sharedEvents,
     releases: origins.releases,
@@ -170,22 +195,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     knowledge: { checks, index: app.manifestIndex, indexes, snapshots: app.snapshots },
   })
   app.decorate('decider', decider)
-  // The origin the directory's snippets name (src/directory/origin.ts).
+  // The origin the directory's snippets name (src/directory/snippets.ts).
   const behindFly = config.protection.trustProxy === 'fly'
   app.decorate('publicOrigin', (request: FastifyRequest) =>
     publicOrigin(config.publicUrl, behindFly, request.headers.host),
   )
   registerAnswerRoute(app, decider)
-  const logLine = requestLineWriter(app.log)
-  registerLane(app, config, {
-    decider,
-    limiter,
-    nextId,
-    answered: (request) => {
-      logLine(request)
-      countDone(request)
-    },
-  })
+  registerLane(app, config, { decider, limiter, nextId, record })
   await app.ready()
   return app
 }

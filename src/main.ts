@@ -6,7 +6,7 @@ import { lineBatch, type LineBatch } from './boot/log-batch.js'
 import { listenError } from './boot/listen-errors.js'
 import { resolveSettings, type Settings } from './config/settings.js'
 import { startSummary } from './boot/summary.js'
-import { describeError } from './errors.js'
+import { describeError } from './core/errors.js'
 import { listenMetrics } from './metrics/server.js'
 
 /**

@@ -1,10 +1,10 @@
 import fastify from 'fastify'
 import t from 'tap'
 import { buildApp } from '../src/app.js'
-import { originsOf, parseConfig } from '../src/config.js'
-import { RedirectorError } from '../src/errors.js'
+import { originsOf, parseConfig } from '../src/config/service.js'
+import { RedirectorError } from '../src/core/errors.js'
 import { errorHandler } from '../src/http/errors.js'
-import { DEFAULT_TABLE_FILE, loadTable } from '../src/table/load.js'
+import { DEFAULT_TABLE_FILE, loadTable } from '../src/config/table-file.js'
 import { OFFLINE, testApp } from './helpers/app.js'
 
 const REL = 'https://github.com/flatcar/sysext-bakery/releases/download'

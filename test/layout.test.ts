@@ -4,35 +4,39 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 
 /**
- * The layout shows the flow (docs/design.md, "Development"): leaf helpers low, the
- * knowledge the decision reads, the decision, the renderers on top. No
- * import runs back up, and every module has a test file of its own name.
+ * The layout shows the flow (docs/design.md, "Layout"): each folder of src/
+ * is one layer, and a module imports only from its own folder or from
+ * folders of lower layers. Folders that share a layer are siblings that
+ * never import each other. The files at the top of src/ are the app.
  */
 const SRC = fileURLToPath(new URL('../src/', import.meta.url))
 const TEST = fileURLToPath(new URL('./', import.meta.url))
 
-/** A module's layer, by the first rule its path (relative to src/) fits. */
-const LAYERS: [RegExp, number, string][] = [
-  [/(^|\/)config\.ts$|^config\//, 0, 'settings'],
-  [/^(errors|path|table|version|cache)(\/|\.ts$)/, 0, 'leaf helpers'],
-  // Pure reading of manifests, names and addresses, and the circuit breaker's
-  // arithmetic: no I/O, nothing above them.
-  [
-    /^index\/(catalog|manifest|newest|turns)\.ts$|^protection\/(address|breaker)\.ts$/,
-    0,
-    'leaf helpers',
-  ],
-  // The shared store is knowledge too: what other instances learnt.
-  [/^(upstream|index|shared)\//, 1, 'knowledge'],
-  [/^decision\//, 2, 'the decision'],
-  [/^(http|directory|lane|metrics|protection|webhooks)\/|^cli\.ts$/, 3, 'renderers'],
-  [/^(app|main|start)\.ts$|^boot\//, 4, 'the app'],
+const LAYERS: readonly (readonly string[])[] = [
+  ['core'], // errors, addresses, the breaker: what everything uses
+  ['path', 'version', 'cache'], // leaf helpers
+  ['table'], // the pattern language, matcher and layers
+  ['catalog'], // what manifests say: parsing and reading, pure
+  ['config'], // every setting, read once, and the table file
+  ['fleet'], // the Redis plan and the fleet's shared store
+  ['upstream'], // existence checks with GitHub
+  ['manifests'], // the manifests held and the snapshots adopted
+  ['decision'], // the one decision
+  ['directory'], // pages as HTML or JSON
+  ['response'], // an Answer's response, written and recorded
+  ['protection'], // client address, rate limit, server and connection limits
+  ['metrics'], // counts and their listener
+  ['http', 'lane', 'webhooks'], // the transports: they only write responses
+  ['boot'], // what the start needs
+  ['.'], // the app: app.ts, main.ts, start.ts, cli.ts
 ]
 
-function layerOf(module: string): [number, string] {
-  const found = LAYERS.find(([pattern]) => pattern.test(module))
-  if (found === undefined) throw new Error(`${module} is in no layer`)
-  return [found[1], found[2]]
+/** A module's folder (`.` at the top of src/) and that folder's layer. */
+function layerOf(module: string): { folder: string; layer: number } {
+  const folder = module.includes('/') ? (module.split('/')[0] as string) : '.'
+  const layer = LAYERS.findIndex((folders) => folders.includes(folder))
+  if (layer === -1) throw new Error(`${module}: folder ${folder} is in no layer`)
+  return { folder, layer }
 }
 
 function modules(dir: string, root = dir): string[] {
@@ -47,21 +51,32 @@ function modules(dir: string, root = dir): string[] {
 
 const IMPORT = /^(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'/gm
 
-t.test('no import runs back up', async (t) => {
-  const upward: string[] = []
+t.test('no import runs back up, nor across to a sibling', async (t) => {
+  const wrong: string[] = []
   for (const module of modules(SRC)) {
-    const [layer] = layerOf(module)
+    const from = layerOf(module)
     const text = readFileSync(join(SRC, module), 'utf8')
     for (const [, spec] of text.matchAll(IMPORT)) {
       const target = relative(SRC, resolve(dirname(join(SRC, module)), spec as string)).replace(
         /\.js$/,
         '.ts',
       )
-      const [their, name] = layerOf(target)
-      if (their > layer) upward.push(`${module} imports ${target} (${name})`)
+      const to = layerOf(target)
+      if (to.folder === from.folder || to.layer < from.layer) continue
+      wrong.push(`${module} imports ${target} (${to.layer > from.layer ? 'up' : 'a sibling'})`)
     }
   }
-  t.same(upward, [])
+  t.same(wrong, [])
+})
+
+t.test('every folder of src/ is in a layer', async (t) => {
+  const folders = readdirSync(SRC, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+  t.same(
+    folders.filter((folder) => !LAYERS.some((layer) => layer.includes(folder))),
+    [],
+  )
 })
 
 t.test('every module has a test file of its own name', async (t) => {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { posix } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import t from 'tap'
-import { parseConfig } from '../src/config.js'
+import { parseConfig } from '../src/config/service.js'
 
 /**
  * The docs, by audience: a README that leads, three guides (using it,

@@ -17,7 +17,7 @@ import { startRedisServer } from '../../test/helpers/redis-server.js'
 
 /*
  * Issue 16: three service processes behind HAProxy, sharing a redis-server,
- * against the fake GitHub (all on 127.0.0.1). What test/shared/fleet.test.ts
+ * against the fake GitHub (all on 127.0.0.1). What test/fleet/fleet.test.ts
  * proves with in-process instances, here with one process each:
  *
  * 1. a cold burst of 1,000 requests for 20 images spread over the three:

@@ -1,4 +1,4 @@
-import { parseConfig, type Config } from '../../src/config.js'
+import { parseConfig, type Config } from '../../src/config/service.js'
 import type { Env } from '../../src/config/env.js'
 
 export interface ServiceEnv {

@@ -1,4 +1,4 @@
-import { RedirectorError } from '../errors.js'
+import { RedirectorError } from '../core/errors.js'
 
 /** The settings a listener was started from, as the operator wrote them. */
 export interface Listener {

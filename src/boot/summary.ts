@@ -35,8 +35,10 @@ export function startSummary(
   { config, table, tableFile, origins }: Settings,
   listening: Listening,
 ): StartSummary {
-  const { upstream, index, protection } = config
+  const { upstream, index, protection, redis } = config
   const { rateLimit } = protection
+  // Where the rate-limit counts are kept: Redis, by the plan, or memory.
+  const counts = redis?.rateLimit === true ? redis.url : undefined
   return {
     releases: origins.releases,
     ...(table.sources.length > 1 ? { sources: origins.sources } : {}),
@@ -51,15 +53,9 @@ export function startSummary(
       : 'off',
     index: index.enabled ? { webhook: config.webhook.secret === undefined ? 'off' : 'on' } : 'off',
     // Counts kept in Redis cannot be read at once: the lane stays off then (src/lane/register.ts).
-    lane:
-      config.redirectLane && (rateLimit.max === 0 || rateLimit.redisUrl === undefined)
-        ? 'on'
-        : 'off',
-    rateLimit:
-      rateLimit.max === 0
-        ? 'off'
-        : { perMinute: rateLimit.max, store: storeOf(rateLimit.redisUrl) },
-    shared: config.shared.url === undefined ? 'off' : storeOf(config.shared.url),
+    lane: config.redirectLane && (rateLimit.max === 0 || counts === undefined) ? 'on' : 'off',
+    rateLimit: rateLimit.max === 0 ? 'off' : { perMinute: rateLimit.max, store: storeOf(counts) },
+    shared: redis?.sharedState === true ? storeOf(redis.url) : 'off',
     listening: addressOf(listening.service),
     metrics: addressOf(listening.metrics),
   }

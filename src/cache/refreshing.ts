@@ -63,7 +63,7 @@ interface Flight<V, A> {
 /**
  * Values kept fresh from a slow source (GitHub), one mechanism for the
  * existence checks (src/upstream/checks.ts) and the manifest store
- * (src/index/store.ts):
+ * (src/manifests/store.ts):
  *
  * - a fresh value is read synchronously, with no promise;
  * - one refresh per key at a time, shared by everyone asking meanwhile;

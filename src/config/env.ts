@@ -1,5 +1,5 @@
 import { isIP } from 'node:net'
-import { RedirectorError } from '../errors.js'
+import { RedirectorError } from '../core/errors.js'
 
 /**
  * Typed readers for environment variables. Each one names the variable and

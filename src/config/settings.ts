@@ -1,8 +1,8 @@
-import { originsOf, parseConfig, type Config } from '../config.js'
+import { originsOf, parseConfig, type Config } from './service.js'
 import type { Env } from './env.js'
 import type { Origins } from '../table/resolve.js'
 import type { Table } from '../table/table.js'
-import { DEFAULT_TABLE_FILE, loadTable } from '../table/load.js'
+import { DEFAULT_TABLE_FILE, loadTable } from './table-file.js'
 
 /**
  * What the service and the CLI run with, resolved once from the

@@ -1,8 +1,8 @@
-import type { Extension } from '../index/catalog.js'
+import type { Extension } from '../catalog/catalog.js'
 import type { DirectoryLayout } from '../table/layers.js'
-import type { SnapshotFile } from '../index/snapshot-file.js'
+import type { SnapshotFile } from '../manifests/snapshot-file.js'
 import type { Captures } from '../table/matcher.js'
-import type { CheckOutcome } from '../upstream/events.js'
+import type { CheckOutcome } from '../upstream/head.js'
 
 /**
  * What the service answers to one request, decided once (decide.ts) and only

@@ -1,12 +1,12 @@
-import type { RedirectorError } from '../errors.js'
-import type { SnapshotFile } from '../index/snapshot-file.js'
-import { answerFor, isPublishedVersion, listOf, type NewestAnswer } from '../index/newest.js'
+import type { RedirectorError } from '../core/errors.js'
+import type { SnapshotFile } from '../manifests/snapshot-file.js'
+import { answerFor, isPublishedVersion, listOf, type NewestAnswer } from '../catalog/newest.js'
 import type { DirectoryForm, NewestName } from '../table/layers.js'
 import type { Publisher } from '../table/sources.js'
 import { inSource, type Origins, type ReleaseTarget } from '../table/resolve.js'
 import { renderOutput, type Token } from '../table/template.js'
-import type { FailMode } from '../upstream/config.js'
-import type { CheckOutcome } from '../upstream/events.js'
+import type { FailMode } from '../config/upstream.js'
+import type { CheckOutcome } from '../upstream/head.js'
 import {
   imageLabels,
   page,
@@ -331,7 +331,8 @@ function unconfirmed(location: string): { details: object; message: string } {
   return { details: { location }, message: 'upstream check failed; redirecting unconfirmed' }
 }
 
-function refusedAnswer(error: RedirectorError): Answer {
+/** A refused path's answer: its 4xx and the line saying what was wrong. */
+export function refusedAnswer(error: RedirectorError): Answer {
   const { status, line } = refusal(error)
   return text(status, line, NO_STORE, { layer: 'path', rule: null, upstream: null })
 }

@@ -2,7 +2,7 @@ import { remembered } from '../table/memo.js'
 import type { Origins } from '../table/resolve.js'
 import type { Table } from '../table/table.js'
 import type { Answer } from './answer.js'
-import { decision, type Policy } from './decide.js'
+import { decision, refusedAnswer, type Policy } from './decide.js'
 import { fromMemory, liveFacts, run, type FromMemory, type Knowledge } from './drivers.js'
 import { routeFinder, type Route } from './route.js'
 
@@ -18,6 +18,8 @@ export interface Decider {
   fromMemory(route: Route, client?: string): FromMemory | null
   /** The first, pure half of the decision (remembered per target). */
   route(rawTarget: string): Route
+  /** The answer to a target the path layer refuses, or null: pure, nothing asked. */
+  refusal(rawTarget: string): Answer | null
 }
 
 export interface DeciderOptions {
@@ -42,5 +44,9 @@ export function createDecider(options: DeciderOptions): Decider {
       run(decision(route(rawTarget), policy), facts, undefined, policy.waitMs, client),
     fromMemory: (found, client) => fromMemory(decision(found, policy), knowledge, client),
     route,
+    refusal: (rawTarget) => {
+      const found = route(rawTarget)
+      return found.kind === 'refused' ? refusedAnswer(found.error) : null
+    },
   }
 }

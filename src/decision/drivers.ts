@@ -1,8 +1,8 @@
-import { isRedirectorError } from '../errors.js'
-import type { Extension } from '../index/catalog.js'
-import type { HeldFile } from '../index/held-files.js'
-import { interpret, type CatalogSource, type Interpretation } from '../index/newest.js'
-import type { SnapshotFile } from '../index/snapshot-file.js'
+import { isRedirectorError } from '../core/errors.js'
+import type { Extension } from '../catalog/catalog.js'
+import type { HeldFile } from '../manifests/held-files.js'
+import { interpret, type CatalogSource, type Interpretation } from '../catalog/newest.js'
+import type { SnapshotFile } from '../manifests/snapshot-file.js'
 import type { CheckTarget, UpstreamChecks } from '../upstream/checks.js'
 import type { Answer } from './answer.js'
 import type { Catalog, Decision, Fact, Need } from './needs.js'
@@ -22,7 +22,7 @@ export interface Knowledge {
   readonly snapshots?: ReadonlyMap<string, SnapshotSource>
 }
 
-/** A source's snapshot files as the decision reads them (src/index/snapshots.ts). */
+/** A source's snapshot files as the decision reads them (src/manifests/snapshots.ts). */
 export interface SnapshotSource {
   /** `client`: its address, so that the signature it gets covers the manifest it was given. */
   read(release: string, asset: string, client?: string): HeldFile | Promise<HeldFile>
@@ -221,10 +221,15 @@ async function catalog<T>(
   }
 }
 
-/** An answer made from memory alone, with the checks it read (to be counted when sent). */
+/** An answer made from memory alone, and what sending it changes. */
 export interface FromMemory {
   readonly answer: Answer
-  readonly checked: readonly CheckTarget[]
+  /**
+   * Makes the reads this answer rests on count, as the live driver's do (the
+   * check lookups: their hits, their per-client budget); call it once the
+   * answer is sure to be sent, not before.
+   */
+  commit(): void
 }
 
 /**
@@ -259,7 +264,13 @@ export function fromMemory(
     if (fact === undefined) return null
     next = steps.next(fact)
   }
-  return { answer: next.value, checked }
+  const { checks } = knowledge
+  return {
+    answer: next.value,
+    commit: () => {
+      for (const target of checked) (checks as UpstreamChecks).lookupNow(target, client)
+    },
+  }
 }
 
 /** The decision up to its first need (explain, offline): the answer, or what it would ask. */

@@ -1,6 +1,6 @@
-import type { Config } from '../config.js'
+import type { Config } from '../config/service.js'
 import type { CacheClass } from '../table/table.js'
-import type { UpstreamConfig } from '../upstream/config.js'
+import type { UpstreamConfig } from '../config/upstream.js'
 
 /**
  * How long a shared cache (a CDN, a proxy) or a client may keep each kind of

@@ -1,8 +1,8 @@
-import type { Extension } from '../index/catalog.js'
-import type { SnapshotFile } from '../index/snapshot-file.js'
-import type { Interpretation } from '../index/newest.js'
+import type { Extension } from '../catalog/catalog.js'
+import type { SnapshotFile } from '../manifests/snapshot-file.js'
+import type { Interpretation } from '../catalog/newest.js'
 import type { CheckTarget } from '../upstream/checks.js'
-import type { CheckOutcome } from '../upstream/events.js'
+import type { CheckOutcome } from '../upstream/head.js'
 
 /**
  * What a decision may need to know beyond memory, one thing at a time. The

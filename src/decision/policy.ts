@@ -1,4 +1,4 @@
-import type { Config } from '../config.js'
+import type { Config } from '../config/service.js'
 import type { Origins } from '../table/resolve.js'
 import { parseTemplate } from '../table/template.js'
 import type { Table } from '../table/table.js'

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http'
-import type { ErrorCode, RedirectorError } from '../errors.js'
+import type { ErrorCode, RedirectorError } from '../core/errors.js'
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   SR_PATH_TOO_LONG: 414,

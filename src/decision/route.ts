@@ -1,4 +1,4 @@
-import { isRedirectorError, type RedirectorError } from '../errors.js'
+import { isRedirectorError, type RedirectorError } from '../core/errors.js'
 import { normaliseTarget, type Target } from '../path/normalise.js'
 import { directoryPage, newestName, type DirectoryForm, type NewestName } from '../table/layers.js'
 import { resolve, type FallbackTarget, type Origins, type ReleaseTarget } from '../table/resolve.js'

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { ARCHES, type Arch } from '../index/catalog.js'
+import { ARCHES, type Arch } from '../catalog/catalog.js'
 import { DIRECTORY, type ExtensionPage, type Listing, type NewestLink } from './model.js'
 import type { UseChoice, UseSection } from './snippets.js'
 

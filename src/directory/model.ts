@@ -7,7 +7,7 @@ import {
   type Arch,
   type Extension,
   type Image,
-} from '../index/catalog.js'
+} from '../catalog/catalog.js'
 import type { DirectoryLayout } from '../table/layers.js'
 import { streamsIn } from './streams.js'
 

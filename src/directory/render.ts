@@ -1,57 +1,50 @@
-import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { DirectoryPage } from '../decision/answer.js'
-import type { Extension } from '../index/catalog.js'
-import { sendText } from '../http/text-reply.js'
-import { CONTENT_SECURITY_POLICY, extensionHtml, listingHtml, notFoundHtml } from './html.js'
+import type { Extension } from '../catalog/catalog.js'
+import { extensionHtml, listingHtml, notFoundHtml } from './html.js'
 import { listingOf, pageOf, type Place } from './model.js'
-import { chooseFormat } from './negotiate.js'
+import { chooseFormat, type Format } from './negotiate.js'
 import { choiceOf, useSectionOf, type ChoiceResult, type UseQuery } from './snippets.js'
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The origin the directory's snippets name, for a request; null when its Host names none. */
-    publicOrigin: (request: FastifyRequest) => string | null
-  }
+/** What of a request a directory page depends on. */
+export interface PageRequest {
+  /** The query as parsed: `format`, and an extension page's choice. */
+  readonly query: { format?: unknown } & UseQuery
+  readonly accept: string | undefined
+  /** The origin the snippets name; null when the request's Host names none. */
+  readonly origin: () => string | null
 }
+
+/** A page made (its status may be a 400: a choice that names nothing), or why none can be (a 400 line). */
+export type RenderedPage =
+  | { readonly ok: true; readonly status: number; readonly format: Format; readonly body: string }
+  | { readonly ok: false; readonly reason: string }
 
 /**
  * Renders a directory page the decision made (`/extensions/` lists the
  * extensions, `/extensions/<ext>/` shows one) as HTML or JSON, by the
- * `format` query parameter or the Accept header (see negotiate.ts).
+ * `format` query parameter or the Accept header (see negotiate.ts). The
+ * response around it is src/response/'s to make.
  */
 export function renderPage(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  status: number,
   page: DirectoryPage,
-  cacheControl: string,
-): FastifyReply {
-  const query = request.query as { format?: unknown } & UseQuery
-  const format = chooseFormat(query.format, request.headers.accept)
-  if (format === null) return sendText(reply, 400, 'Bad Request: format must be html or json')
+  status: number,
+  request: PageRequest,
+): RenderedPage {
+  const { query } = request
+  const format = chooseFormat(query.format, request.accept)
+  if (format === null) return { ok: false, reason: 'Bad Request: format must be html or json' }
   let use: UseChoice | undefined
   if (page.kind === 'extension') {
-    const origin = request.server.publicOrigin(request)
+    const origin = request.origin()
     if (origin === null) {
-      return sendText(reply, 400, 'Bad Request: the Host header names no host the page can use')
+      return { ok: false, reason: 'Bad Request: the Host header names no host the page can use' }
     }
     use = { chosen: choiceOf(page.extension, query, page.layout), origin }
     // A choice that names nothing published: the page says so, and offers no snippet.
     if (!use.chosen.ok) status = 400
   }
-  reply
-    .code(status)
-    .header('cache-control', cacheControl)
-    .header('vary', 'accept')
-    .header('x-content-type-options', 'nosniff')
-  if (format === 'json') {
-    return reply.header('content-type', 'application/json; charset=utf-8').send(pageJson(page, use))
-  }
-  return reply
-    .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', CONTENT_SECURITY_POLICY)
-    .header('referrer-policy', 'no-referrer')
-    .send(pageHtml(page, use))
+  const body = format === 'json' ? pageJson(page, use) : pageHtml(page, use)
+  return { ok: true, status, format, body }
 }
 
 /** The choice an extension page's query made, and the origin its snippets name. */

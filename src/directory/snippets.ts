@@ -1,4 +1,4 @@
-import { ARCHES, DEFAULT_ARCH, type Arch, type Extension, type Image } from '../index/catalog.js'
+import { ARCHES, DEFAULT_ARCH, type Arch, type Extension, type Image } from '../catalog/catalog.js'
 import type { DirectoryLayout } from '../table/layers.js'
 import { folderOf, FLATCAR_PLACE, imageUrl, type Place } from './model.js'
 import { streamsIn, type Streams } from './streams.js'
@@ -360,3 +360,22 @@ export function useSectionOf(
   const snippets = snippetsOf(extension, chosen, where, place.layout)
   return { choice, stream, sha256: image.sha256, ...snippets }
 }
+
+/**
+ * The origin the snippets on a page name (`https://extensions.example.org`):
+ * PUBLIC_URL when set; else the Host the client asked for, over https behind
+ * Fly's proxy (which ends TLS) and http otherwise. A Host that is not a plain
+ * host name or address with an optional port names nothing: null.
+ */
+export function publicOrigin(
+  publicUrl: string | undefined,
+  behindFly: boolean,
+  host: string | undefined,
+): string | null {
+  if (publicUrl !== undefined) return publicUrl
+  if (host === undefined || !HOST.test(host)) return null
+  return `${behindFly ? 'https' : 'http'}://${host.toLowerCase()}`
+}
+
+const HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/

@@ -1,4 +1,10 @@
-import { newestImage, streamsOf, type Arch, type Extension, type Image } from '../index/catalog.js'
+import {
+  newestImage,
+  streamsOf,
+  type Arch,
+  type Extension,
+  type Image,
+} from '../catalog/catalog.js'
 import type { DirectoryLayout } from '../table/layers.js'
 
 /**

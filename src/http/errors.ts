@@ -1,11 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { Answer } from '../decision/answer.js'
 import { clientLine, clientStatus } from '../decision/refused.js'
-import { isRedirectorError } from '../errors.js'
-import { countRequest } from '../metrics/register.js'
-import { render } from './answer-route.js'
-import { logRequest } from './request-log.js'
-import { sendText } from './text-reply.js'
+import { isRedirectorError } from '../core/errors.js'
+import { servedOf } from '../response/record.js'
+import { sendText, writeReply } from '../response/reply.js'
+import { textResponse } from '../response/response.js'
+import { writeAnswer } from './answer-route.js'
 
 export const ALLOWED_METHODS = 'GET, HEAD'
 
@@ -42,27 +41,22 @@ export function frameworkErrors(
   request: FastifyRequest,
   reply: FastifyReply,
 ): void {
-  const { decider } = request.server
+  const { decider, recordServed } = request.server
   // Only the decision's first, pure step runs here: nothing is asked upstream.
-  if (decider.route(request.url).kind === 'refused') {
-    render(request, reply, decider.decide(request.url) as Answer)
-  } else {
-    errorHandler(error, request, reply)
-  }
-  // No hooks run for a request the router refused: log its line here, once
-  // the answer is out, as onResponse would, so lines keep the answers' order.
-  reply.raw.once('close', () => {
-    logRequest(request, reply)
-    countRequest(request.server.metrics, request, reply)
-  })
+  const refused = decider.refusal(request.url)
+  if (refused !== null) writeAnswer(request, reply, refused)
+  else errorHandler(error, request, reply)
+  // No hooks run for a request the router refused: record it here, once the
+  // answer is out, as onResponse would, so log lines keep the answers' order.
+  reply.raw.once('close', () => recordServed(servedOf(request, reply)))
 }
 
 /** Only GET and HEAD are served; the router sends every other method here. */
 function methodNotAllowed(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  return sendText(
-    reply.header('allow', ALLOWED_METHODS),
-    405,
-    `method ${request.method} is not allowed`,
+  const line = `method ${request.method} is not allowed`
+  return writeReply(
+    reply,
+    textResponse(405, line, 'no-store', undefined, [['allow', ALLOWED_METHODS]]),
   )
 }
 

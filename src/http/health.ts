@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { sendText } from './text-reply.js'
+import { sendText } from '../response/reply.js'
 
 /**
  * /healthz: the process answers. /readyz: the table is loaded (it is, or the

@@ -1,36 +1,37 @@
+import { STATUS_CODES } from 'node:http'
 import type { Answer } from '../decision/answer.js'
-import { omittedHeader, type SnapshotFile } from '../index/snapshot-file.js'
 import type { Decider } from '../decision/decider.js'
 import type { Route } from '../decision/route.js'
-import { answerFields, type AnsweredRequest } from '../http/request-log.js'
+import { answerFields } from '../response/log-line.js'
+import { NO_FACTS, responseOf } from '../response/of-answer.js'
+import type { Recorder } from '../response/record.js'
+import type { Response } from '../response/response.js'
 import { clientAddress } from '../protection/client-ip.js'
-import type { ProtectionConfig } from '../protection/config.js'
+import type { ProtectionConfig } from '../config/protection.js'
 import type { LaneLimiter } from '../protection/rate-limit.js'
-import type { UpstreamChecks } from '../upstream/checks.js'
 import type { RequestHead } from './request-head.js'
 
 /**
- * The redirect lane's renderer: it asks the decision (src/decision/) for the
- * answer from memory alone and, when that answer is a redirect, writes the
- * bytes Node and Fastify would write for it, with the same log line and
- * counts. It decides nothing: whatever the decision cannot answer from
- * memory, and every answer that is not a plain redirect, goes to Fastify,
- * which then does all the work (see src/lane/connections.ts).
+ * The redirect lane's writer: it asks the decision (src/decision/) for the
+ * answer from memory alone and, when that answer is a redirect or a
+ * snapshot file, writes its response (src/response/) as the bytes Node and
+ * Fastify would write for it, and records it in the same sink. It decides
+ * nothing: whatever the decision cannot answer from memory, and every other
+ * answer, goes to Fastify, which then does all the work (see
+ * src/lane/connections.ts).
  */
 export interface LaneOptions {
   readonly decider: Decider
   /** Whether Fastify routes this raw target to the answer route (not /healthz…). */
   readonly routedToAnswers: (rawTarget: string) => boolean
-  /** The upstream checks; null with UPSTREAM_CHECKS=false. */
-  readonly checks: UpstreamChecks | null
   readonly trustProxy: ProtectionConfig['trustProxy']
   readonly limiter: LaneLimiter
   /** Fastify's keep-alive timeout, milliseconds: said in each answer, as Node says it. */
   readonly keepAliveTimeoutMs: number
   /** The app's request-id sequence (shared with Fastify). */
   readonly nextId: () => string
-  /** Told of every request the lane answered: the log line and the metrics. */
-  readonly answered: (request: AnsweredRequest) => void
+  /** The sink told of every request the lane answered: the log line and the metrics. */
+  readonly record: Recorder
   /** Milliseconds, for the duration logged; default performance.now. */
   readonly now?: () => number
 }
@@ -49,8 +50,9 @@ export interface ResponseParts {
   kept: Partial<Record<RequestHead['method'], string>>
 }
 
-/** A redirect's bytes, made once per Answer (the decision hands back the same object). */
+/** A response's bytes, made once per Answer (the decision hands back the same object). */
 interface Rendered extends ResponseParts {
+  readonly response: Response
   /** The request line's fields from method to location, by method, for this target. */
   readonly url: string
   readonly logged: Readonly<Record<RequestHead['method'], string>>
@@ -89,27 +91,24 @@ export function laneAnswerer(options: LaneOptions): LaneAnswerer {
     if (made === null || !isLaneAnswer(made.answer, head)) return null
     const { answer } = made
     if (!options.limiter(client)) return null
-    // Now the lookups are made (and counted) exactly as the route makes them.
-    for (const target of made.checked) (options.checks as UpstreamChecks).lookupNow(target, client)
+    // Now what the answer read counts, exactly as when the route sends it.
+    made.commit()
     let bytes = rendered.get(answer)
     if (bytes?.url !== head.target) {
-      bytes = render(answer, head.target, keepAlive)
+      bytes = render(responseOf(answer, NO_FACTS), head.target, keepAlive)
       rendered.set(answer, bytes)
     }
-    options.answered({
+    const { labels, status } = bytes.response
+    options.record({
       reqId: options.nextId(),
       method: head.method,
       url: head.target,
-      rule: answer.rule,
-      source: answer.source,
-      upstream: answer.upstream,
-      status: answer.status,
-      location: answer.location,
+      ...labels,
+      status,
       durationMs: now() - started,
       client,
       userAgent: head.userAgent,
       answerFields: bytes.logged[head.method],
-      answer,
     })
     return responseBytes(bytes, head.method, last, httpDate())
   }
@@ -158,16 +157,25 @@ function isLaneAnswer(answer: Answer, head: RequestHead): boolean {
 }
 
 /**
- * A redirect as Node writes what the answer route (src/http/answer-route.ts)
- * sets. The Location is safe to write as it is: the decision builds it from
- * the normalised, re-encoded path and the configured origins.
+ * A response as Node writes it when Fastify sends it: the status line, the
+ * response's headers in their order, then what Fastify and Node add. The
+ * values are safe to write as they are: the Location is built from the
+ * normalised, re-encoded path and the configured origins, the ETag is
+ * base64url, the dates HTTP dates, the omitted names percent-encoded.
  */
-function render(answer: Answer, url: string, keepAlive: string): Rendered {
-  const logged = (method: RequestHead['method']): string => answerFields({ ...answer, method, url })
-  const { file } = answer
+function render(response: Response, url: string, keepAlive: string): Rendered {
+  const { status, headers, body, labels } = response
+  const logged = (method: RequestHead['method']): string =>
+    answerFields({ ...labels, status, method, url })
+  const bodyBytes = typeof body === 'string' ? Buffer.from(body) : body
   return {
-    before: file === undefined ? redirectHead(answer) : fileHead(answer, file),
-    body: file === undefined ? '' : Buffer.from(file.bytes).toString('latin1'),
+    response,
+    before:
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] as string}\r\n` +
+      headers.map(([name, value]) => `${name}: ${value}\r\n`).join('') +
+      `content-length: ${bodyBytes.byteLength}\r\n` +
+      'Date: ',
+    body: bodyBytes.toString('latin1'),
     keep: `\r\nConnection: keep-alive\r\n${keepAlive}\r\n\r\n`,
     close: '\r\nConnection: close\r\n\r\n',
     url,
@@ -175,38 +183,6 @@ function render(answer: Answer, url: string, keepAlive: string): Rendered {
     dated: '',
     kept: {},
   }
-}
-
-/** A redirect's status line and headers up to the Date value, as Node writes them. */
-function redirectHead(answer: Answer): string {
-  return (
-    'HTTP/1.1 302 Found\r\n' +
-    'x-content-type-options: nosniff\r\n' +
-    `location: ${answer.location as string}\r\n` +
-    `cache-control: ${answer.cacheControl}\r\n` +
-    'content-length: 0\r\n' +
-    'Date: '
-  )
-}
-
-/**
- * A snapshot file's, in the order src/http/file-reply.ts sets them. Its
- * values are safe to write as they are: the ETag is base64url, the date
- * an HTTP date, the omitted names file names the manifest parse accepted.
- */
-function fileHead(answer: Answer, file: SnapshotFile): string {
-  const omitted = omittedHeader(file)
-  return (
-    'HTTP/1.1 200 OK\r\n' +
-    'x-content-type-options: nosniff\r\n' +
-    `etag: ${file.etag}\r\n` +
-    `last-modified: ${file.lastModified}\r\n` +
-    `cache-control: ${answer.cacheControl}\r\n` +
-    (omitted === undefined ? '' : `x-snapshot-omitted: ${omitted}\r\n`) +
-    `content-type: ${answer.contentType as string}\r\n` +
-    `content-length: ${file.bytes.byteLength}\r\n` +
-    'Date: '
-  )
 }
 
 let dateSecond = -1

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
-import { countOn, servedOn, MAX_REQUESTS_PER_CONNECTION } from '../http/connection-cap.js'
+import { countOn, servedOn, MAX_REQUESTS_PER_CONNECTION } from '../protection/connection-cap.js'
 import { clientErrorHandler } from '../protection/server-limits.js'
 import type { LaneAnswerer } from './answer.js'
 import { parseRequestHead, type HeadOptions } from './request-head.js'
@@ -115,7 +115,7 @@ function serve(socket: Socket, options: LaneConnectionOptions, control: SocketCo
       }
     }
     if (ended) {
-      // The connection's last answer (src/http/connection-cap.ts): what was
+      // The connection's last answer (src/protection/connection-cap.ts): what was
       // pipelined behind it is not read, as Node does after Connection: close.
       stop()
       control.forget()

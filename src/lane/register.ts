@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
-import type { Config } from '../config.js'
+import type { Config } from '../config/service.js'
 import type { Decider } from '../decision/decider.js'
-import type { AnsweredRequest } from '../http/request-log.js'
+import type { Recorder } from '../response/record.js'
 import { FLY_CLIENT_IP } from '../protection/client-ip.js'
 import type { LaneLimiter } from '../protection/rate-limit.js'
 import { HEADERS_TIMEOUT_MS, MAX_HEADER_BYTES } from '../protection/server-limits.js'
@@ -27,8 +27,8 @@ export interface LaneDeps {
   /** The rate limit over the counts Fastify's hook uses; null: the lane stays off. */
   readonly limiter: LaneLimiter | null
   readonly nextId: () => string
-  /** Logs and counts a request the lane answered (as Fastify's onResponse hooks would). */
-  readonly answered: (request: AnsweredRequest) => void
+  /** The sink that records every request served (src/response/record.ts). */
+  readonly record: Recorder
 }
 
 /**
@@ -45,12 +45,11 @@ export function registerLane(app: FastifyInstance, config: Config, deps: LaneDep
   const answer = laneAnswerer({
     decider: deps.decider,
     routedToAnswers: (url) => isAnswerRoute(app, url),
-    checks: app.upstreamChecks,
     trustProxy: config.protection.trustProxy,
     limiter: deps.limiter,
     keepAliveTimeoutMs: server.keepAliveTimeout,
     nextId: deps.nextId,
-    answered: deps.answered,
+    record: deps.record,
   })
   const lane = installLane(server, {
     answer,

@@ -1,11 +1,11 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
-import type { SharedEvents, SharedKind, SharedResult } from '../shared/store.js'
+import type { SharedEvents, SharedKind, SharedResult } from '../fleet/store.js'
 import type { RateLimitEvents } from '../protection/rate-limit.js'
-import type { CheckOutcome, UpstreamEvents } from '../upstream/events.js'
+import type { CheckOutcome, UpstreamEvents } from '../upstream/head.js'
 import { HELD_BACK, type GateEvents } from '../upstream/gate.js'
 import { CounterTally, type Tally } from './counter-tally.js'
 import type { ImageLabels } from '../decision/answer.js'
-import type { HoldCause, RefreshOutcome, StoreEvents } from '../index/store.js'
+import type { HoldCause, RefreshOutcome, StoreEvents } from '../manifests/store.js'
 import { TalliedHistogram, type HistogramSeries } from './tallied-histogram.js'
 
 const PREFIX = 'sysext_redirector_'
@@ -38,17 +38,17 @@ export interface Metrics {
   countRequest(rule: string, status: number, seconds: number): void
   /** Counts one download of an image GitHub confirmed exists, from a source, in `downloads`. */
   countDownload(image: ImageLabels, source: string): void
-  /** Feeds the upstream-check metrics (see src/upstream/events.ts). */
+  /** Feeds the upstream-check metrics (see src/upstream/head.ts). */
   readonly upstreamEvents: UpstreamEvents
   /** Feeds the rate-limit metrics. */
   readonly rateLimitEvents: RateLimitEvents
   /** Feeds the metrics of GitHub's pauses and the check budget (src/upstream/gate.ts). */
   readonly gateEvents: GateEvents
-  /** Feeds the manifest refresh metric of a source's index (src/index/store.ts). */
+  /** Feeds the manifest refresh metric of a source's index (src/manifests/store.ts). */
   indexEvents(source: string): StoreEvents
-  /** Feeds the shared-store metrics (src/shared/store.ts). */
+  /** Feeds the shared-store metrics (src/fleet/store.ts). */
   readonly sharedEvents: SharedEvents
-  /** Where the held-back snapshots are read at each scrape (src/index/store.ts holds()). */
+  /** Where the held-back snapshots are read at each scrape (src/manifests/store.ts holds()). */
   watchHolds(read: () => readonly HeldSnapshot[]): void
 }
 

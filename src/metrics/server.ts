@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { collectDefaultMetrics, type Registry } from 'prom-client'
 import { httpLimits } from '../protection/server-limits.js'
-import type { MetricsConfig } from './config.js'
+import type { MetricsConfig } from '../config/metrics.js'
+import type { Metrics } from './metrics.js'
 
 const servers = new WeakMap<FastifyInstance, Server>()
 
@@ -78,4 +79,21 @@ function reply(response: ServerResponse, status: number, line: string): void {
     'x-content-type-options': 'nosniff',
   })
   response.end(`${line}\n`)
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This app's metrics and their registry (served by listenMetrics). */
+    metrics: Metrics
+  }
+}
+
+/**
+ * Makes the metrics reachable as `app.metrics`, and their listener closed
+ * with the app. Requests are counted where they are recorded
+ * (src/response/record.ts).
+ */
+export function registerMetrics(app: FastifyInstance, metrics: Metrics): void {
+  app.decorate('metrics', metrics)
+  app.addHook('onClose', async (instance) => closeMetrics(instance))
 }

@@ -1,4 +1,4 @@
-import { RedirectorError } from '../errors.js'
+import { RedirectorError } from '../core/errors.js'
 
 /**
  * The longest request target (path and query, as sent) we look at. Real

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net'
 import type { FastifyInstance } from 'fastify'
-import { plainAddress } from './address.js'
-import type { ProtectionConfig } from './config.js'
+import { plainAddress } from '../core/address.js'
+import type { ProtectionConfig } from '../config/protection.js'
 
 /**
  * The address Fly's proxy saw the client connect from. Fly sets it on every

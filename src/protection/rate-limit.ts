@@ -1,11 +1,13 @@
 import { STATUS_CODES } from 'node:http'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance } from 'fastify'
-import { sendText } from '../http/text-reply.js'
-import { addressMatcher, clientKey } from './address.js'
-import { Breaker } from './breaker.js'
+import { writeReply } from '../response/reply.js'
+import { textResponse } from '../response/response.js'
+import { addressMatcher, clientKey } from '../core/address.js'
+import { Breaker } from '../core/breaker.js'
 import { ClientCounts } from './client-counts.js'
-import type { RateLimitConfig } from './config.js'
+import type { RedisConnection } from '../fleet/redis.js'
+import type { RateLimitConfig } from '../config/protection.js'
 
 /** What the rate limiter tells the metrics. */
 export interface RateLimitEvents {
@@ -17,12 +19,12 @@ export interface RateLimitEvents {
   storeSkipped(): void
 }
 
-// Three slow failures in a row (each up to REDIS_COMMAND_TIMEOUT_MS, 250 ms) and
+// Three slow failures in a row (each up to REDIS_COMMAND_TIMEOUT_MS, 100 ms) and
 // Redis is not waited on for this long; then one request tries it again. A failure
 // that comes at once (Redis down, connection refused) costs nothing and trips nothing,
-// so counting resumes as soon as Redis is back.
+// so counting resumes as soon as Redis is back. Slow: half the timeout or more.
 const BREAKER = { failures: 3, openMs: 10_000 }
-const SLOW_FAILURE_MS = 100
+const SLOW_FAILURE_MS = 50
 
 const WINDOW_MS = 60_000
 
@@ -75,15 +77,12 @@ export async function registerRateLimit(
   app: FastifyInstance,
   config: RateLimitConfig,
   events: RateLimitEvents,
+  /** The Redis plan's connection, when the counts are kept there (RATE_LIMIT_SHARED). */
+  store: RedisConnection | null,
 ): Promise<LaneLimiter | null> {
   if (config.max === 0) return () => true
   const allowlisted = addressMatcher(config.allowlist)
-  // ioredis is loaded only when Redis is used: it costs start-up time and memory.
-  const store =
-    config.redisUrl === undefined
-      ? undefined
-      : (await import('./redis.js')).connectRedis(config.redisUrl, app.log)
-  const counts = store === undefined ? new ClientCounts(LOCAL_CLIENTS, WINDOW_MS) : undefined
+  const counts = store === null ? new ClientCounts(LOCAL_CLIENTS, WINDOW_MS) : undefined
   await app.register(rateLimit, {
     global: false,
     max: config.max,
@@ -119,13 +118,10 @@ export async function registerRateLimit(
     if (result.isAllowed || !result.isExceeded) return
     events.limited()
     const retryAfter = Math.max(1, result.ttlInSeconds)
-    return sendText(
-      reply.header('retry-after', String(retryAfter)),
-      config.status,
-      `${STATUS_CODES[config.status]}: too many requests from this client; retry in ${retryAfter} s`,
-    )
+    const line = `${STATUS_CODES[config.status]}: too many requests from this client; retry in ${retryAfter} s`
+    const first = [['retry-after', String(retryAfter)]] as const
+    return writeReply(reply, textResponse(config.status, line, 'no-store', undefined, first))
   })
-  if (store !== undefined) app.addHook('onClose', async () => store.close())
   if (counts === undefined) return null
   return (address) => allowlisted(address) || counts.hit(clientKey(address)).current <= config.max
 }

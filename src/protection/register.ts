@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { installClientIp } from './client-ip.js'
-import type { ProtectionConfig } from './config.js'
+import type { RedisConnection } from '../fleet/redis.js'
+import type { ProtectionConfig } from '../config/protection.js'
 import { registerRateLimit, type LaneLimiter, type RateLimitEvents } from './rate-limit.js'
 import { sayNoSniff } from './server-limits.js'
 
@@ -13,8 +14,10 @@ export async function registerProtection(
   app: FastifyInstance,
   config: ProtectionConfig,
   events: RateLimitEvents,
+  /** The Redis plan's connection, when the rate-limit counts are kept there. */
+  store: RedisConnection | null,
 ): Promise<LaneLimiter | null> {
   sayNoSniff(app.server)
   installClientIp(app, config.trustProxy)
-  return registerRateLimit(app, config.rateLimit, events)
+  return registerRateLimit(app, config.rateLimit, events, store)
 }

@@ -1,4 +1,4 @@
-import { RedirectorError } from '../errors.js'
+import { RedirectorError } from '../core/errors.js'
 import { compileMatcher, matchPath, type Matcher } from './matcher.js'
 import { sourceName, type Source } from './sources.js'
 import {

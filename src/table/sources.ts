@@ -1,4 +1,4 @@
-import { RedirectorError } from '../errors.js'
+import { RedirectorError } from '../core/errors.js'
 import type { Token } from './template.js'
 
 /**

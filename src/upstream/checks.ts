@@ -1,11 +1,11 @@
 import { RefreshingCache, type ReadResult, type Refreshed } from '../cache/refreshing.js'
 import type { Dispatcher } from 'undici'
 import type { Clock } from '../cache/refreshing.js'
-import type { SharedStore } from '../shared/store.js'
+import type { SharedStore } from '../fleet/store.js'
 import { sharedRelease } from '../table/sources.js'
 import type { CacheClass } from '../table/table.js'
-import type { UpstreamConfig } from './config.js'
-import type { CheckOutcome, UpstreamEvents } from './events.js'
+import type { UpstreamConfig } from '../config/upstream.js'
+import type { CheckOutcome, UpstreamEvents } from './head.js'
 import { HELD_BACK, type CheckAsker, type HeldBack, type UpstreamGate } from './gate.js'
 import { headCheck } from './head.js'
 
@@ -22,7 +22,7 @@ export interface CheckTarget {
   readonly cache: CacheClass
 }
 
-/** Whether an adopted manifest lists the target's file (src/index/); such checks come first. */
+/** Whether an adopted manifest lists the target's file (src/manifests/); such checks come first. */
 export type ListedTarget = (target: CheckTarget) => boolean
 
 /** Picks cache entries by release tag, asset name and source (see invalidate). */

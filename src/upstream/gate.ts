@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../cache/refreshing.js'
-import { clientKey } from '../protection/address.js'
+import { clientKey } from '../core/address.js'
 
 /**
  * Why a request to GitHub was not sent: GitHub asked us to wait, this

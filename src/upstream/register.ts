@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
-import type { SharedStore } from '../shared/store.js'
+import type { SharedStore } from '../fleet/store.js'
 import type { Dispatcher } from 'undici'
 import { UpstreamChecks, type Clock } from './checks.js'
-import type { UpstreamConfig } from './config.js'
-import { noUpstreamEvents, type UpstreamEvents } from './events.js'
+import type { UpstreamConfig } from '../config/upstream.js'
+import { noUpstreamEvents, type UpstreamEvents } from './head.js'
 import type { UpstreamGate } from './gate.js'
 import { createUpstreamAgent } from './head.js'
 

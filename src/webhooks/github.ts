@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { sendText } from '../http/text-reply.js'
-import { clientKey } from '../protection/address.js'
+import { sendText } from '../response/reply.js'
+import { NO_LABELS, type Labels } from '../response/response.js'
+import { clientKey } from '../core/address.js'
 import { readSigned, type Body } from './body.js'
 import { MergedInvalidations, SeenDeliveries } from './deliveries.js'
 import type { SourceTag } from '../table/sources.js'
@@ -21,7 +22,7 @@ export interface GithubHookOptions {
   readonly secret: string
   /** The largest body accepted, in bytes; larger gets 413. */
   readonly maxBytes: number
-  /** The source a delivery's repository is (src/webhooks/source.ts); null: not one of ours. */
+  /** The source a delivery's repository is (src/webhooks/event.ts); null: not one of ours. */
   readonly sourceOf: (repository: string | undefined) => string | null
   /** Forgets what the service knows about one release tag of one source. */
   readonly invalidate: (release: SourceTag) => Dropped
@@ -96,7 +97,6 @@ export function registerGithubHook(app: FastifyInstance, options: GithubHookOpti
     scope.post(HOOK_PATH, {
       bodyLimit: options.maxBytes,
       onRequest: (request, reply, next) => {
-        request.rule = 'webhook'
         if (options.allow?.(request.ip) === false) {
           return void refuse(reply, 403, 'Forbidden: this address may not deliver webhooks')
         }
@@ -121,7 +121,6 @@ export function registerGithubHook(app: FastifyInstance, options: GithubHookOpti
 export function registerHookOff(app: FastifyInstance): void {
   app.post(HOOK_PATH, {
     onRequest: (request, reply) => {
-      request.rule = 'webhook'
       refuse(reply, 404, NOT_CONFIGURED)
     },
     // Never reached: onRequest answers every request.
@@ -183,6 +182,14 @@ function takeSlot(
   })
 }
 
+/** What the log and the metrics name a delivery's answer by. */
+const WEBHOOK: Labels = { ...NO_LABELS, rule: 'webhook' }
+
+/** A delivery's answer: one line, recorded under the webhook's name. */
+function answer(reply: FastifyReply, status: number, line: string): FastifyReply {
+  return sendText(reply, status, line, 'no-store', WEBHOOK)
+}
+
 /** Declared or met while it streams, alike. */
 function tooLarge(reply: FastifyReply, options: GithubHookOptions): FastifyReply {
   return refuse(reply, 413, `Payload Too Large: at most ${options.maxBytes} bytes`)
@@ -190,7 +197,7 @@ function tooLarge(reply: FastifyReply, options: GithubHookOptions): FastifyReply
 
 /** Answers before the body is read: the connection closes, so its rest is never read. */
 function refuse(reply: FastifyReply, status: number, line: string): FastifyReply {
-  return sendText(reply.header('connection', 'close'), status, line)
+  return answer(reply.header('connection', 'close'), status, line)
 }
 
 function handle(
@@ -204,23 +211,23 @@ function handle(
   if (body.kind === 'too-large') return tooLarge(reply, options)
   if (body.kind === 'too-slow') return refuse(reply, 408, 'Request Timeout: the body took too long')
   if (body.kind === 'unsigned') {
-    return sendText(reply, 401, 'Unauthorized: missing or wrong X-Hub-Signature-256')
+    return answer(reply, 401, 'Unauthorized: missing or wrong X-Hub-Signature-256')
   }
   if (seen.repeat(body.bytes)) {
-    return sendText(reply, 200, 'OK: this delivery was handled before; ignored')
+    return answer(reply, 200, 'OK: this delivery was handled before; ignored')
   }
   const event = request.headers['x-github-event']
-  if (event === 'ping') return sendText(reply, 200, 'pong')
+  if (event === 'ping') return answer(reply, 200, 'pong')
   if (event !== 'release') {
     const name = typeof event === 'string' && /^[a-z_]{1,64}$/.test(event) ? event : 'unnamed'
-    return sendText(reply, 202, `Accepted: ${name} events are ignored`)
+    return answer(reply, 202, `Accepted: ${name} events are ignored`)
   }
   const release = readReleaseEvent(payloadOf(body.bytes, request.headers['content-type']))
-  if (!release.ok) return sendText(reply, 400, `Bad Request: ${release.reason}`)
+  if (!release.ok) return answer(reply, 400, `Bad Request: ${release.reason}`)
   const source = options.sourceOf(release.repository)
   if (source === null) {
     const named = release.repository === undefined ? 'no repository' : 'another repository'
-    return sendText(
+    return answer(
       reply,
       202,
       `Accepted: the release is in ${named}, not one this service serves; ignored`,
@@ -239,7 +246,7 @@ function handle(
     'release webhook: caches dropped',
   )
   const merging = later === 0 ? '' : `; ${later} merged with a change just before, dropped shortly`
-  return sendText(
+  return answer(
     reply,
     200,
     `OK: release ${release.tags.join(', ')} ${release.action}; dropped ${manifests.length} manifest(s) and ${checks} check(s)${merging}`,

@@ -9,9 +9,9 @@ import {
   MIX,
   type MixKind,
 } from '../../bench/lib/mix.js'
-import { parseManifest } from '../../src/index/manifest.js'
+import { parseManifest } from '../../src/catalog/manifest.js'
 import { normaliseTarget } from '../../src/path/normalise.js'
-import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
+import { DEFAULT_TABLE_FILE, loadTable } from '../../src/config/table-file.js'
 import { resolve, singleSource, type Origins } from '../../src/table/resolve.js'
 
 // The benchmark's path mix against the built-in table: each path must be the

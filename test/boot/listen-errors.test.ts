@@ -1,6 +1,6 @@
 import t from 'tap'
 import { listenError } from '../../src/boot/listen-errors.js'
-import { RedirectorError } from '../../src/errors.js'
+import { RedirectorError } from '../../src/core/errors.js'
 
 const listener = { hostVariable: 'HOST', host: 'not-a-host', portVariable: 'PORT', port: 80 }
 const failed = (code: string): Error => Object.assign(new Error(`listen ${code}`), { code })

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { startSummary } from '../../src/boot/summary.js'
 import { resolveSettings } from '../../src/config/settings.js'
-import { DEFAULT_TABLE_FILE } from '../../src/table/load.js'
+import { DEFAULT_TABLE_FILE } from '../../src/config/table-file.js'
 
 const listening = {
   service: { address: '0.0.0.0', family: 'IPv4', port: 8080 },

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { originsOf } from '../../src/config.js'
+import { originsOf } from '../../src/config/service.js'
 import { resolveSettings } from '../../src/config/settings.js'
-import { DEFAULT_TABLE_FILE } from '../../src/table/load.js'
+import { DEFAULT_TABLE_FILE } from '../../src/config/table-file.js'
 
 t.test('the settings, the table and its origins, resolved once', async (t) => {
   const settings = await resolveSettings({ BAKERY_REPO: 'acme/bakery' })

@@ -2,9 +2,9 @@ import t from 'tap'
 import { text, type Answer } from '../../src/decision/answer.js'
 import { firstNeed, fromMemory, liveFacts, run } from '../../src/decision/drivers.js'
 import { ask, type Decision, type Fact, type Need } from '../../src/decision/needs.js'
-import { RedirectorError } from '../../src/errors.js'
+import { RedirectorError } from '../../src/core/errors.js'
 import type { CheckTarget, UpstreamChecks } from '../../src/upstream/checks.js'
-import type { CheckOutcome } from '../../src/upstream/events.js'
+import type { CheckOutcome } from '../../src/upstream/head.js'
 import { bakery, MemorySource } from '../helpers/memory-source.js'
 
 const target = (asset: string): CheckTarget => ({
@@ -46,14 +46,16 @@ t.test(
 
 t.test('fromMemory: what the cache says now, or null; nothing counted', async (t) => {
   const known: Record<string, CheckOutcome | undefined> = { a: 'exists', b: 'missing' }
-  const checks = { answerNow: (t: CheckTarget) => known[t.asset] } as unknown as UpstreamChecks
-  const made = fromMemory(twoChecks(), { checks, index: null })
+  const looked: string[] = []
+  const checks = {
+    answerNow: (t: CheckTarget) => known[t.asset],
+    lookupNow: (t: CheckTarget, client?: string) => looked.push(`${t.asset} ${client}`),
+  } as unknown as UpstreamChecks
+  const made = fromMemory(twoChecks(), { checks, index: null }, '192.0.2.7')
   t.equal(made?.answer.body, 'exists missing')
-  t.same(
-    made?.checked.map((c) => c.asset),
-    ['a', 'b'],
-    'the checks to count when it is sent',
-  )
+  t.same(looked, [], 'nothing counted while deciding')
+  made?.commit()
+  t.same(looked, ['a 192.0.2.7', 'b 192.0.2.7'], 'commit counts the checks it read, for the client')
   known.b = undefined
   t.equal(fromMemory(twoChecks(), { checks, index: null }), null, 'one unknown: the route asks')
   function* reads(): Decision<Answer> {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { originsOf, parseConfig } from '../../src/config.js'
+import { originsOf, parseConfig } from '../../src/config/service.js'
 import { policyOf } from '../../src/decision/policy.js'
 import { compileTable } from '../../src/table/table.js'
 import { renderOutput } from '../../src/table/template.js'

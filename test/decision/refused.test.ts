@@ -1,6 +1,6 @@
 import t from 'tap'
 import { clientLine, clientStatus, oneLine, refusal } from '../../src/decision/refused.js'
-import { RedirectorError } from '../../src/errors.js'
+import { RedirectorError } from '../../src/core/errors.js'
 
 t.test('each path error, its status and one line', async (t) => {
   t.same(refusal(new RedirectorError('SR_PATH_TOO_LONG', 'too long')), {

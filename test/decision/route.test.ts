@@ -1,6 +1,6 @@
 import t from 'tap'
 import { routeFinder } from '../../src/decision/route.js'
-import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
+import { DEFAULT_TABLE_FILE, loadTable } from '../../src/config/table-file.js'
 import { singleSource } from '../../src/table/resolve.js'
 
 const origins = singleSource('https://github.test/r', 'https://docs.test')

@@ -280,7 +280,7 @@ t.test('the runtime stage, replayed without Docker, serves and stops cleanly', a
 })
 
 t.test('the image puts tables/ where the compiled code looks for it', (t) => {
-  // src/table/load.ts resolves the built-in table as ../../tables from dist/table/.
+  // src/config/table-file.ts resolves the built-in table as ../../tables from dist/table/.
   const workdir = lastOf(runtime, 'WORKDIR')?.args as string
   const copies = instructionsOf(runtime, 'COPY').map(copyOf)
   const dests = copies.map((copy) => posix.resolve(workdir, copy.dest))

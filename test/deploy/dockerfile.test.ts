@@ -16,7 +16,7 @@ import {
   stageNamed,
   type Stage,
 } from '../../deploy/tools/dockerfile.js'
-import { parseConfig } from '../../src/config.js'
+import { parseConfig } from '../../src/config/service.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const dockerfile = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))

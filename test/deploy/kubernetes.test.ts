@@ -316,7 +316,7 @@ t.test('the Valkey component: a shared store every replica is pointed at', async
     ),
     'and selects its pod, not the redirector’s',
   )
-  t.equal(checkServiceEnv(env).config.shared.url, env.REDIS_URL, 'the service shares through it')
+  t.equal(checkServiceEnv(env).config.redis?.url, env.REDIS_URL, 'the service shares through it')
   t.equal(store.securityContext?.readOnlyRootFilesystem, true)
 
   // The store's arguments, given to Debian's redis-server (Valkey takes Redis's): it runs with them.

@@ -2,9 +2,9 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import { buildApp, type AppOptions } from '../../src/app.js'
-import { originsOf, parseConfig } from '../../src/config.js'
+import { originsOf, parseConfig } from '../../src/config/service.js'
 import type { Env } from '../../src/config/env.js'
-import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
+import { DEFAULT_TABLE_FILE, loadTable } from '../../src/config/table-file.js'
 
 /** Upstream checks and the manifest index off: pure rewriting, no network. */
 export const OFFLINE = { UPSTREAM_CHECKS: 'false', MANIFEST_INDEX: 'false' } as const

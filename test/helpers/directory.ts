@@ -5,7 +5,7 @@ import {
   type UseSection,
 } from '../../src/directory/snippets.js'
 import { FLATCAR_PLACE, type Place } from '../../src/directory/model.js'
-import { imagesOf, type Extension } from '../../src/index/catalog.js'
+import { imagesOf, type Extension } from '../../src/catalog/catalog.js'
 
 /** Extensions as the directory's tests use them, from image names alone. */
 export const extension = (name: string, ...files: string[]): Extension => ({

@@ -1,6 +1,6 @@
-import { imagesOf, publishedNames, type Extension } from '../../src/index/catalog.js'
-import type { ManifestEntry } from '../../src/index/manifest.js'
-import type { CatalogSource } from '../../src/index/newest.js'
+import { imagesOf, publishedNames, type Extension } from '../../src/catalog/catalog.js'
+import type { ManifestEntry } from '../../src/catalog/manifest.js'
+import type { CatalogSource } from '../../src/catalog/newest.js'
 
 const entries = (...names: string[]): ManifestEntry[] =>
   names.map((name) => ({ sha256: 'a'.repeat(64), name }))

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer, type AddressInfo } from 'node:net'
 import type { Redis } from 'ioredis'
+import { connectRedis, type RedisConnection, type RedisLog } from '../../src/fleet/redis.js'
 
 /**
  * A real redis-server (Debian's) on a free port of 127.0.0.1, started and
@@ -94,3 +95,10 @@ export async function clientsBecome(client: Redis, count: number): Promise<numbe
     await new Promise((resolve) => setTimeout(resolve, 20))
   return clients()
 }
+
+/** The connection an app makes for its shared store alone (SharedStore's own tests). */
+export function storeConnection(url: string, log: RedisLog = QUIET): RedisConnection {
+  return connectRedis({ url, rateLimit: false, sharedState: true }, log)
+}
+
+const QUIET: RedisLog = { info: () => undefined, warn: () => undefined }

@@ -1,4 +1,4 @@
-import { isRedirectorError, type ErrorCode } from '../../src/errors.js'
+import { isRedirectorError, type ErrorCode } from '../../src/core/errors.js'
 
 /** The message `fn` stops with, when it throws a RedirectorError of `code`; anything else fails. */
 export function refusedWith(code: ErrorCode, fn: () => unknown): string {

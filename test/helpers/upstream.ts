@@ -3,7 +3,7 @@ import type { Test } from 'tap'
 import type { AppOptions } from '../../src/app.js'
 import type { Env } from '../../src/config/env.js'
 import type { UpstreamChecks } from '../../src/upstream/checks.js'
-import type { CheckOutcome, UpstreamEvents } from '../../src/upstream/events.js'
+import type { CheckOutcome, UpstreamEvents } from '../../src/upstream/head.js'
 import { testApp } from './app.js'
 import { startFakeGitHub, type FakeGitHub } from './fake-github.js'
 

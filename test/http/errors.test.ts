@@ -9,6 +9,7 @@ import { exchange } from '../helpers/raw-http.js'
 function fakeReply(): FastifyReply {
   const sent = { status: 0, body: '' }
   const reply = {
+    request: {},
     code: (status: number) => ((sent.status = status), reply),
     header: () => reply,
     send: (body: string) => ((sent.body = body), sent),

@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import t, { type Test } from 'tap'
-import { MAX_REQUESTS_PER_CONNECTION } from '../../src/http/connection-cap.js'
+import { MAX_REQUESTS_PER_CONNECTION } from '../../src/protection/connection-cap.js'
 import { installLane, type LaneConnections } from '../../src/lane/connections.js'
 import type { RequestHead } from '../../src/lane/request-head.js'
 import { clientErrorHandler, httpLimits } from '../../src/protection/server-limits.js'
@@ -173,7 +173,7 @@ t.test('a client that does not read is not read from either', async (t) => {
 t.test('a flood of pipelined requests split anywhere is answered in full', async (t) => {
   const { port } = await setup(t, {})
   const socket = await openSocket(port)
-  // Within one connection's life (src/http/connection-cap.ts), with heads long
+  // Within one connection's life (src/protection/connection-cap.ts), with heads long
   // enough that the reads split some of them.
   const count = MAX_REQUESTS_PER_CONNECTION - 1
   const padded = `GET /lane/x HTTP/1.1\r\nHost: x\r\nX-Pad: ${'p'.repeat(400)}\r\n\r\n`

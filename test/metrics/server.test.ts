@@ -3,7 +3,10 @@ import { createServer, request as httpRequest } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Gauge } from 'prom-client'
 import t, { type Test } from 'tap'
-import { closeMetrics, listenMetrics } from '../../src/metrics/server.js'
+import { connect } from 'node:net'
+import fastify from 'fastify'
+import { createMetrics } from '../../src/metrics/metrics.js'
+import { closeMetrics, listenMetrics, registerMetrics } from '../../src/metrics/server.js'
 import { testApp, type TestApp } from '../helpers/app.js'
 
 async function appWithMetrics(t: Test): Promise<TestApp & { url: string }> {
@@ -121,4 +124,20 @@ t.test('started once per app; a port in use is an error', async (t) => {
       code: 'EADDRINUSE',
     },
   )
+})
+
+t.test('the app holds its metrics, and closing it closes their listener', async (t) => {
+  const app = fastify()
+  const metrics = createMetrics()
+  registerMetrics(app, metrics)
+  await app.ready()
+  t.equal(app.metrics, metrics)
+  const { port } = await listenMetrics(app, { port: 0, host: '127.0.0.1' })
+  await app.close()
+  const refused = await new Promise<string>((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => resolve('connected'))
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'))
+  })
+  t.equal(refused, 'ECONNREFUSED', 'nothing listens once the app is closed')
 })

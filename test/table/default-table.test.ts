@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { normaliseTarget } from '../../src/path/normalise.js'
-import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
+import { DEFAULT_TABLE_FILE, loadTable } from '../../src/config/table-file.js'
 import { resolve, tryRule, singleSource, type Origins } from '../../src/table/resolve.js'
 import { compileTable } from '../../src/table/table.js'
 

@@ -50,7 +50,7 @@ async function publishedApp(t: Test, env: Record<string, string> = {}) {
   const built = await fedoraApp(t, 'fedora-sysexts-published.yaml', fake, {
     MANIFEST_INDEX: 'true',
     // Every form redirected, so each answer names its repository; snapshot files read the
-    // same chosen source (test/index/snapshots.test.ts serves them).
+    // same chosen source (test/manifests/snapshots.test.ts serves them).
     SNAPSHOTS: 'false',
     ...env,
   })

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
-import { originsOf, parseConfig } from '../../src/config.js'
-import { loadTable } from '../../src/table/load.js'
+import { originsOf, parseConfig } from '../../src/config/service.js'
+import { loadTable } from '../../src/config/table-file.js'
 import type { TestApp } from '../helpers/app.js'
 import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js'
 import { COMMUNITY, DOCS, FEDORA, fedoraApp, SECRET, shippedTable } from '../helpers/fedora.js'

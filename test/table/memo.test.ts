@@ -1,7 +1,7 @@
 import t from 'tap'
-import { isRedirectorError } from '../../src/errors.js'
+import { isRedirectorError } from '../../src/core/errors.js'
 import { normaliseTarget } from '../../src/path/normalise.js'
-import { DEFAULT_TABLE_FILE, loadTable } from '../../src/table/load.js'
+import { DEFAULT_TABLE_FILE, loadTable } from '../../src/config/table-file.js'
 import { MEMO_ENTRIES, MEMO_MAX_TARGET, remembered } from '../../src/table/memo.js'
 import { resolve, singleSource, type Origins } from '../../src/table/resolve.js'
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { isRedirectorError } from '../../src/errors.js'
+import { isRedirectorError } from '../../src/core/errors.js'
 import {
   compileSources,
   ruleSource,

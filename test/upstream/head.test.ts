@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { Agent } from 'undici'
-import { createUpstreamAgent, headCheck } from '../../src/upstream/head.js'
+import { createUpstreamAgent, headCheck, noUpstreamEvents } from '../../src/upstream/head.js'
 import { startFakeGitHub } from '../helpers/fake-github.js'
 
 const TIMEOUTS = { connectTimeoutMs: 200, responseTimeoutMs: 300 }
@@ -119,4 +119,9 @@ t.test('waiting for a pooled connection counts against the same bound', async (t
     { outcome: 'unknown', detail: 'upstream check timed out' },
   ])
   t.ok(elapsed < 2000, `both gave up after ${Math.round(elapsed)} ms`)
+})
+
+t.test('without metrics, events go nowhere', async (t) => {
+  t.equal(noUpstreamEvents.check('exists', 0.1), undefined)
+  t.equal(noUpstreamEvents.cache('hit'), undefined)
 })

@@ -16,7 +16,7 @@ import type { TestClock } from '../helpers/upstream.js'
 
 const SECRET = 'It is a secret to everybody'
 // Signatures redirected after their checks (SNAPSHOTS=false): what this file proves is how
-// those checks are cached; served from the snapshot, see test/index/snapshots.test.ts.
+// those checks are cached; served from the snapshot, see test/manifests/snapshots.test.ts.
 const REDIRECTED = { SNAPSHOTS: 'false' }
 const HOUR = 3_600_000
 const PROBES = [

@@ -31,8 +31,16 @@ export PATH="$(dirname "$node24"):$PATH"
 echo "tests on Node.js $(node --version)"
 
 npm ci --no-audit --no-fund
-npm run lint
-npm run typecheck
+# The type check runs beside the lint (one core each); its output follows the lint's.
+mkdir -p test-artifacts
+npm run typecheck >test-artifacts/typecheck.log 2>&1 &
+typecheck=$!
+lint_status=0
+npm run lint || lint_status=$?
+typecheck_status=0
+wait "$typecheck" || typecheck_status=$?
+cat test-artifacts/typecheck.log
+[ "$lint_status" -eq 0 ] && [ "$typecheck_status" -eq 0 ] || exit 1
 
 # The TAP stream is long and CI shows its end: on failure, repeat each failing
 # assertion with its diagnostics last, where they are seen.

@@ -8,6 +8,9 @@ import { waitUntil } from './helpers/wait.js'
 
 // Each test starts real processes: allow for a busy machine.
 t.setTimeout(180_000)
+// The tests are independent (their own processes, ports and fake GitHub), and most
+// of their time is a child starting: three at a time, each still in order inside.
+t.jobs = 3
 
 t.test('serves the Flatcar default and stops cleanly on SIGTERM', async (t) => {
   // The default configuration, with github.com played by the fake on 127.0.0.1.
@@ -156,7 +159,7 @@ t.test('a broken table stops the start and names the rule', async (t) => {
   )
 })
 
-t.test('a port in use or a host not of this machine: the setting named', async (t) => {
+t.test('a port in use: the setting named', async (t) => {
   const main = await startMain()
   const { port } = new URL(main.url)
   const res = await runMain([], { PORT: port, HOST: '127.0.0.1' })
@@ -185,6 +188,9 @@ t.test('a port in use or a host not of this machine: the setting named', async (
   })
   main.child.kill('SIGTERM')
   await main.exited()
+})
+
+t.test('a host not of this machine: the setting named', async (t) => {
   // An address no interface of this machine has (TEST-NET-1): no packet leaves.
   const elsewhere = await runMain([], { PORT: '0', HOST: '192.0.2.1' })
   t.equal(elsewhere.code, 1)

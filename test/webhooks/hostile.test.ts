@@ -25,7 +25,9 @@ import { openSocket, readResponse } from '../helpers/raw-http.js'
 const SECRET = 'It is a secret to everybody'
 const MIB = 1024 * 1024
 
-async function hook(t: Test, bodyTimeoutMs = 300) {
+// Long enough that nothing but a hanging delivery meets it on a busy machine: a 1 MiB
+// chunked body once took longer than 300 ms to stream in, and got 408 for 413.
+async function hook(t: Test, bodyTimeoutMs = 2_000) {
   const app = fastify()
   const dropped: string[] = []
   registerGithubHook(app, {
@@ -131,6 +133,9 @@ t.test('a genuine delivery gets through while every slot is held', async (t) => 
 })
 
 t.test('a delivery waits at most twice the body timeout, and the waits are bounded', async (t) => {
+  // The last one's wait starts once the 12 ahead of it are connected; on a busy machine
+  // that took longer than 300 ms, the first slots freed early and it got one. A timeout
+  // well above the set-up keeps the order the test is about: 3 timeouts ahead, 2 of wait.
   const { port } = await hook(t)
   for (let i = 0; i < MAX_IN_FLIGHT; i++) await hanging(t, port, `127.0.0.${2 + i}`)
   // Eight more addresses wait ahead of the last: it would get a slot after three timeouts.

@@ -88,7 +88,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const nextId = requestIds()
   const app = fastify({
     loggerInstance: options.logger ?? pino({ level: config.logLevel }),
-    // request-log.ts writes one line per request instead of Fastify's two.
+    // response/record.ts writes one line per request instead of Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     frameworkErrors,
     bodyLimit: BODY_LIMIT,

@@ -12,7 +12,7 @@ const RELEASES = 'https://github.com/flatcar/sysext-bakery/releases/download'
 const IMAGE = `${RELEASES}/kubernetes-v1.32.2/kubernetes-v1.32.2-x86-64.raw`
 
 /** A request served, as the lane or the route records it. */
-function answered(extra: Partial<Served> = {}): Served {
+function served(extra: Partial<Served> = {}): Served {
   const request = {
     reqId: 'req-1',
     method: 'GET',
@@ -49,10 +49,10 @@ async function counted(t: Test) {
 
 t.test('every request recorded is counted and timed', async (t) => {
   const { count, text } = await counted(t)
-  count(answered())
-  count(answered({ durationMs: 1 }))
-  count(answered({ durationMs: 2.5, rule: 'fallback', upstream: 'unchecked' }))
-  count(answered({ rule: null, status: 404, location: undefined, upstream: null }))
+  count(served())
+  count(served({ durationMs: 1 }))
+  count(served({ durationMs: 2.5, rule: 'fallback', upstream: 'unchecked' }))
+  count(served({ rule: null, status: 404, location: undefined, upstream: null }))
   const body = await text()
   t.match(body, /^sysext_redirector_requests_total\{rule="raw",status="302"\} 2$/m)
   t.match(body, /^sysext_redirector_requests_total\{rule="fallback",status="302"\} 1$/m)
@@ -74,12 +74,12 @@ t.test('every request recorded is counted and timed', async (t) => {
 
 t.test('a download is counted only for a GET redirect to a confirmed image', async (t) => {
   const { count, text } = await counted(t)
-  count(answered({ method: 'HEAD' }))
-  count(answered({ upstream: 'unchecked' }))
-  count(answered({ upstream: 'unknown' }))
-  count(answered({ status: 301 }))
-  count(answered({ location: `${RELEASES}/kubernetes/SHA256SUMS` }))
-  count(answered({ location: undefined }))
+  count(served({ method: 'HEAD' }))
+  count(served({ upstream: 'unchecked' }))
+  count(served({ upstream: 'unknown' }))
+  count(served({ status: 301 }))
+  count(served({ location: `${RELEASES}/kubernetes/SHA256SUMS` }))
+  count(served({ location: undefined }))
   const body = await text()
   t.notMatch(body, /^sysext_redirector_downloads_total\{/m)
   t.match(body, /^sysext_redirector_requests_total\{rule="raw",status="302"\} 5$/m)
@@ -87,8 +87,8 @@ t.test('a download is counted only for a GET redirect to a confirmed image', asy
 
 t.test('every request recorded gets its one log line', async (t) => {
   const { count, lines } = await counted(t)
-  count(answered())
-  count(answered({ rule: null, status: 404, location: undefined, upstream: null, source: null }))
+  count(served())
+  count(served({ rule: null, status: 404, location: undefined, upstream: null, source: null }))
   t.match(lines, [
     { msg: 'request', rule: 'raw', source: 'bakery', status: 302, location: IMAGE },
     { msg: 'request', rule: null, status: 404 },
@@ -98,9 +98,9 @@ t.test('every request recorded gets its one log line', async (t) => {
 })
 
 t.test('Fastify’s requests are recorded once done, by the response written or none', async (t) => {
-  const served: Served[] = []
+  const recorded: Served[] = []
   const app = fastify()
-  const record = (one: Served) => void served.push(one)
+  const record = (one: Served) => void recorded.push(one)
   registerRecord(app, record)
   const labels = { ...NO_LABELS, rule: 'raw', source: 'bakery', location: IMAGE }
   app.get('/written', (_request, reply) =>
@@ -111,7 +111,7 @@ t.test('Fastify’s requests are recorded once done, by the response written or 
   t.teardown(() => app.close())
   await app.inject({ url: '/written', headers: { 'user-agent': 'curl/8' } })
   await app.inject('/bare')
-  t.match(served, [
+  t.match(recorded, [
     {
       method: 'GET',
       url: '/written',

@@ -133,15 +133,18 @@ t.test('a genuine delivery gets through while every slot is held', async (t) => 
 })
 
 t.test('a delivery waits at most twice the body timeout, and the waits are bounded', async (t) => {
-  // The last one's wait starts once the 12 ahead of it are connected; on a busy machine
-  // that took longer than 300 ms, the first slots freed early and it got one. A timeout
-  // well above the set-up keeps the order the test is about: 3 timeouts ahead, 2 of wait.
-  const { port } = await hook(t)
+  const timeoutMs = 2_000
+  const { port } = await hook(t, timeoutMs)
+  // Every slot held from T; four wait from T (they get the slots freed at T + 1 timeout).
   for (let i = 0; i < MAX_IN_FLIGHT; i++) await hanging(t, port, `127.0.0.${2 + i}`)
-  // Eight more addresses wait ahead of the last: it would get a slot after three timeouts.
   const ahead = []
-  for (let i = 0; i < 8; i++) ahead.push(await hanging(t, port, `127.0.1.${1 + i}`))
-  await settle()
+  for (let i = 0; i < 4; i++) ahead.push(await hanging(t, port, `127.0.1.${1 + i}`))
+  // Four more, and the last, from T + half a timeout: the four are still waiting when the
+  // second slots free (T + 2 timeouts) and take them; the last's wait ends (T + 2.5) before
+  // the third (T + 3). Half a timeout either side: the order holds on a busy machine, where
+  // arrivals a few milliseconds apart (the test before) did not.
+  await new Promise((resolve) => setTimeout(resolve, timeoutMs / 2))
+  for (let i = 4; i < 8; i++) ahead.push(await hanging(t, port, `127.0.1.${1 + i}`))
   const last = await hanging(t, port, '127.0.2.1')
   const res = await readResponse(last)
   t.equal(res.status, 503, 'its wait ran out')

@@ -66,18 +66,22 @@ export interface AppOptions {
 const BODY_LIMIT = 64 * 1024
 
 /**
- * The Redis plan's one connection (REDIS_URL), for the rate limit and the
- * shared store alike, closed with the app; null without a plan. ioredis is
- * loaded only when Redis is used: it costs start-up time and memory.
+ * The Redis plan's one connection (REDIS_URL), closed with the app, as each
+ * use gets it: the rate-limit counts and the shared store, each null when
+ * the plan leaves it out. ioredis is loaded only when Redis is used: it costs
+ * start-up time and memory.
  */
 async function connectRedisPlan(
   app: FastifyInstance,
   plan: RedisPlan | undefined,
-): Promise<RedisConnection | null> {
-  if (plan === undefined) return null
+): Promise<{ counts: RedisConnection | null; store: RedisConnection | null }> {
+  if (plan === undefined) return { counts: null, store: null }
   const connection = (await import('./fleet/redis.js')).connectRedis(plan, app.log)
   app.addHook('onClose', async () => connection.close())
-  return connection
+  return {
+    counts: plan.rateLimit ? connection : null,
+    store: plan.sharedState ? connection : null,
+  }
 }
 
 /** Builds the service from its config and dependencies; it does not listen. */
@@ -107,7 +111,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     app,
     config.protection,
     metrics.rateLimitEvents,
-    config.redis?.rateLimit === true ? redis : null,
+    redis.counts,
   )
   registerConnectionCap(app)
   installErrorHandling(app)
@@ -121,7 +125,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     log: app.log.child({ module: 'upstream' }),
   })
   const origins = options.origins ?? originsOf(config, table)
-  const shared = await registerSharedStore(app, config.redis?.sharedState === true ? redis : null, {
+  const shared = await registerSharedStore(app, redis.store, {
     clock: options.clock ?? performance,
     events: metrics.sharedEvents,
     releases: origins.releases,

@@ -56,11 +56,13 @@ export function connectRedis(plan: RedisPlan, log: RedisLog): RedisConnection {
   let subscriber: Redis | undefined
   let healthy: boolean | undefined
   let closing = false
-  const uses = usesOf(plan)
+  const used = usesOf(plan)
+  const uses = used.map(({ what }) => what)
+  const withoutIt = used.map(({ without }) => without).join(', ')
   const down = (reason: string): void => {
     if (healthy === false || closing) return
     healthy = false
-    log.warn({ reason, uses }, `redis unavailable: ${withoutIt(plan)} until it is back`)
+    log.warn({ reason, uses }, `redis unavailable: ${withoutIt} until it is back`)
   }
   redis.on('ready', () => {
     healthy = true
@@ -81,18 +83,12 @@ export function connectRedis(plan: RedisPlan, log: RedisLog): RedisConnection {
   }
 }
 
-function usesOf(plan: RedisPlan): string[] {
-  return [
-    ...(plan.rateLimit ? ['rate-limit counters'] : []),
-    ...(plan.sharedState ? ['answers'] : []),
-  ]
-}
+/** What a plan may keep in Redis, and what the service does while Redis is away. */
+const USES = [
+  { use: 'rateLimit', what: 'rate-limit counters', without: 'rate limiting fails open' },
+  { use: 'sharedState', what: 'answers', without: 'this instance goes on alone' },
+] as const
 
-/** What the service does while Redis is away, by what it uses Redis for. */
-function withoutIt(plan: RedisPlan): string {
-  const parts = [
-    ...(plan.rateLimit ? ['rate limiting fails open'] : []),
-    ...(plan.sharedState ? ['this instance goes on alone'] : []),
-  ]
-  return parts.join(', ')
+function usesOf(plan: RedisPlan): (typeof USES)[number][] {
+  return USES.filter(({ use }) => plan[use])
 }

@@ -143,7 +143,6 @@ export class SharedStore {
   readonly #id = randomUUID()
   readonly #channel: string
   #invalidated: Invalidated = () => undefined
-  #closing = false
   /** Connected; so an outage is told once, not at every attempt to reconnect. */
   #up = false
 
@@ -283,7 +282,6 @@ export class SharedStore {
   }
 
   close(): void {
-    this.#closing = true
     this.#connection.close()
   }
 
@@ -373,7 +371,7 @@ export class SharedStore {
       log.info({}, 'shared store connected: answers are shared')
     })
     this.#redis.on('close', () => {
-      if (this.#closing || this.#connection.isClosing() || !this.#up) return
+      if (this.#connection.isClosing() || !this.#up) return
       this.#up = false
       events.available(false)
       log.warn({ reason }, 'shared store unavailable: this instance goes on alone')

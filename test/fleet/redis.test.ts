@@ -235,3 +235,28 @@ t.test(
     )
   },
 )
+
+t.test('RATE_LIMIT_SHARED=false: the store has the connection, the counts stay here', async (t) => {
+  const redis = await startRedisServer()
+  t.teardown(() => redis.close())
+  const client = new Redis(redis.url)
+  t.teardown(() => client.disconnect())
+  const built = await testApp({
+    UPSTREAM_CHECKS: 'false',
+    RATE_LIMIT_MAX: '4',
+    REDIS_URL: redis.url,
+    RATE_LIMIT_SHARED: 'false',
+  })
+  t.teardown(() => built.app.close())
+  await connected(built, 1)
+  t.match(
+    built.logs.find((line) => String(line.msg).startsWith('redis connected')),
+    {
+      msg: 'redis connected: answers shared',
+      uses: ['answers'],
+    },
+  )
+  t.not(built.app.redirectLane, null, 'counted here, the redirect lane stays on')
+  t.equal((await get(built.app)).statusCode, 302)
+  t.same(await client.keys('sysext-redirector:rate-limit:*'), [], 'no count in Redis')
+})

@@ -8,10 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests start or drive: the clients, the servers compared
-# against, HAProxy in front of a fleet of instances, what builds the sysupdate
-# chroot, and promtool (prometheus) for the alert rules. Installed only when
+# against, HAProxy in front of a fleet of instances, nginx serving a mirrored
+# tree, what builds the sysupdate chroot, and promtool (prometheus) for the alert rules. Installed only when
 # missing.
-DEBIAN_PACKAGES=(curl wget ca-certificates redis-server haproxy debootstrap debian-archive-keyring gpg ignition policycoreutils caddy chromium prometheus)
+DEBIAN_PACKAGES=(curl wget ca-certificates redis-server haproxy nginx debootstrap debian-archive-keyring gpg ignition policycoreutils caddy chromium prometheus)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do

@@ -130,7 +130,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     events: metrics.sharedEvents,
     releases: origins.releases,
   })
-  const deps = { dispatcher: options.dispatcher, clock: options.clock, gate, shared }
+  const deps = {
+    dispatcher: options.dispatcher,
+    clock: options.clock,
+    gate,
+    shared,
+    mirrors: origins.mirrors,
+  }
   const checks = registerUpstreamChecks(app, config.upstream, {
     ...deps,
     events: options.upstreamEvents ?? metrics.upstreamEvents,

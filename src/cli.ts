@@ -1,29 +1,29 @@
 import { STATUS_CODES } from 'node:http'
-import { resolveSettings, type Settings } from './config/settings.js'
-import { keyFilesOf } from './config/service.js'
+import { resolveSettings } from './config/settings.js'
 import type { Env } from './config/env.js'
 import { describeError } from './core/errors.js'
 import type { Answer } from './decision/answer.js'
 import { decision } from './decision/decide.js'
-import { firstNeed, liveFacts, run, type IndexSource, type Knowledge } from './decision/drivers.js'
+import { firstNeed, liveFacts, run } from './decision/drivers.js'
 import { describeNeed, type Fact, type Need } from './decision/needs.js'
 import { policyOf } from './decision/policy.js'
 import { routeFinder, type Route } from './decision/route.js'
+import { liveKnowledge } from './boot/knowledge.js'
 import { healthCheckOf } from './http/health.js'
-import { createIndexes } from './manifests/register.js'
-import { readVerifiers } from './manifests/signing-keys.js'
+import { parseMirrorArgs } from './mirror/options.js'
+import { mebibytes, NO_PROGRESS, progressBar, type Terminal } from './mirror/progress.js'
+import { mirror, type MirrorSummary } from './mirror/run.js'
 import type { SnapshotFile } from './manifests/snapshot-file.js'
 import { tryRule, type Origins, type ReleaseTarget } from './table/resolve.js'
 import { renderOutput } from './table/template.js'
 import type { Table } from './table/table.js'
-import { UpstreamChecks } from './upstream/checks.js'
-import { noUpstreamEvents } from './upstream/head.js'
-import { noGateEvents, UpstreamGate } from './upstream/gate.js'
-import { createUpstreamAgent } from './upstream/head.js'
+import type { Checked } from './upstream/checks.js'
 
 export interface Io {
   out(line: string): void
   err(line: string): void
+  /** Where a progress bar is drawn (stderr): on a terminal, by default. */
+  readonly terminal?: Terminal & { readonly isTTY?: boolean }
 }
 
 export const USAGE = `usage: sysext-redirector [command]
@@ -35,11 +35,18 @@ commands:
                          captures and Location, the layer that answers and
                          what it needs; --live asks GitHub as the service
                          would and prints the answer
+  mirror DIR [--source NAME]... [--extension NAME]... [--arch ARCH]...
+         [--keep N] [--progress | --no-progress]
+                         write the adopted snapshot as a static tree in DIR,
+                         the same paths the service answers (README, "Air-gapped
+                         sites"): images verified against their manifests,
+                         manifests last; a second run downloads only what is new
   help                   show this text
 
 check-table and explain read the table from FILE, else PATTERN_TABLE, else the
-built-in Flatcar table; explain reads every other setting (GITHUB_URL,
-BAKERY_REPO, FALLBACK_URL, UPSTREAM_CHECKS, MANIFEST_INDEX, ...) as serve does.`
+built-in Flatcar table; explain and mirror read every other setting (GITHUB_URL,
+BAKERY_REPO, BAKERY_MIRRORS, FALLBACK_URL, UPSTREAM_CHECKS, MANIFEST_INDEX, ...)
+as serve does.`
 
 /** The commands besides `serve`; returns the exit code (0 ok, 1 failed, 2 usage). */
 export async function runCommand(argv: readonly string[], env: Env, io: Io): Promise<number> {
@@ -52,6 +59,7 @@ export async function runCommand(argv: readonly string[], env: Env, io: Io): Pro
     if (command === 'explain' && args.length === 2 && args[0] === '--live') {
       return await explain(args[1] as string, true, env, io)
     }
+    if (command === 'mirror') return await mirrorCommand(args, env, io)
     if (command === 'help' || command === '--help' || command === '-h') {
       io.out(USAGE)
       return 0
@@ -63,6 +71,42 @@ export async function runCommand(argv: readonly string[], env: Env, io: Io): Pro
   }
   io.err(`sysext-redirector: ${misuseOf(command, args)}\n\n${USAGE}`)
   return 2
+}
+
+/** `mirror DIR ...`: the snapshot as a static tree; its summary line on stdout. */
+async function mirrorCommand(args: readonly string[], env: Env, io: Io): Promise<number> {
+  const options = parseMirrorArgs(args)
+  if (typeof options === 'string') {
+    io.err(`sysext-redirector: ${options}\n\n${USAGE}`)
+    return 2
+  }
+  const settings = await resolveSettings(env)
+  const warn = (line: string): void => io.err(`sysext-redirector: ${line}`)
+  const knowledge = await liveKnowledge(settings, {
+    warn: (details, message) => warn(`${message} ${JSON.stringify(details)}`),
+  })
+  const { terminal } = io
+  const bar = terminal !== undefined && (options.progress ?? terminal.isTTY === true)
+  const progress = bar ? progressBar(terminal) : NO_PROGRESS
+  const started = performance.now()
+  try {
+    const { gate, dispatcher } = knowledge
+    const done = await mirror(options, { settings, knowledge, gate, dispatcher, progress, warn })
+    io.out(summaryLine(options.dir, done, (performance.now() - started) / 1000))
+    return 0
+  } finally {
+    await knowledge.close()
+  }
+}
+
+/** What a mirror run did, in one line. */
+export function summaryLine(dir: string, done: MirrorSummary, seconds: number): string {
+  const atHand = done.images - done.downloaded
+  return (
+    `mirrored ${done.extensions} extensions, ${done.images} images ` +
+    `(${done.downloaded} downloaded, ${mebibytes(done.bytes)}; ${atHand} at hand), ` +
+    `${done.files} snapshot files, ${done.removed} removed, in ${seconds.toFixed(1)} s: ${dir}`
+  )
 }
 
 /** What was wrong with the command line, named, for the line above the usage. */
@@ -189,6 +233,7 @@ function showAnswer(answer: Answer, io: Io): void {
     ['rule', answer.rule],
     ['source', answer.source],
     ['upstream', answer.upstream],
+    ['origin', answer.origin],
   ]
   for (const [name, value] of lines) {
     if (value !== undefined && value !== null) io.out(`  ${name.padEnd(14)} ${value}`)
@@ -196,8 +241,8 @@ function showAnswer(answer: Answer, io: Io): void {
 }
 
 function describeFact(need: Need, fact: Fact): string {
-  if (need.kind === 'check') return fact as string
-  const catalog = fact as Exclude<Fact, string>
+  if (need.kind === 'check') return describeCheck(fact as Checked)
+  const catalog = fact as Exclude<Fact, Checked>
   // An explain run starts with nothing cached: no copy it reads is stale.
   if (!catalog.ok) return `unavailable (${catalog.reason})`
   if (catalog.value === undefined) return 'nothing'
@@ -209,50 +254,20 @@ function describeFact(need: Need, fact: Fact): string {
   return `extension ${value.extension?.name as string}, ${stream}`
 }
 
+/** What the checks found, and where: GitHub's word, or the mirror that has it and why. */
+function describeCheck({ answer, mirror, github }: Checked): string {
+  if (mirror === null) return answer
+  const why =
+    github === 'mirrors-first'
+      ? 'this client goes to the mirrors first'
+      : `GitHub: ${github as string}`
+  return `${answer} on mirror ${mirror} (${why})`
+}
+
 /** Where a rule leads: its source, or the publisher of a name and the source otherwise. */
 function sourceLine(resolution: ReleaseTarget): string {
   const { publisher } = resolution.rule
   if (publisher === null) return resolution.source
   const name = renderOutput(publisher.name, resolution.captures)
   return `whichever publishes ${name} (its global manifest lists it); otherwise ${publisher.otherwise}`
-}
-
-/** The checks and the index as the service builds them (its signing keys too), for one explain --live. */
-async function liveKnowledge({
-  config,
-  table,
-  origins,
-}: Settings): Promise<Knowledge & { close(): Promise<void> }> {
-  const verifiers = await readVerifiers(keyFilesOf(config, table))
-  const log = { warn: () => undefined }
-  const agent = createUpstreamAgent(config.upstream)
-  const { checksPerSecond, checksPerClient } = config.upstream
-  const gate = new UpstreamGate({
-    clock: performance,
-    checksPerSecond,
-    checksPerClient,
-    events: noGateEvents,
-    log,
-  })
-  const checks = config.upstream.enabled
-    ? new UpstreamChecks({
-        config: config.upstream,
-        dispatcher: agent,
-        clock: performance,
-        events: noUpstreamEvents,
-        gate,
-        log,
-      })
-    : null
-  const parts = { dispatcher: agent, clock: performance, manifests: table.manifests, log, gate }
-  const known = config.index.enabled
-    ? createIndexes(config, origins.sources, (source) => ({
-        ...parts,
-        verify: verifiers.get(source),
-      }))
-    : new Map()
-  const indexes = new Map<string, IndexSource>([...known].map(([name, one]) => [name, one.index]))
-  const snapshots = new Map([...known].map(([name, one]) => [name, one.snapshots]))
-  const index = indexes.get(origins.source) ?? null
-  return { checks, index, indexes, snapshots, close: () => agent.destroy() }
 }

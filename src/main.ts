@@ -120,6 +120,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     const io = {
       out: (line: string) => console.log(line),
       err: (line: string) => console.error(line),
+      terminal: process.stderr,
     }
     const { runCommand } = await import('./cli.js')
     return runCommand(argv, process.env, io)

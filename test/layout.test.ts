@@ -26,7 +26,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['response'], // an Answer's response, written and recorded
   ['protection'], // client address, rate limit, server and connection limits
   ['metrics'], // counts and their listener
-  ['http', 'lane', 'webhooks'], // the transports: they only write responses
+  ['http', 'lane', 'webhooks', 'mirror'], // the transports: they only write responses (the mirror, files)
   ['boot'], // what the start needs
   ['.'], // the app: app.ts, main.ts, start.ts, cli.ts
 ]

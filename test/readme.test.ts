@@ -40,7 +40,13 @@ function headings(text: string, level: string): string[] {
 
 t.test('the README leads, in at most 300 lines', async (t) => {
   t.ok(README.split('\n').length <= 300, `${README.split('\n').length} lines`)
-  t.same(headings(README, '##'), ['Use it from Flatcar', 'Two commands', 'Where to read next'])
+  t.same(headings(README, '##'), [
+    'Use it from Flatcar',
+    'Mirrors',
+    'Air-gapped sites',
+    'Two commands',
+    'Where to read next',
+  ])
   for (const guide of GUIDES) t.match(README, `](${guide})`, `it points to ${guide}`)
 })
 

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { BASE_URL_ACCEPTS, baseUrlOf } from '../core/base-url.js'
 import { RedirectorError } from '../core/errors.js'
 
 /**
@@ -144,27 +145,20 @@ export function readChoice<T extends string>(
 /** An http(s) URL with no query or fragment; returned without a trailing slash. */
 export function readBaseUrl(env: Env, name: string, fallback: string): string {
   const value = raw(env, name) ?? fallback
-  let url: URL | undefined
-  try {
-    url = new URL(value)
-  } catch {
-    url = undefined
-  }
-  if (
-    url === undefined ||
-    !/^https?:$/.test(url.protocol) ||
-    url.search !== '' ||
-    url.hash !== '' ||
-    url.username !== '' ||
-    url.password !== ''
-  ) {
-    throw invalid(
-      name,
-      value,
-      'expected an http:// or https:// URL without query, fragment or credentials',
-    )
-  }
-  return `${url.origin}${url.pathname}`.replace(/\/+$/, '')
+  const base = baseUrlOf(value)
+  if (base === null) throw invalid(name, value, BASE_URL_ACCEPTS)
+  return base
+}
+
+/** A list of base URLs separated by commas (BAKERY_MIRRORS); [] when unset. */
+export function readBaseUrls(env: Env, name: string): string[] {
+  const value = raw(env, name)
+  if (value === undefined) return []
+  return value.split(',').map((part) => {
+    const base = baseUrlOf(part.trim())
+    if (base === null) throw invalid(name, value, `${BASE_URL_ACCEPTS}, separated by commas`)
+    return base
+  })
 }
 
 /** A setting that may be unset (undefined); when set, it must fit `pattern`. */

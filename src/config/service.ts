@@ -1,5 +1,6 @@
 import {
   readBaseUrl,
+  readBaseUrls,
   readBoolean,
   readChoice,
   readDuration,
@@ -16,7 +17,13 @@ import { parseProtectionConfig, type ProtectionConfig } from './protection.js'
 import { parseRedisPlan, type RedisPlan } from './redis.js'
 import { RedirectorError } from '../core/errors.js'
 import { releasesBase, type Origins } from '../table/resolve.js'
-import { IMPLICIT_SOURCE, REPO, type Source } from '../table/sources.js'
+import {
+  IMPLICIT_SOURCE,
+  MIRRORS_FIRST,
+  REPO,
+  type MirrorsFirst,
+  type Source,
+} from '../table/sources.js'
 import type { Table } from '../table/table.js'
 import { parseUpstreamConfig, type UpstreamConfig } from './upstream.js'
 
@@ -38,6 +45,10 @@ export interface Config {
   readonly repo: string | undefined
   /** A pattern table file; undefined means the built-in Flatcar table. */
   readonly patternTable: string | undefined
+  /** BAKERY_MIRRORS: the mirrors of a table of one source (originsOf); [] when unset. */
+  readonly mirrors: readonly string[]
+  /** BAKERY_MIRRORS_FIRST: which clients go to them first. */
+  readonly mirrorsFirst: MirrorsFirst
   /** SIGNING_KEYS: the OpenPGP public keys of a table of one source (keyFilesOf). */
   readonly signingKeys: string | undefined
   readonly fallbackUrl: string
@@ -78,6 +89,8 @@ export function parseConfig(env: Env): Config {
     githubUrl: readBaseUrl(env, 'GITHUB_URL', 'https://github.com'),
     repo: readOptionalMatch(env, 'BAKERY_REPO', REPO, 'expected owner/name of a GitHub repository'),
     patternTable: readOptional(env, 'PATTERN_TABLE'),
+    mirrors: readBaseUrls(env, 'BAKERY_MIRRORS'),
+    mirrorsFirst: readChoice(env, 'BAKERY_MIRRORS_FIRST', 'never', MIRRORS_FIRST),
     signingKeys: readOptional(env, 'SIGNING_KEYS'),
     fallbackUrl: readBaseUrl(env, 'FALLBACK_URL', 'https://flatcar.github.io/sysext-bakery'),
     publicUrl:
@@ -141,22 +154,24 @@ export const DEFAULT_REPO = 'flatcar/sysext-bakery'
 
 /**
  * Where the table's redirects lead: each source's release downloads (the
- * first is the default) and the fallback site. BAKERY_REPO replaces the
- * repository of a table with one source; a table with several names its
- * own, and BAKERY_REPO would be ambiguous there, so it stops the start.
+ * first is the default), its mirrors, and the fallback site. BAKERY_REPO
+ * and BAKERY_MIRRORS replace those of a table with one source; a table with
+ * several names its own, and either setting would be ambiguous there, so it
+ * stops the start.
  */
 export function originsOf(config: Config, table: Pick<Table, 'sources'>): Origins {
   const declared = table.sources
-  if (config.repo !== undefined && declared.length > 1) {
-    throw new RedirectorError(
-      'SR_CONFIG_INVALID',
-      `BAKERY_REPO replaces the repository of a table with one source; this table has ${declared.length} (${declared.map((source) => source.name).join(', ')}): change their repositories in the table`,
-    )
-  }
+  const several = declared.length > 1
+  if (config.repo !== undefined && several)
+    throw ambiguous('BAKERY_REPO', declared, 'repository', 'repositories')
+  if (config.mirrors.length > 0 && several)
+    throw ambiguous('BAKERY_MIRRORS', declared, 'mirrors', 'mirrors')
+  const given: Partial<Source> =
+    config.mirrors.length > 0 ? { mirrors: config.mirrors, mirrorsFirst: config.mirrorsFirst } : {}
   const sources: Source[] =
     declared.length === 0
-      ? [{ name: IMPLICIT_SOURCE, repo: config.repo ?? DEFAULT_REPO }]
-      : declared.map((source) => ({ ...source, repo: config.repo ?? source.repo }))
+      ? [{ name: IMPLICIT_SOURCE, repo: config.repo ?? DEFAULT_REPO, ...given }]
+      : declared.map((source) => ({ ...source, repo: config.repo ?? source.repo, ...given }))
   const bases = Object.fromEntries(
     sources.map((source) => [source.name, releasesBase(config.githubUrl, source.repo)]),
   )
@@ -167,7 +182,26 @@ export function originsOf(config: Config, table: Pick<Table, 'sources'>): Origin
     source: first.name,
     sources: bases,
     repos: Object.fromEntries(sources.map((source) => [source.repo.toLowerCase(), source.name])),
+    mirrors: Object.fromEntries(
+      sources.flatMap(({ name, mirrors, mirrorsFirst }) =>
+        mirrors === undefined ? [] : [[name, { bases: mirrors, first: mirrorsFirst ?? 'never' }]],
+      ),
+    ),
   }
+}
+
+/** A setting that replaces one source's part, given for a table of several. */
+function ambiguous(
+  setting: string,
+  declared: readonly Source[],
+  part: string,
+  parts: string,
+): RedirectorError {
+  const names = declared.map((source) => source.name).join(', ')
+  return new RedirectorError(
+    'SR_CONFIG_INVALID',
+    `${setting} replaces the ${part} of a table with one source; this table has ${declared.length} (${names}): change their ${parts} in the table`,
+  )
 }
 
 // Cache-Control speaks whole seconds.

@@ -17,6 +17,10 @@ export type ErrorCode =
   | 'SR_LISTEN_FAILED'
   /** The manifest index cannot answer yet (GitHub unreachable, no good copy). */
   | 'SR_INDEX_UNAVAILABLE'
+  /** The mirror command's DIR cannot hold a tree: a file, not writable, or another run's. */
+  | 'SR_MIRROR_DIR'
+  /** The mirror command could not complete its tree: a file unavailable, or not as its manifest says. */
+  | 'SR_MIRROR_FAILED'
 
 export class RedirectorError extends Error {
   readonly code: ErrorCode

@@ -30,6 +30,11 @@ export interface Answer {
   readonly image: ImageLabels | null
   /** What GitHub said of the target; 'unchecked' when nobody asked; null when there is no target. */
   readonly upstream: CheckOutcome | 'unchecked' | null
+  /**
+   * Where a redirect to a release asset leads: `github`, or the base URL of
+   * the mirror that has it; null for any other answer.
+   */
+  readonly origin: string | null
   /** A directory page, rendered as HTML or JSON by what the client accepts. */
   readonly page: DirectoryPage | undefined
   /** A snapshot file served with its bytes (a 200, or a 304 to a client that has it). */
@@ -68,7 +73,10 @@ export interface Warning {
 }
 
 type Meta = Pick<Answer, 'layer' | 'rule' | 'upstream'> &
-  Partial<Pick<Answer, 'source' | 'captures' | 'image' | 'warning'>>
+  Partial<Pick<Answer, 'source' | 'captures' | 'image' | 'warning' | 'origin'>>
+
+/** The origin of a redirect GitHub's downloads serve. */
+export const GITHUB_ORIGIN = 'github'
 
 const NONE: Captures = Object.freeze({})
 
@@ -139,6 +147,7 @@ function answer(
     captures: meta.captures ?? NONE,
     image: meta.image ?? null,
     upstream: meta.upstream,
+    origin: meta.origin ?? null,
     page: extra.page,
     file: extra.file,
     contentType: extra.contentType,

@@ -6,8 +6,9 @@ import type { Publisher } from '../table/sources.js'
 import { inSource, type Origins, type ReleaseTarget } from '../table/resolve.js'
 import { renderOutput, type Token } from '../table/template.js'
 import type { FailMode } from '../config/upstream.js'
-import type { CheckOutcome } from '../upstream/head.js'
+import { mirrorLocation, type Checked } from '../upstream/checks.js'
 import {
+  GITHUB_ORIGIN,
   imageLabels,
   page,
   redirect,
@@ -40,7 +41,8 @@ export interface Policy {
   readonly newestRelease: readonly Token[]
   /**
    * The longest a request waits for GitHub in all (one check's bound:
-   * UPSTREAM_CONNECT_TIMEOUT + UPSTREAM_TIMEOUT); past it, "cannot say".
+   * UPSTREAM_CONNECT_TIMEOUT + UPSTREAM_TIMEOUT, once more for each mirror
+   * a check may go on to); past it, "cannot say".
    */
   readonly waitMs: number
 }
@@ -83,22 +85,23 @@ function* release(route: Extract<Route, { kind: 'release' }>, policy: Policy): D
   const target = chosen?.target ?? resolution
   const unsure = chosen?.unsure ?? false
   if (target.rule.snapshot && policy.snapshots) return yield* snapshotFile(route, target, policy)
-  let outcome: CheckOutcome | 'unchecked' = 'unchecked'
+  let checked: Checked | 'unchecked' = 'unchecked'
   if (policy.checking) {
     const { source, release, asset, location } = target
-    outcome = yield* ask({
+    checked = yield* ask({
       kind: 'check',
       target: { source, release, asset, location, cache: target.rule.cache },
     })
   }
+  const outcome = checked === 'unchecked' ? checked : checked.answer
   // Only a name GitHub does not have (or nobody asked about) may be a stream.
   if (route.newest === null || outcome === 'exists' || outcome === 'unknown') {
-    return tableAnswer(route, target, unsure, outcome, policy)
+    return tableAnswer(route, target, unsure, checked, policy)
   }
   const reading = yield* ask({ kind: 'reading', file: route.newest.file })
   // An index that cannot answer changes nothing; nor does an exact version.
   if (!reading.ok || reading.value === undefined || isPublishedVersion(reading.value)) {
-    return tableAnswer(route, target, unsure, outcome, policy)
+    return tableAnswer(route, target, unsure, checked, policy)
   }
   const found = answerFor(reading.value)
   if (found.kind === 'not-found') {
@@ -169,14 +172,18 @@ function* snapshotFile(
   return made
 }
 
-/** The table's own answer for its target, once GitHub (or nobody) has spoken. */
+/** The table's own answer for its target, once GitHub, a mirror (or nobody) has spoken. */
 function tableAnswer(
   route: Extract<Route, { kind: 'release' }>,
   target: ReleaseTarget,
   unsure: boolean,
-  outcome: CheckOutcome | 'unchecked',
+  checked: Checked | 'unchecked',
   policy: Policy,
 ): Answer {
+  const outcome = checked === 'unchecked' ? checked : checked.answer
+  const mirror = checked === 'unchecked' ? null : checked.mirror
+  // One answer per source, outcome and mirror: a publisher-of rule's route leads to either source.
+  const key = target === route.resolution ? outcome : `${target.source}:${unsure}:${outcome}`
   return fixed(
     route,
     () => {
@@ -187,21 +194,42 @@ function tableAnswer(
         return text(404, `Not Found: ${missingAsset(release, asset)}`, lifetimes.missing, meta)
       }
       const image = imageLabels(release, asset)
+      // A guess at the source (its manifest could not be read) is not kept for long.
+      const cacheControl = unsure ? lifetimes.unconfirmed : byClass(lifetimes, rule.cache)
+      if (mirror !== null) {
+        return fromMirror(checked as Checked, target, { ...meta, image }, cacheControl, policy)
+      }
       if (outcome !== 'unknown') {
-        // A guess at the source (its manifest could not be read) is not kept for long.
-        const cacheControl = unsure ? lifetimes.unconfirmed : byClass(lifetimes, rule.cache)
-        return redirect(location, cacheControl, { ...meta, image })
+        return redirect(location, cacheControl, { ...meta, image, origin: GITHUB_ORIGIN })
       }
       if (policy.failMode === 'closed') return cannotConfirm(release, asset, meta, policy)
       return redirect(location, lifetimes.unconfirmed, {
         ...meta,
         image,
+        origin: GITHUB_ORIGIN,
         warning: unconfirmed(location),
       })
     },
-    // One answer per source and outcome: a publisher-of rule's route leads to either.
-    target === route.resolution ? outcome : `${target.source}:${unsure}:${outcome}`,
+    mirror === null ? key : `${key}@${mirror}`,
   )
+}
+
+/**
+ * A redirect to the mirror that has the file. Where GitHub failed, it is
+ * kept briefly (clients return to GitHub once it answers again); for a
+ * client sent to the mirrors first, as long as GitHub's would be.
+ */
+function fromMirror(
+  checked: Checked,
+  target: { readonly release: string; readonly asset: string },
+  meta: Parameters<typeof redirect>[2],
+  lasting: string,
+  policy: Policy,
+): Answer {
+  const mirror = checked.mirror as string
+  const first = checked.github === 'mirrors-first'
+  const cacheControl = first ? lasting : policy.lifetimes.unconfirmed
+  return redirect(mirrorLocation(mirror, target), cacheControl, { ...meta, origin: mirror })
 }
 
 /** A name no rule takes, read by the manifest index: the newest image, or a 404 naming the choices. */
@@ -231,12 +259,13 @@ function* newestImage(
   const { image, extension } = found
   const release = renderOutput(policy.newestRelease, { ext: extension, version: image.version })
   const location = `${policy.origins.releases}/${release}/${image.file}`
-  let outcome: CheckOutcome | 'unchecked' = 'unchecked'
+  let checked: Checked | 'unchecked' = 'unchecked'
   if (policy.checking) {
     const source = policy.origins.source
     const target = { source, release, asset: image.file, location, cache: 'versioned' } as const
-    outcome = yield* ask({ kind: 'check', target })
+    checked = yield* ask({ kind: 'check', target })
   }
+  const outcome = checked === 'unchecked' ? checked : checked.answer
   const labels: ImageLabels = { extension, version: image.version, arch: image.arch }
   const meta = {
     layer: 'newest',
@@ -249,15 +278,20 @@ function* newestImage(
     const line = `Not Found: the index lists ${image.file}, but release ${release} does not have it`
     return text(404, line, policy.lifetimes.missing, meta)
   }
+  const cacheControl = stale ? policy.lifetimes.unconfirmed : policy.lifetimes.moving
+  if (checked !== 'unchecked' && checked.mirror !== null) {
+    const where = { release, asset: image.file }
+    return fromMirror(checked, where, { ...meta, image: labels }, cacheControl, policy)
+  }
   if (outcome === 'unknown') {
     if (policy.failMode === 'closed') return cannotConfirm(release, image.file, meta, policy)
     return redirect(location, policy.lifetimes.unconfirmed, {
       ...meta,
+      origin: GITHUB_ORIGIN,
       warning: unconfirmed(location),
     })
   }
-  const cacheControl = stale ? policy.lifetimes.unconfirmed : policy.lifetimes.moving
-  return redirect(location, cacheControl, meta)
+  return redirect(location, cacheControl, { ...meta, origin: GITHUB_ORIGIN })
 }
 
 /** `/extensions/` (extension null) or `/extensions/<ext>/`: a directory form's, of its source. */

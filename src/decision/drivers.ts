@@ -3,7 +3,7 @@ import type { Extension } from '../catalog/catalog.js'
 import type { HeldFile } from '../manifests/held-files.js'
 import { interpret, type CatalogSource, type Interpretation } from '../catalog/newest.js'
 import type { SnapshotFile } from '../manifests/snapshot-file.js'
-import type { CheckTarget, UpstreamChecks } from '../upstream/checks.js'
+import { UNKNOWN, type CheckTarget, type UpstreamChecks } from '../upstream/checks.js'
 import type { Answer } from './answer.js'
 import type { Catalog, Decision, Fact, Need } from './needs.js'
 
@@ -119,7 +119,7 @@ function bounded(need: Need, known: Promise<Fact>, state: Run): Promise<Fact> {
 
 /** What a need is taken to be when GitHub did not answer in time. */
 function tooLate(need: Need, waitMs: number): Fact {
-  if (need.kind === 'check') return 'unknown'
+  if (need.kind === 'check') return UNKNOWN
   return { ok: false, reason: `GitHub did not answer within ${waitMs} ms` }
 }
 
@@ -249,7 +249,7 @@ export function fromMemory(
     const need = next.value
     let fact: Fact | undefined
     if (need.kind === 'check') {
-      fact = (knowledge.checks as UpstreamChecks).answerNow(need.target)
+      fact = (knowledge.checks as UpstreamChecks).answerNow(need.target, client)
       checked.push(need.target)
     } else if (need.kind === 'reading') {
       fact = readingNow(knowledge.index as IndexSource, need.file)

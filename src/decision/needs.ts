@@ -1,8 +1,7 @@
 import type { Extension } from '../catalog/catalog.js'
 import type { SnapshotFile } from '../manifests/snapshot-file.js'
 import type { Interpretation } from '../catalog/newest.js'
-import type { CheckTarget } from '../upstream/checks.js'
-import type { CheckOutcome } from '../upstream/head.js'
+import type { Checked, CheckTarget } from '../upstream/checks.js'
 
 /**
  * What a decision may need to know beyond memory, one thing at a time. The
@@ -11,7 +10,7 @@ import type { CheckOutcome } from '../upstream/head.js'
  * (the route), memory only (the lane), or nowhere (`explain` offline).
  */
 export type Need =
-  /** Whether GitHub has a release asset. */
+  /** Whether GitHub (or a mirror) has a release asset, and which. */
   | { readonly kind: 'check'; readonly target: CheckTarget }
   /** What a newest-version image name asks for, by the manifest index. */
   | { readonly kind: 'reading'; readonly file: string }
@@ -39,7 +38,7 @@ export type Catalog<T> =
   | { readonly ok: false; readonly reason: string }
 
 export interface Facts {
-  check: CheckOutcome
+  check: Checked
   reading: Catalog<Interpretation | undefined>
   extension: Catalog<Extension | undefined>
   extensions: Catalog<readonly Extension[]>

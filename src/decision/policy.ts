@@ -21,8 +21,13 @@ export function policyOf(config: Config, table: Table, origins: Origins): Policy
     checkRetryAfter: retryAfter(config.upstream.ttlMs.unknown),
     indexRetryAfter: retryAfter(config.index.retryMs),
     newestRelease: table.newest?.release ?? DEFAULT_IMAGE_RELEASE,
-    waitMs: config.upstream.connectTimeoutMs + config.upstream.responseTimeoutMs,
+    waitMs: (config.upstream.connectTimeoutMs + config.upstream.responseTimeoutMs) * asked(origins),
   }
+}
+
+/** How many origins one check may ask in turn: GitHub, then each mirror of the source with most. */
+function asked(origins: Origins): number {
+  return 1 + Math.max(0, ...Object.values(origins.mirrors).map((mirrors) => mirrors.bases.length))
 }
 
 /** Whole seconds, at least one. */

@@ -107,6 +107,7 @@ export function laneAnswerer(options: LaneOptions): LaneAnswerer {
       rule: labels.rule,
       source: labels.source,
       upstream: labels.upstream,
+      origin: labels.origin,
       image: labels.image,
       location: labels.location,
       status,

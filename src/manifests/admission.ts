@@ -2,14 +2,14 @@ import { normaliseTarget } from '../path/normalise.js'
 import { inSource, resolve, type Origins } from '../table/resolve.js'
 import { renderOutput, type Token } from '../table/template.js'
 import type { Table } from '../table/table.js'
-import type { CheckTarget } from '../upstream/checks.js'
-import type { CheckOutcome } from '../upstream/head.js'
+import type { Checked, CheckTarget } from '../upstream/checks.js'
 import type { ManifestEntry } from '../catalog/manifest.js'
 import type { Admit } from './store.js'
 
 /**
  * When a new revision of a source's manifest is whole: every file it lists
- * that the adopted revision did not list exists at the origin, asked where a
+ * that the adopted revision did not list exists at the origin (GitHub, or a
+ * mirror where GitHub cannot say), asked where a
  * client would ask for it (the table's `manifests.images` path, through the
  * table's rules, in the manifest's own source). The first revision of a
  * manifest is adopted as it comes: holding it back would serve nothing.
@@ -20,7 +20,7 @@ export interface AdmissionOptions {
   /** The source whose manifests these are. */
   readonly source: string
   /** The existence check (src/upstream/checks.ts), cached and budgeted like any other. */
-  readonly exists: (target: CheckTarget) => CheckOutcome | Promise<CheckOutcome>
+  readonly exists: (target: CheckTarget) => Checked | Promise<Checked>
 }
 
 export function admission(options: AdmissionOptions): Admit {
@@ -33,7 +33,7 @@ export function admission(options: AdmissionOptions): Admit {
     for (const entry of newEntries(entries, before)) {
       const target = targetOf(entry.name)
       if (target === null) continue
-      const outcome = await options.exists(target)
+      const { answer: outcome } = await options.exists(target)
       if (outcome === 'missing') missing.push(entry.name)
       if (outcome === 'unknown') unsure++
     }

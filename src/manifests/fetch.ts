@@ -1,6 +1,7 @@
 import { request, type Dispatcher } from 'undici'
 import { encodePath } from '../path/normalise.js'
 import type { UpstreamGate } from '../upstream/gate.js'
+import { isWithin } from '../upstream/head.js'
 
 /**
  * Fetches one release's SHA256SUMS the way a client would: GET the github.com
@@ -11,6 +12,8 @@ import type { UpstreamGate } from '../upstream/gate.js'
 export interface Validators {
   readonly etag?: string | undefined
   readonly lastModified?: string | undefined
+  /** The mirror the copy came from (its base URL); undefined: GitHub. Validators go back only there. */
+  readonly mirror?: string | undefined
 }
 
 /**
@@ -41,6 +44,12 @@ export interface FetchOptions {
    * client names (transfer files) could otherwise be invented without limit.
    */
   readonly budgeted?: boolean
+  /**
+   * The source's mirrors (base URLs laid out as the release downloads),
+   * asked in order for a file of which no copy is held when GitHub fails or
+   * says missing (src/upstream/checks.ts asks them for the images).
+   */
+  readonly mirrors?: readonly string[] | undefined
 }
 
 export const MANIFEST_NAME = 'SHA256SUMS'
@@ -75,23 +84,93 @@ export function manifestFetcher(options: FetchOptions): ManifestFetcher {
 export function assetFetcher(options: Omit<FetchOptions, 'assetOf'>): AssetFetcher {
   return async (release, asset, validators) => {
     const held = options.budgeted === true ? options.gate?.admitCheck() : options.gate?.admitFetch()
-    if (held === 'paused') {
-      return { kind: 'failed', reason: 'GitHub asked us to wait (rate limited)', held: true }
-    }
+    // Names a client invents must not reach the mirrors either: the budget holds them back there too.
     if (held === 'budget') {
       const reason = 'the per-second budget of requests to GitHub is spent'
       return { kind: 'failed', reason, held: true }
     }
-    const url = `${options.releases}/${encodePath(release)}/${encodePath(asset)}`
-    // One deadline for both hops and the body.
-    const signal = AbortSignal.timeout(options.timeoutMs)
-    try {
-      return await fetchManifest(url, validators ?? {}, options, signal)
-    } catch (err) {
-      const reason = signal.aborted ? `timed out after ${options.timeoutMs} ms` : describe(err)
-      return { kind: 'failed', reason }
-    }
+    const path = `${encodePath(release)}/${encodePath(asset)}`
+    const ours = validators?.mirror === undefined ? validators : undefined
+    const github: FetchOutcome =
+      held === 'paused'
+        ? { kind: 'failed', reason: 'GitHub asked us to wait (rate limited)', held: true }
+        : await bounded(options, (signal) =>
+            fetchManifest(`${options.releases}/${path}`, ours ?? {}, options, signal),
+          )
+    // A copy of GitHub's own is as new as any mirror's (a mirror lags GitHub): it stays, as without mirrors.
+    if (github.kind === 'body' || github.kind === 'not-modified' || ours !== undefined)
+      return github
+    return (await fromMirrors(options, path, validators)) ?? github
   }
+}
+
+/** One deadline for every hop and the body; a failure said as a reason. */
+async function bounded(
+  options: Pick<FetchOptions, 'timeoutMs'>,
+  fetchWith: (signal: AbortSignal) => Promise<FetchOutcome>,
+): Promise<FetchOutcome> {
+  const signal = AbortSignal.timeout(options.timeoutMs)
+  try {
+    return await fetchWith(signal)
+  } catch (err) {
+    const reason = signal.aborted ? `timed out after ${options.timeoutMs} ms` : describeFailure(err)
+    return { kind: 'failed', reason }
+  }
+}
+
+/**
+ * The file from the first mirror that serves it (or says the copy held
+ * from it is current); else `missing` when a mirror says it has none (a
+ * signature the bakery does not publish); null when no mirror can say.
+ */
+async function fromMirrors(
+  options: Omit<FetchOptions, 'assetOf'>,
+  path: string,
+  validators: Validators | undefined,
+): Promise<FetchOutcome | null> {
+  let missing: FetchOutcome | null = null
+  for (const base of options.mirrors ?? []) {
+    const held = validators?.mirror === base ? validators : {}
+    const got = await bounded(options, (signal) => fetchMirrored(base, path, held, options, signal))
+    if (got.kind === 'body' || got.kind === 'not-modified') return got
+    missing ??= got.kind === 'missing' ? got : null
+  }
+  return missing
+}
+
+/**
+ * A mirror's copy: the bytes at `<base>/<path>`, after at most one redirect
+ * that stays on the mirror's host (never anywhere else: what a mirror
+ * serves must come from the mirror).
+ */
+async function fetchMirrored(
+  base: string,
+  path: string,
+  validators: Validators,
+  options: Omit<FetchOptions, 'assetOf'>,
+  signal: AbortSignal,
+): Promise<FetchOutcome> {
+  let url = `${base}/${path}`
+  let response = await get(url, conditionalOn(validators), options, signal)
+  const location = response.headers.location
+  if (isRedirect(response.statusCode) && typeof location === 'string') {
+    await response.body.dump()
+    if (!isWithin(location, base)) {
+      return { kind: 'failed', reason: `mirror ${base} redirected outside itself` }
+    }
+    url = new URL(location, `${base}/`).href
+    response = await get(url, conditionalOn(validators), options, signal)
+  }
+  if (response.statusCode === 200) {
+    const read = await readBody(response, options.maxBytes)
+    return read.kind === 'body'
+      ? { ...read, validators: { ...read.validators, mirror: base } }
+      : read
+  }
+  await response.body.dump()
+  if (response.statusCode === 304) return { kind: 'not-modified' }
+  if (response.statusCode === 404) return { kind: 'missing' }
+  return { kind: 'failed', reason: `mirror ${base} answered ${response.statusCode}` }
 }
 
 async function fetchManifest(
@@ -113,12 +192,7 @@ async function fetchManifest(
   }
   const storage = storageUrl(location, url)
   if (storage === null) return { kind: 'failed', reason: 'GitHub redirected to a non-http(s) URL' }
-  const conditional: Record<string, string> = {}
-  if (validators.etag !== undefined) conditional['if-none-match'] = validators.etag
-  if (validators.lastModified !== undefined) {
-    conditional['if-modified-since'] = validators.lastModified
-  }
-  const second = await get(storage, conditional, options, signal)
+  const second = await get(storage, conditionalOn(validators), options, signal)
   if (second.statusCode === 304) {
     await second.body.dump()
     return { kind: 'not-modified' }
@@ -130,6 +204,16 @@ async function fetchManifest(
     kind: 'failed',
     reason: `storage host ${new URL(storage).host} answered ${second.statusCode}`,
   }
+}
+
+/** The headers that revalidate a copy held, by its validators. */
+function conditionalOn(validators: Validators): Record<string, string> {
+  const conditional: Record<string, string> = {}
+  if (validators.etag !== undefined) conditional['if-none-match'] = validators.etag
+  if (validators.lastModified !== undefined) {
+    conditional['if-modified-since'] = validators.lastModified
+  }
+  return conditional
 }
 
 type Response = Dispatcher.ResponseData
@@ -197,7 +281,8 @@ function header(response: Response, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined
 }
 
-function describe(err: unknown): string {
+/** A failed request, said briefly: its error code (ECONNRESET, UND_ERR_...), else its message. */
+export function describeFailure(err: unknown): string {
   const error = err as NodeJS.ErrnoException
   return error.code ?? error.message
 }

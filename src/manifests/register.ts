@@ -3,6 +3,7 @@ import { Agent, type Dispatcher } from 'undici'
 import type { Config } from '../config/service.js'
 import type { SharedStore } from '../fleet/store.js'
 import { manifestAssetOf, type Manifests } from '../table/layers.js'
+import type { Mirrors } from '../table/resolve.js'
 import { sharedRelease } from '../table/sources.js'
 import type { Clock } from '../upstream/checks.js'
 import type { UpstreamGate } from '../upstream/gate.js'
@@ -41,6 +42,8 @@ export interface IndexDeps {
   readonly manifests: Manifests
   /** Each source's release downloads, by name (Origins.sources): one index each. */
   readonly sources: Readonly<Record<string, string>>
+  /** Each source's mirrors (Origins.mirrors), asked for a file no copy is held of. */
+  readonly mirrors?: Readonly<Record<string, Mirrors>> | undefined
   /** The default source's name. */
   readonly source: string
   /** GitHub's pauses, shared with the existence checks. */
@@ -99,6 +102,7 @@ function appIndexes(
     shared: deps.shared,
     admit: deps.admitOf?.(source),
     verify: deps.verifiers?.get(source),
+    mirrors: deps.mirrors?.[source]?.bases,
   }))
 }
 
@@ -134,6 +138,7 @@ function createIndex(
     shared?: SharedStore | null | undefined
     admit?: Admit | undefined
     verify?: Verify | undefined
+    mirrors?: readonly string[] | undefined
   },
 ): SourceIndex {
   const settings = config.index
@@ -144,6 +149,7 @@ function createIndex(
     timeoutMs: settings.fetchTimeoutMs,
     maxBytes: settings.maxBytes,
     gate: deps.gate,
+    mirrors: deps.mirrors,
   }
   const fetch = manifestFetcher({ ...reach, assetOf })
   // With a shared store, an instance fetches only what no other instance fetched lately.

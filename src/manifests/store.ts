@@ -454,7 +454,8 @@ export class ManifestStore {
 
   /**
    * The manifest's signatures, each revalidated against the copy held: all
-   * of them, whether any changed, or why they could not be read.
+   * of them, whether any changed, or why they could not be read (the first
+   * that could not, in the table's order).
    */
   async #signatures(
     release: string,
@@ -465,10 +466,16 @@ export class ManifestStore {
     const parts = this.#parts
     if (parts === undefined) return { all, changed }
     const asset = parts.assetOf(release)
-    for (const suffix of parts.signatures) {
+    // Asked together: when the origin hangs, one wait for all of them, not one each.
+    const outcomes = await Promise.all(
+      parts.signatures.map((suffix) =>
+        parts.fetchAsset(release, asset + suffix, good?.signatures.get(asset + suffix)?.validators),
+      ),
+    )
+    for (const [index, suffix] of parts.signatures.entries()) {
       const name = asset + suffix
       const held = good?.signatures.get(name)
-      const outcome = await parts.fetchAsset(release, name, held?.validators)
+      const outcome = outcomes[index] as FetchOutcome
       if (outcome.kind === 'failed') return `signature ${name}: ${outcome.reason}`
       if (outcome.kind === 'not-modified' && held !== undefined) {
         all.set(name, held)

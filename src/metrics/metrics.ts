@@ -4,7 +4,7 @@ import type { RateLimitEvents } from '../protection/rate-limit.js'
 import type { CheckOutcome, UpstreamEvents } from '../upstream/head.js'
 import { HELD_BACK, type GateEvents } from '../upstream/gate.js'
 import { CounterTally, type Tally } from './counter-tally.js'
-import type { ImageLabels } from '../decision/answer.js'
+import { GITHUB_ORIGIN, type ImageLabels } from '../decision/answer.js'
 import type { HoldCause, RefreshOutcome, StoreEvents } from '../manifests/store.js'
 import { TalliedHistogram, type HistogramSeries } from './tallied-histogram.js'
 
@@ -38,6 +38,8 @@ export interface Metrics {
   countRequest(rule: string, status: number, seconds: number): void
   /** Counts one download of an image GitHub confirmed exists, from a source, in `downloads`. */
   countDownload(image: ImageLabels, source: string): void
+  /** Counts one redirect to a release asset by where it leads: `github` or a mirror's base URL. */
+  countOrigin(origin: string): void
   /** Feeds the upstream-check metrics (see src/upstream/head.ts). */
   readonly upstreamEvents: UpstreamEvents
   /** Feeds the rate-limit metrics. */
@@ -106,6 +108,7 @@ export function createMetrics(): Metrics {
     registers,
   })
   const { downloads, countDownload } = downloadMetrics(registers)
+  const countOrigin = originMetrics(registers)
   // Read at each scrape: which snapshots are held back, and for how long (none until told).
   let heldRead: () => readonly HeldSnapshot[] = () => []
   new Gauge({
@@ -151,6 +154,7 @@ export function createMetrics(): Metrics {
     downloads,
     countRequest,
     countDownload,
+    countOrigin,
     upstreamEvents: {
       check: (outcome, seconds) => upstreamChecks.observe({ outcome }, seconds),
       cache: countLookup,
@@ -275,6 +279,28 @@ function cacheMetrics(registers: Registry[]) {
     if (tally !== undefined) tally.count++
   }
   return { upstreamCache, countLookup }
+}
+
+/** Redirects by origin: the alert on answers from mirrors reads it (deploy/prometheus/alerts.yaml). */
+function originMetrics(registers: Registry[]): (origin: string) => void {
+  const tallies = new CounterTally<'origin'>()
+  const redirects = new Counter({
+    name: `${PREFIX}redirects_by_origin_total`,
+    help: "Redirects to release assets by where they lead: github, or the base URL of the mirror that had the file (GitHub could not say or said missing, or the client goes to the source's mirrors first).",
+    labelNames: ['origin'] as const,
+    registers,
+    collect() {
+      tallies.flush(this)
+    },
+  })
+  // A series from the start, so rate() sees its first increase; mirrors come from the settings.
+  redirects.labels({ origin: GITHUB_ORIGIN }).inc(0)
+  const byOrigin = new Map<string, Tally<'origin'>>()
+  return (origin) => {
+    let tally = byOrigin.get(origin)
+    if (tally === undefined) byOrigin.set(origin, (tally = tallies.add({ origin })))
+    tally.count++
+  }
 }
 
 type DownloadLabel = 'source' | 'extension' | 'version' | 'arch'

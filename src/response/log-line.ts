@@ -14,6 +14,8 @@ export interface LoggedRequest {
   readonly rule: string | null
   readonly source: string | null
   readonly upstream: CheckOutcome | 'unchecked' | null
+  /** Where a redirect to a release asset leads: github, or a mirror's base URL. */
+  readonly origin: string | null
   readonly status: number
   readonly location: string | undefined
   readonly durationMs: number
@@ -70,7 +72,7 @@ function lineWriter(log: Logger): (answered: LoggedRequest) => void {
 export function answerFields(
   answered: Pick<
     LoggedRequest,
-    'method' | 'url' | 'rule' | 'source' | 'upstream' | 'status' | 'location'
+    'method' | 'url' | 'rule' | 'source' | 'upstream' | 'origin' | 'status' | 'location'
   >,
 ): string {
   const { url } = answered
@@ -81,6 +83,8 @@ export function answerFields(
     // Left out when there is none, as before sources: lines of a fallback stay as they were.
     optional('source', answered.source ?? undefined) +
     optional('upstream', answered.upstream) +
+    // Only where a redirect leads to a release asset.
+    optional('origin', answered.origin ?? undefined) +
     `,"status":${answered.status}` +
     optional('location', answered.location)
   )

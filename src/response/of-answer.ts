@@ -48,8 +48,8 @@ export function responseOf(answer: Answer, request: RequestFacts): Response {
 }
 
 function labelsOf(answer: Answer): Labels {
-  const { rule, source, upstream, image, location } = answer
-  return { rule, source, upstream, image, location }
+  const { rule, source, upstream, origin, image, location } = answer
+  return { rule, source, upstream, origin, image, location }
 }
 
 /**

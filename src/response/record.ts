@@ -13,6 +13,7 @@ export interface Served extends LoggedRequest {
 export interface RequestCounts {
   countRequest(rule: string, status: number, seconds: number): void
   countDownload(image: ImageLabels, source: string): void
+  countOrigin(origin: string): void
 }
 
 /** Records one served request: its log line, its counts. */
@@ -35,6 +36,7 @@ export function recorder(log: FastifyBaseLogger, metrics: RequestCounts): Record
   return (served) => {
     writeLine(served)
     metrics.countRequest(served.rule ?? 'none', served.status, served.durationMs / 1000)
+    if (served.origin !== null && served.status === 302) metrics.countOrigin(served.origin)
     if (isDownload(served)) metrics.countDownload(served.image, served.source as string)
   }
 }
@@ -67,7 +69,7 @@ export function registerRecord(app: FastifyInstance, record: Recorder): void {
 
 /** A request Fastify answered, by the response written (none: what Fastify answered itself). */
 export function servedOf(request: FastifyRequest, reply: FastifyReply): Served {
-  const { rule, source, upstream, image, location } = request.response?.labels ?? NO_LABELS
+  const { rule, source, upstream, origin, image, location } = request.response?.labels ?? NO_LABELS
   return {
     reqId: request.id,
     method: request.method,
@@ -75,6 +77,7 @@ export function servedOf(request: FastifyRequest, reply: FastifyReply): Served {
     rule,
     source,
     upstream,
+    origin,
     image,
     status: reply.statusCode,
     location,

@@ -25,7 +25,7 @@ export interface Response {
 }
 
 /** What the log line and the metrics say of a response besides its status. */
-export interface Labels extends Pick<Answer, 'rule' | 'source' | 'upstream' | 'image'> {
+export interface Labels extends Pick<Answer, 'rule' | 'source' | 'upstream' | 'origin' | 'image'> {
   /** A redirect's target. */
   readonly location: string | undefined
 }
@@ -35,6 +35,7 @@ export const NO_LABELS: Labels = Object.freeze({
   rule: null,
   source: null,
   upstream: null,
+  origin: null,
   image: null,
   location: undefined,
 })

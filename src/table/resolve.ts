@@ -1,6 +1,6 @@
 import { encodePath, type Target } from '../path/normalise.js'
 import { matchPath, type Captures } from './matcher.js'
-import { IMPLICIT_SOURCE } from './sources.js'
+import { IMPLICIT_SOURCE, type MirrorsFirst } from './sources.js'
 import type { Rule, Table } from './table.js'
 import { renderOutput } from './template.js'
 
@@ -16,6 +16,14 @@ export interface Origins {
   readonly sources: Readonly<Record<string, string>>
   /** Each source's name by its repository, lower-case `owner/name` (GitHub's webhooks name it). */
   readonly repos: Readonly<Record<string, string>>
+  /** Each source's mirrors, base URLs laid out as its release downloads; a source without none. */
+  readonly mirrors: Readonly<Record<string, Mirrors>>
+}
+
+/** A source's mirrors, in the order they are asked, and which clients go to them first. */
+export interface Mirrors {
+  readonly bases: readonly string[]
+  readonly first: MirrorsFirst
 }
 
 export interface ReleaseTarget {
@@ -44,6 +52,7 @@ export function singleSource(releases: string, fallback: string): Origins {
     source: IMPLICIT_SOURCE,
     sources: { [IMPLICIT_SOURCE]: releases },
     repos: {},
+    mirrors: {},
   }
 }
 

@@ -1,3 +1,4 @@
+import { BASE_URL_ACCEPTS, baseUrlOf } from '../core/base-url.js'
 import { RedirectorError } from '../core/errors.js'
 import type { Token } from './template.js'
 
@@ -16,7 +17,23 @@ export interface Source {
    * relative to the table's folder); unset: its manifests are not verified.
    */
   readonly signingKeys?: string | undefined
+  /**
+   * Base URLs holding copies of its releases as GitHub lays them out,
+   * `<base>/<tag>/<asset>` (`mirrors:`), asked in order when GitHub cannot
+   * say or says missing; unset: none.
+   */
+  readonly mirrors?: readonly string[] | undefined
+  /** Which clients are sent to the mirrors before GitHub (`mirrors-first:`); unset: none. */
+  readonly mirrorsFirst?: MirrorsFirst | undefined
 }
+
+/**
+ * Which clients go to a source's mirrors first: none (GitHub first, the
+ * mirrors when it fails), IPv6 clients (GitHub's downloads have no IPv6),
+ * or every client (a mirror nearer than GitHub).
+ */
+export const MIRRORS_FIRST = ['never', 'ipv6', 'all'] as const
+export type MirrorsFirst = (typeof MIRRORS_FIRST)[number]
 
 /** The implicit source's name, in logs and metrics, for a table that declares none. */
 export const IMPLICIT_SOURCE = 'bakery'
@@ -37,12 +54,12 @@ export function compileSources(value: unknown): Source[] {
     if (!SOURCE_NAME.test(name)) {
       throw invalid(`source "${name}": the name must be lower-case letters, digits and dashes`)
     }
-    // `name: owner/repo`, or `name: { repo: owner/repo, signing-keys: file }`.
+    // `name: owner/repo`, or `name: { repo: owner/repo, signing-keys: file, mirrors: [...] }`.
     const long = typeof given === 'object' && given !== null && !Array.isArray(given)
     const fields = (long ? given : { repo: given }) as Record<string, unknown>
     for (const key of Object.keys(fields)) {
-      if (key !== 'repo' && key !== 'signing-keys') {
-        throw invalid(`source "${name}": unknown key "${key}" (expected repo and signing-keys)`)
+      if (!SOURCE_KEYS.includes(key)) {
+        throw invalid(`source "${name}": unknown key "${key}" (expected ${SOURCE_KEYS.join(', ')})`)
       }
     }
     const { repo, 'signing-keys': keys } = fields
@@ -52,10 +69,39 @@ export function compileSources(value: unknown): Source[] {
     if (keys !== undefined && (typeof keys !== 'string' || keys === '')) {
       throw invalid(`source "${name}": "signing-keys" must be the path of a file of public keys`)
     }
-    return keys === undefined ? { name, repo } : { name, repo, signingKeys: keys }
+    const source: Source = keys === undefined ? { name, repo } : { name, repo, signingKeys: keys }
+    return { ...source, ...mirrorsOf(fields, `source "${name}"`) }
   })
   if (sources.length === 0) throw invalid('"sources" must name at least one repository')
   return sources
+}
+
+const SOURCE_KEYS = ['repo', 'signing-keys', 'mirrors', 'mirrors-first']
+
+/** A source's `mirrors:` and `mirrors-first:`, checked; neither given: nothing. */
+function mirrorsOf(
+  fields: Record<string, unknown>,
+  at: string,
+): Pick<Source, 'mirrors' | 'mirrorsFirst'> {
+  const { mirrors, 'mirrors-first': first } = fields
+  if (mirrors === undefined) {
+    if (first !== undefined) throw invalid(`${at}: "mirrors-first" needs "mirrors"`)
+    return {}
+  }
+  if (!Array.isArray(mirrors) || mirrors.length === 0) {
+    throw invalid(`${at}: "mirrors" must list one or more base URLs`)
+  }
+  const bases = mirrors.map((value: unknown) => {
+    const base = typeof value === 'string' ? baseUrlOf(value) : null
+    if (base === null) {
+      throw invalid(`${at}: mirror ${JSON.stringify(value)} is not valid: ${BASE_URL_ACCEPTS}`)
+    }
+    return base
+  })
+  if (first !== undefined && !(MIRRORS_FIRST as readonly unknown[]).includes(first)) {
+    throw invalid(`${at}: "mirrors-first" must be one of ${MIRRORS_FIRST.join(', ')}`)
+  }
+  return { mirrors: bases, mirrorsFirst: (first ?? 'never') as MirrorsFirst }
 }
 
 /**

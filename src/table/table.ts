@@ -74,6 +74,9 @@ const TOP_KEYS = new Set(['sources', 'rules', 'unmatched', 'newest', 'directorie
 
 type Doc = Record<string, unknown>
 
+const MIRRORS_AT_TOP =
+  '"mirrors" names no source: give each source its own (sources: {name: {repo: owner/name, mirrors: [URL, ...]}}), or set BAKERY_MIRRORS for a table without sources'
+
 const RULE_KEYS = new Set([
   'name',
   'description',
@@ -91,6 +94,8 @@ const RULE_NAME = /^[a-z0-9][a-z0-9-]*$/
 export function compileTable(doc: unknown): Table {
   if (!isObject(doc)) throw invalid('the table must be a mapping with a "rules" list')
   for (const key of Object.keys(doc)) {
+    // Mirrors belong to a source: a list of its own would name none.
+    if (key === 'mirrors') throw invalid(MIRRORS_AT_TOP)
     if (!TOP_KEYS.has(key)) throw invalid(`unknown top-level key "${key}"`)
   }
   if (!Array.isArray(doc.rules) || doc.rules.length === 0) {

@@ -7,7 +7,8 @@ import type { CacheClass } from '../table/table.js'
 import type { UpstreamConfig } from '../config/upstream.js'
 import type { CheckOutcome, UpstreamEvents } from './head.js'
 import { HELD_BACK, type CheckAsker, type HeldBack, type UpstreamGate } from './gate.js'
-import { headCheck } from './head.js'
+import { headCheck, mirrorOutcome } from './head.js'
+import type { Mirrors } from '../table/resolve.js'
 
 export type { Clock } from '../cache/refreshing.js'
 
@@ -42,7 +43,24 @@ export interface UpstreamChecksOptions {
   readonly log: { warn(details: object, message: string): void }
   /** The fleet's answers (REDIS_URL); undefined: this instance alone. */
   readonly shared?: SharedStore | undefined
+  /** Each source's mirrors (src/table/resolve.ts); a source without none is GitHub's alone. */
+  readonly mirrors?: Readonly<Record<string, Mirrors>> | undefined
 }
+
+/**
+ * What the checks know of a target: whether it exists, and where. `mirror`
+ * is the base URL of the mirror that has it (null: GitHub's own word);
+ * `github` says why a mirror answered: what GitHub said, or `mirrors-first`
+ * for a client sent to the mirrors before GitHub.
+ */
+export interface Checked {
+  readonly answer: CheckOutcome
+  readonly mirror: string | null
+  readonly github: CheckOutcome | HeldBack | 'mirrors-first' | null
+}
+
+/** GitHub could not say, and no mirror was asked (a request that waited too long). */
+export const UNKNOWN: Checked = Object.freeze({ answer: 'unknown', mirror: null, github: null })
 
 /**
  * Whether redirect targets exist on GitHub, remembered in a bounded cache
@@ -56,6 +74,11 @@ export interface UpstreamChecksOptions {
  * - Concurrent lookups of one target share one HEAD.
  * - When GitHub cannot say, the last known answer stays (stale if error) and
  *   GitHub is not asked again for the `unknown` lifetime.
+ * - When GitHub cannot say or says missing, a source's mirrors are asked in
+ *   order, and the first that has the file answers (for as long as GitHub's
+ *   own answer would have held, so GitHub is asked again as often as
+ *   without mirrors). A client the source sends to its mirrors first
+ *   (`mirrors-first`) has answers of its own, under another key.
  */
 export class UpstreamChecks {
   readonly #options: UpstreamChecksOptions
@@ -77,7 +100,7 @@ export class UpstreamChecks {
       maxBytes: options.config.cacheMaxBytes,
       sizeOf: entrySize,
       // Called within get(), so #client is the client of the lookup that starts it.
-      refresh: (_key, last, target) => this.#check(target, last, this.#askerOf(target)),
+      refresh: (key, last, target) => this.#check(target, last, this.#askerOf(target), key),
       serveExpired: (entry) => entry.answer === 'exists',
     })
   }
@@ -102,11 +125,20 @@ export class UpstreamChecks {
    * cache can answer (a fresh answer, or an expired "exists"): the common
    * case on the redirect path.
    */
-  lookupNow(target: CheckTarget, client?: string): CheckOutcome | Promise<CheckOutcome> {
+  lookupNow(target: CheckTarget, client?: string): Checked | Promise<Checked> {
     this.#client = client
-    const entry = this.#cache.get(target.location, target, this.#counted)
+    const entry = this.#cache.get(this.#keyOf(target, client), target, this.#counted)
     this.#client = undefined
-    return entry instanceof Promise ? entry.then((found) => found.answer) : entry.answer
+    return entry
+  }
+
+  /** A target's key: its URL, or another for a client its source sends to the mirrors first. */
+  #keyOf(target: CheckTarget, client: string | undefined): string {
+    const first = this.#options.mirrors?.[target.source]?.first
+    if (first === undefined || first === 'never') return target.location
+    // A client's address is IPv6 when it has a colon (IPv4-mapped ones arrive as IPv4).
+    const goes = first === 'all' || (client?.includes(':') ?? false)
+    return goes ? `${MIRRORS_FIRST_KEY}${target.location}` : target.location
   }
 
   /**
@@ -131,8 +163,8 @@ export class UpstreamChecks {
    * redirect lane (src/lane/) asks first, and looks up only when it answers,
    * so each lookup is counted once whichever path answers.
    */
-  answerNow(target: CheckTarget): CheckOutcome | undefined {
-    return this.#cache.now(target.location)?.answer
+  answerNow(target: CheckTarget, client?: string): Checked | undefined {
+    return this.#cache.now(this.#keyOf(target, client))
   }
 
   /**
@@ -166,28 +198,73 @@ export class UpstreamChecks {
     target: CheckTarget,
     last: Entry | undefined,
     asker: CheckAsker | undefined,
+    key: string,
   ): Promise<Refreshed<Entry>> {
     const { shared, config } = this.#options
+    // Keyed apart (#keyOf): a client its source sends to the mirrors first.
+    const mirrorsFirst = key !== target.location
     if (shared === undefined) {
-      const outcome = await this.#ask(target, asker)
-      return this.#answer(outcome, target, last, this.#ttl(outcome, target))
+      const found = await this.#find(target, asker, mirrorsFirst)
+      return this.#answer(found, target, last, this.#ttl(found, target))
     }
     const ask = async () => {
-      const outcome = await this.#ask(target, asker)
+      const found = await this.#find(target, asker, mirrorsFirst)
       // Held back by this instance's own budget or pause is not news for the fleet.
-      const share = !isHeld(outcome)
-      const value = Buffer.from(share ? outcome : 'unknown')
-      return { value, ttlMs: this.#ttl(outcome, target), share }
+      const share = !isHeld(found.answer)
+      const value = Buffer.from(share ? sharedValue(found) : 'unknown')
+      return { value, ttlMs: this.#ttl(found, target), share }
     }
     // An instance asking first is waited for as long as a check of our own could take.
     const waitMs = config.connectTimeoutMs + config.responseTimeoutMs
     const release = sharedRelease(target.source, target.release)
-    const fresh = await shared.answer('check', release, target.location, ask, waitMs)
+    const fresh = await shared.answer('check', release, key, ask, waitMs)
     shared.told('check', fresh.result)
-    return this.#answer(outcomeOf(fresh.value), target, last, fresh.ttlMs)
+    const mirrors = this.#options.mirrors?.[target.source]?.bases ?? []
+    return this.#answer(foundOf(fresh.value, mirrors), target, last, fresh.ttlMs)
   }
 
-  /** One HEAD; why not when it may not go to GitHub now (paused, a budget spent). */
+  /**
+   * GitHub's word, or a mirror's where GitHub cannot say or says missing;
+   * a client sent to the mirrors first asks them before GitHub.
+   */
+  async #find(
+    target: CheckTarget,
+    asker: CheckAsker | undefined,
+    mirrorsFirst: boolean,
+  ): Promise<Found> {
+    const mirrors = this.#options.mirrors?.[target.source]?.bases ?? []
+    if (mirrorsFirst) {
+      const mirror = await this.#askMirrors(target, mirrors)
+      if (mirror !== null) return { answer: 'exists', mirror, github: 'mirrors-first' }
+    }
+    const said = await this.#ask(target, asker)
+    if (said === 'exists' || mirrorsFirst || !mayAskMirrors(said, asker)) {
+      return { answer: said, mirror: null, github: null }
+    }
+    const mirror = await this.#askMirrors(target, mirrors)
+    if (mirror === null) return { answer: said, mirror: null, github: null }
+    return { answer: 'exists', mirror, github: said }
+  }
+
+  /** The first mirror that has the target, asked in order; null: none has it (or none says). */
+  async #askMirrors(target: CheckTarget, mirrors: readonly string[]): Promise<string | null> {
+    const { config, dispatcher, log } = this.#options
+    for (const base of mirrors) {
+      const location = mirrorLocation(base, target)
+      const result = await headCheck(dispatcher, location, config, undefined, mirrorOutcome(base))
+      if (result.outcome === 'exists') return base
+      if (result.outcome === 'unknown') {
+        const { release, asset } = target
+        log.warn(
+          { release, asset, mirror: base, upstream: result.detail },
+          'mirror check got no answer',
+        )
+      }
+    }
+    return null
+  }
+
+  /** One HEAD to GitHub; why not when it may not go there now (paused, a budget spent). */
   async #ask(target: CheckTarget, asker: CheckAsker | undefined): Promise<CheckOutcome | HeldBack> {
     const { config, dispatcher, events, gate, log } = this.#options
     const held = gate.admitCheck(asker)
@@ -207,19 +284,30 @@ export class UpstreamChecks {
   }
 
   #answer(
-    outcome: CheckOutcome | HeldBack,
+    found: Found,
     target: CheckTarget,
     last: Entry | undefined,
     ttlMs: number,
   ): Refreshed<Entry> {
-    const known = isHeld(outcome) ? 'unknown' : outcome
-    const answer = known === 'unknown' && last !== undefined ? last.answer : known
     const { release, asset, source } = target
-    return { value: { answer, release, asset, source }, ttlMs }
+    const known = isHeld(found.answer) ? 'unknown' : found.answer
+    // Nobody could say: the last known answer stays, wherever it came from.
+    if (known === 'unknown' && last !== undefined) {
+      const { answer, mirror, github } = last
+      return { value: { answer, mirror, github, release, asset, source }, ttlMs }
+    }
+    const { mirror, github } = found
+    return { value: { answer: known, mirror, github, release, asset, source }, ttlMs }
   }
 
-  /** How long an answer is fresh; after "unknown", how long until GitHub is asked again. */
-  #ttl(outcome: CheckOutcome | HeldBack, target: CheckTarget): number {
+  /**
+   * How long an answer is fresh; after "unknown", how long until GitHub is
+   * asked again. A mirror's answer where GitHub failed holds as long as
+   * GitHub's own would have, so GitHub is asked again as often.
+   */
+  #ttl(found: Found, target: CheckTarget): number {
+    const outcome =
+      found.github === null || found.github === 'mirrors-first' ? found.answer : found.github
     const { ttlMs } = this.#options.config
     // One client's share spent says nothing for the others: the next asker tries again.
     if (outcome === 'client') return 0
@@ -233,19 +321,64 @@ export class UpstreamChecks {
 
 const OUTCOMES: readonly string[] = ['exists', 'missing', 'unknown'] satisfies CheckOutcome[]
 
+// Keys of answers for clients sent to the mirrors first; no URL starts with it.
+const MIRRORS_FIRST_KEY = 'mirrors-first '
+
 function isHeld(outcome: CheckOutcome | HeldBack): outcome is HeldBack {
   return (HELD_BACK as readonly string[]).includes(outcome)
 }
 
-/** An outcome as the store holds it; anything else (another version's?) is "unknown". */
-function outcomeOf(bytes: Buffer): CheckOutcome {
+/**
+ * Whether a check GitHub did not confirm may go on to the mirrors: not when
+ * the client's own share was spent, nor for names no manifest lists once
+ * the budget is short (a client inventing names must not reach the mirrors
+ * either).
+ */
+function mayAskMirrors(said: CheckOutcome | HeldBack, asker: CheckAsker | undefined): boolean {
+  if (said === 'client') return false
+  return said !== 'budget' || asker === undefined || asker.listed
+}
+
+/** The target's URL on a mirror laid out as GitHub's downloads. */
+export function mirrorLocation(
+  base: string,
+  target: Pick<CheckTarget, 'release' | 'asset'>,
+): string {
+  return `${base}/${target.release}/${target.asset}`
+}
+
+/** What one check found: GitHub's word (perhaps held back), or a mirror's. */
+interface Found {
+  readonly answer: CheckOutcome | HeldBack
+  readonly mirror: string | null
+  readonly github: Checked['github']
+}
+
+/**
+ * A found answer as the fleet's store holds it: the outcome alone, or
+ * `exists <what GitHub said> <mirror>`.
+ */
+function sharedValue(found: Found): string {
+  return found.mirror === null
+    ? (found.answer as CheckOutcome)
+    : `exists ${found.github as string} ${found.mirror}`
+}
+
+/** A stored answer again; anything else (another version's? a mirror no longer configured?) is "unknown". */
+function foundOf(bytes: Buffer, mirrors: readonly string[]): Found {
   const text = bytes.toString()
-  return OUTCOMES.includes(text) ? (text as CheckOutcome) : 'unknown'
+  if (OUTCOMES.includes(text)) return { answer: text as CheckOutcome, mirror: null, github: null }
+  const [answer, github, mirror, extra] = text.split(' ')
+  const known = [...OUTCOMES, ...HELD_BACK, 'mirrors-first']
+  if (answer !== 'exists' || extra !== undefined || !known.includes(github as string)) {
+    return { answer: 'unknown', mirror: null, github: null }
+  }
+  if (!mirrors.includes(mirror as string)) return { answer: 'unknown', mirror: null, github: null }
+  return { answer, mirror: mirror as string, github: github as Checked['github'] }
 }
 
 /** What the cache holds for a target. */
-interface Entry {
-  readonly answer: CheckOutcome
+interface Entry extends Checked {
   readonly release: string
   readonly asset: string
   readonly source: string

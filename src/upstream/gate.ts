@@ -95,6 +95,19 @@ export class UpstreamGate {
     return null
   }
 
+  /**
+   * What admitCheck would say now of a check of the service's own, changing
+   * nothing: the mirror command waits for the budget before each request
+   * instead of being refused.
+   */
+  wouldHold(): 'paused' | 'budget' | null {
+    const { clock, checksPerSecond } = this.#options
+    const now = clock.now()
+    if (now < this.#pausedUntil) return 'paused'
+    refill(this.#instance, now, checksPerSecond)
+    return this.#instance.tokens < 1 ? 'budget' : null
+  }
+
   /** Whether a manifest fetch may be sent now (no budget: the index asks for few). */
   admitFetch(): HeldBack | null {
     return this.#options.clock.now() < this.#pausedUntil ? this.#hold('paused') : null

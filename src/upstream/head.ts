@@ -36,6 +36,7 @@ export async function headCheck(
   location: string,
   timeouts: HeadTimeouts,
   observe?: StatusObserver,
+  outcomeOf: OutcomeOf = githubOutcome,
 ): Promise<HeadResult> {
   const url = new URL(location)
   // The whole exchange, waiting for a pooled connection included, is bounded:
@@ -45,7 +46,7 @@ export async function headCheck(
     () => controller.abort(new Error('upstream check timed out')),
     timeouts.connectTimeoutMs + timeouts.responseTimeoutMs,
   )
-  const result = await ask(dispatcher, url, timeouts, controller.signal, observe).catch(
+  const result = await ask(dispatcher, url, timeouts, controller.signal, observe, outcomeOf).catch(
     (err: { code?: string; message?: string }): HeadResult => ({
       outcome: 'unknown',
       detail: err.code ?? String(err.message),
@@ -61,6 +62,7 @@ async function ask(
   timeouts: HeadTimeouts,
   signal: AbortSignal,
   observe: StatusObserver | undefined,
+  outcomeOf: OutcomeOf,
 ): Promise<HeadResult> {
   const response = await dispatcher.request({
     origin: url.origin,
@@ -76,12 +78,41 @@ async function ask(
   })
   await response.body.dump()
   observe?.(response.statusCode, response.headers)
-  return { outcome: outcomeOf(response.statusCode), detail: response.statusCode }
+  return { outcome: outcomeOf(response.statusCode, response.headers), detail: response.statusCode }
 }
 
-function outcomeOf(status: number): CheckOutcome {
+/** What an answer's status (and headers) says of the file. */
+export type OutcomeOf = (status: number, headers: Readonly<Record<string, unknown>>) => CheckOutcome
+
+function githubOutcome(status: number): CheckOutcome {
   if (status === 302 || status === 200) return 'exists'
   return status === 404 ? 'missing' : 'unknown'
+}
+
+/**
+ * A mirror's answer: the file itself (200), or a redirect that stays on the
+ * mirror's own host (its storage, a bucket's index); a redirect to anywhere
+ * else would send clients outside the configured origins, and says nothing.
+ */
+export function mirrorOutcome(base: string): OutcomeOf {
+  return (status, headers) => {
+    if (status === 200) return 'exists'
+    if (status === 404 || status === 410) return 'missing'
+    const location = headers.location
+    if (status >= 300 && status < 400 && typeof location === 'string') {
+      return isWithin(location, base) ? 'exists' : 'unknown'
+    }
+    return 'unknown'
+  }
+}
+
+/** Whether a Location (relative to the base URL) stays on the base URL's origin. */
+export function isWithin(location: string, base: string): boolean {
+  try {
+    return new URL(location, `${base}/`).origin === new URL(base).origin
+  } catch {
+    return false
+  }
 }
 
 /** What one upstream check found: GitHub has the asset, has not, or could not say. */

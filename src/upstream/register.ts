@@ -5,6 +5,7 @@ import { UpstreamChecks, type Clock } from './checks.js'
 import type { UpstreamConfig } from '../config/upstream.js'
 import { noUpstreamEvents, type UpstreamEvents } from './head.js'
 import type { UpstreamGate } from './gate.js'
+import type { Mirrors } from '../table/resolve.js'
 import { createUpstreamAgent } from './head.js'
 
 declare module 'fastify' {
@@ -24,6 +25,8 @@ export interface UpstreamDeps {
   readonly events?: UpstreamEvents | undefined
   /** The fleet's shared store; undefined: this instance alone. */
   readonly shared?: SharedStore | null | undefined
+  /** Each source's mirrors (Origins.mirrors). */
+  readonly mirrors?: Readonly<Record<string, Mirrors>> | undefined
 }
 
 /** Sets up the checks; returns them, or null when they are off. */
@@ -51,6 +54,7 @@ export function registerUpstreamChecks(
     gate: deps.gate,
     log: app.log.child({ module: 'upstream' }),
     shared: deps.shared ?? undefined,
+    mirrors: deps.mirrors,
   })
   app.decorate('upstreamChecks', checks)
   return checks

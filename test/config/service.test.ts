@@ -11,6 +11,9 @@ t.test('defaults run the Flatcar bakery', async (t) => {
     // Unset: the table's own sources, or the Flatcar bakery for a table of none.
     repo: undefined,
     patternTable: undefined,
+    // Unset: no mirrors, GitHub first for every client.
+    mirrors: [],
+    mirrorsFirst: 'never',
     fallbackUrl: 'https://flatcar.github.io/sysext-bakery',
     publicUrl: undefined,
     logLevel: 'info',
@@ -25,6 +28,39 @@ t.test('defaults run the Flatcar bakery', async (t) => {
     source: 'bakery',
     sources: { bakery: 'https://github.com/flatcar/sysext-bakery/releases/download' },
     repos: { 'flatcar/sysext-bakery': 'bakery' },
+    mirrors: {},
+  })
+})
+
+t.test('BAKERY_MIRRORS: the mirrors of a table of one source, in order', async (t) => {
+  const config = parseConfig({
+    BAKERY_MIRRORS: ' https://mirror.example/releases/ , http://[::1]:8081/copy',
+    BAKERY_MIRRORS_FIRST: 'ipv6',
+  })
+  const mirrors = {
+    bases: ['https://mirror.example/releases', 'http://[::1]:8081/copy'],
+    first: 'ipv6',
+  }
+  t.same(originsOf(config, { sources: [] }).mirrors, { bakery: mirrors }, 'the implicit source')
+  const declared = [{ name: 'one', repo: 'a/b', mirrors: ['https://own.example'] }]
+  t.same(
+    originsOf(config, { sources: declared }).mirrors,
+    { one: mirrors },
+    'replaced, as BAKERY_REPO does',
+  )
+  t.same(
+    originsOf(parseConfig({}), { sources: declared }).mirrors,
+    { one: { bases: ['https://own.example'], first: 'never' } },
+    "else the table's own",
+  )
+  const two = [
+    { name: 'fedora', repo: 'a/b' },
+    { name: 'community', repo: 'a/c' },
+  ]
+  t.throws(() => originsOf(config, { sources: two }), {
+    code: 'SR_CONFIG_INVALID',
+    message:
+      'BAKERY_MIRRORS replaces the mirrors of a table with one source; this table has 2 (fedora, community): change their mirrors in the table',
   })
 })
 
@@ -97,6 +133,18 @@ t.test('a bad value names the variable and what it accepts', async (t) => {
       'BAKERY_REPO="sysext-bakery" is not valid: expected owner/name of a GitHub repository',
     ],
     [{ BAKERY_REPO: 'a/b/c' }, 'BAKERY_REPO="a/b/c" is not valid'],
+    [
+      { BAKERY_MIRRORS: 'https://m.example,ftp://m2.example' },
+      'BAKERY_MIRRORS="https://m.example,ftp://m2.example" is not valid: expected an http:// or https:// URL without query, fragment or credentials, separated by commas',
+    ],
+    [
+      { BAKERY_MIRRORS: 'https://m.example,,' },
+      'BAKERY_MIRRORS="https://m.example,," is not valid',
+    ],
+    [
+      { BAKERY_MIRRORS_FIRST: 'v6' },
+      'BAKERY_MIRRORS_FIRST="v6" is not valid: expected one of never, ipv6, all',
+    ],
     [{ BAKERY_REPO: 'a/..' }, 'BAKERY_REPO="a/.." is not valid'],
     [{ BAKERY_REPO: '-a/b' }, 'BAKERY_REPO="-a/b" is not valid'],
     [

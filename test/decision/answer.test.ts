@@ -47,6 +47,7 @@ t.test('the constructors fill every field', async (t) => {
     captures: {},
     image: null,
     upstream: 'exists',
+    origin: null,
     page: undefined,
     warning: undefined,
   })

@@ -1,3 +1,4 @@
+import { checked } from '../helpers/upstream.js'
 import t from 'tap'
 import { originsOf, parseConfig } from '../../src/config/service.js'
 import type { Answer } from '../../src/decision/answer.js'
@@ -44,7 +45,7 @@ function rig(env: Record<string, string> = {}, outcomes: Record<string, CheckOut
   const policy = policyOf(config, table, originsOf(config, table))
   const source = bakery()
   const checks = {
-    lookupNow: (target: CheckTarget) => outcomes[target.asset] ?? 'exists',
+    lookupNow: (target: CheckTarget) => checked(outcomes[target.asset] ?? 'exists'),
   } as unknown as UpstreamChecks
   const held = { read: (release: string, asset: string) => HELD[`${release}/${asset}`] as HeldFile }
   const facts = liveFacts({ checks, index: source, snapshots: new Map([['bakery', held]]) })
@@ -159,7 +160,7 @@ t.test('the same answer object for the same route and outcome', async (t) => {
     '/extensions/kubernetes-v1.32.2-x86-64.raw',
   )
   const policy = policyOf(config, table, originsOf(config, table))
-  const facts = (): CheckOutcome => 'exists'
+  const facts = () => checked('exists')
   t.equal(run(decision(route, policy), facts), run(decision(route, policy), facts))
 })
 

@@ -1,3 +1,4 @@
+import { checked } from '../helpers/upstream.js'
 import t from 'tap'
 import { parseConfig } from '../../src/config/service.js'
 import { createDecider } from '../../src/decision/decider.js'
@@ -15,9 +16,9 @@ t.test('one decision bound to the app: remembered routes, live and from memory',
   const checks = {
     lookupNow: () => {
       counted++
-      return 'exists'
+      return checked('exists')
     },
-    answerNow: () => 'exists',
+    answerNow: () => checked('exists'),
   } as unknown as UpstreamChecks
   const decider = createDecider({
     table,

@@ -1,3 +1,5 @@
+import type { Checked } from '../../src/upstream/checks.js'
+import { checked } from '../helpers/upstream.js'
 import t from 'tap'
 import { text, type Answer } from '../../src/decision/answer.js'
 import { firstNeed, fromMemory, liveFacts, run } from '../../src/decision/drivers.js'
@@ -19,7 +21,11 @@ const target = (asset: string): CheckTarget => ({
 function* twoChecks(): Decision<Answer> {
   const a = yield* ask({ kind: 'check', target: target('a') })
   const b = yield* ask({ kind: 'check', target: target('b') })
-  return text(200, `${a} ${b}`, 'no-store', { layer: 'table', rule: 'x', upstream: null })
+  return text(200, `${a.answer} ${b.answer}`, 'no-store', {
+    layer: 'table',
+    rule: 'x',
+    upstream: null,
+  })
 }
 
 t.test(
@@ -28,18 +34,20 @@ t.test(
     const seen: string[] = []
     const sync = run(
       twoChecks(),
-      () => 'exists',
-      (need, fact) => seen.push(`${need.kind}=${String(fact)}`),
+      () => checked('exists'),
+      (need, fact) => seen.push(`${need.kind}=${(fact as Checked).answer}`),
     )
     t.notOk(sync instanceof Promise)
     t.equal((sync as Answer).body, 'exists exists')
     t.same(seen, ['check=exists', 'check=exists'])
     const late = run(twoChecks(), (need) =>
-      need.kind === 'check' && need.target.asset === 'a' ? Promise.resolve('missing') : 'unknown',
+      need.kind === 'check' && need.target.asset === 'a'
+        ? Promise.resolve(checked('missing'))
+        : checked('unknown'),
     )
     t.ok(late instanceof Promise)
     t.equal((await late).body, 'missing unknown')
-    const both = await run(twoChecks(), () => Promise.resolve<Fact>('exists'))
+    const both = await run(twoChecks(), () => Promise.resolve<Fact>(checked('exists')))
     t.equal(both.body, 'exists exists', 'late twice')
   },
 )
@@ -48,7 +56,10 @@ t.test('fromMemory: what the cache says now, or null; nothing counted', async (t
   const known: Record<string, CheckOutcome | undefined> = { a: 'exists', b: 'missing' }
   const looked: string[] = []
   const checks = {
-    answerNow: (t: CheckTarget) => known[t.asset],
+    answerNow: (t: CheckTarget) => {
+      const outcome = known[t.asset]
+      return outcome === undefined ? undefined : checked(outcome)
+    },
     lookupNow: (t: CheckTarget, client?: string) => looked.push(`${t.asset} ${client}`),
   } as unknown as UpstreamChecks
   const made = fromMemory(twoChecks(), { checks, index: null }, '192.0.2.7')
@@ -154,8 +165,8 @@ t.test('run with waitMs: facts later than the request may wait are "cannot say"'
   const started = Date.now()
   const answer = await run(
     twoChecks(),
-    (need) => (need.kind === 'check' && need.target.asset === 'a' ? never : 'exists'),
-    (need, fact) => seen.push(`${need.kind}=${String(fact)}`),
+    (need) => (need.kind === 'check' && need.target.asset === 'a' ? never : checked('exists')),
+    (need, fact) => seen.push(`${need.kind}=${(fact as Checked).answer}`),
     50,
   )
   t.equal(answer.body, 'unknown exists', 'the check that never came: unknown')
@@ -163,12 +174,17 @@ t.test('run with waitMs: facts later than the request may wait are "cannot say"'
   t.ok(Date.now() - started < 5000, 'given up, not waited for')
   const catalog = await run(
     readingThenCheck(),
-    (need) => (need.kind === 'reading' ? never : 'exists'),
+    (need) => (need.kind === 'reading' ? never : checked('exists')),
     undefined,
     20,
   )
   t.equal(catalog.body, 'reading: GitHub did not answer within 20 ms')
-  const quick = await run(twoChecks(), () => Promise.resolve<Fact>('missing'), undefined, 1000)
+  const quick = await run(
+    twoChecks(),
+    () => Promise.resolve<Fact>(checked('missing')),
+    undefined,
+    1000,
+  )
   t.equal(quick.body, 'missing missing', 'facts in time are taken as they are')
 })
 

@@ -7,7 +7,8 @@ import { butaneToIgnition } from '../../deploy/flatcar/butane-to-ignition.js'
 import { clientArtifacts } from './helpers/artifacts.js'
 import { sha256, transferFile } from './helpers/bakery.js'
 import { COMMUNITY, FEDORA, fedoraImage, startFedoraStack } from './helpers/fedora.js'
-import { provision } from './helpers/ignition.js'
+import { provision, type Provisioned } from './helpers/ignition.js'
+import { mirroredTree } from './helpers/mirror.js'
 import { Matrix } from './helpers/matrix.js'
 import { requireClients, TOOLS } from './helpers/preflight.js'
 import { describe, run } from './helpers/run.js'
@@ -36,6 +37,16 @@ const matrix = new Matrix(artifacts.dir, 'Ignition', release ?? 'unknown')
 
 function sha512(bytes: Buffer): string {
   return createHash('sha512').update(bytes).digest('hex')
+}
+
+/** Both of Ignition's stages finished cleanly (the files stage runs only after the fetch). */
+function stagesPassed(t: Test, machine: Provisioned): void {
+  t.equal(machine.fetch.code, 0, `fetch stage: ${describe(machine.fetch)}`)
+  t.equal(
+    machine.files?.code,
+    0,
+    `files stage: ${machine.files ? describe(machine.files) : 'not run'}`,
+  )
 }
 
 /** A config of one file: `path` on the machine, downloaded from `source`. */
@@ -89,12 +100,7 @@ t.test('every file of the config lands with the published bytes', async (t) => {
     log,
   )
   t.teardown(() => machine.dispose())
-  t.equal(machine.fetch.code, 0, `fetch stage: ${describe(machine.fetch)}`)
-  t.equal(
-    machine.files?.code,
-    0,
-    `files stage: ${machine.files ? describe(machine.files) : 'not run'}`,
-  )
+  stagesPassed(t, machine)
 
   const at = (path: string): string => join(machine.root, path)
   t.equal(sha256(await readFile(at(raw))), sha256(kubernetes), 'the image, checked by Ignition too')
@@ -429,12 +435,7 @@ t.test('the Fedora layout: an image by its full URL, from either repository', as
     artifacts.log('fedora-provision.log'),
   )
   t.teardown(() => machine.dispose())
-  t.equal(machine.fetch.code, 0, `fetch stage: ${describe(machine.fetch)}`)
-  t.equal(
-    machine.files?.code,
-    0,
-    `files stage: ${machine.files ? describe(machine.files) : 'not run'}`,
-  )
+  stagesPassed(t, machine)
   for (const { path, bytes } of files) {
     const landed = await readFile(join(machine.root, `/var/lib/extensions.d${path}`))
     t.equal(sha256(landed), sha256(bytes), `${path}: the published bytes`)
@@ -444,4 +445,55 @@ t.test('the Fedora layout: an image by its full URL, from either repository', as
       `${path}: one redirect`,
     )
   }
+})
+
+t.test('a mirrored tree on nginx: versioned and newest images, the transfer file', async (t) => {
+  matrix.scenario(t, 'storage.files from a mirrored tree on nginx (issue 27)')
+  const tree = await mirroredTree(github, artifacts.log('mirror.log'))
+  t.teardown(() => tree.close())
+  const ext = 'airgapped'
+  await bakery.publish(ext, '1.0.0')
+  await bakery.publish(ext, '1.1.0')
+  const conf = transferFile({ service: tree.nginx.url, ext })
+  bakery.addMetadata(ext, `${ext}.conf`, conf)
+  t.match(await tree.mirror(ext), /^mirrored 1 extensions, 4 images/)
+  const old = bakery.image(ext, '1.0.0', 'x86-64')
+  const newest = bakery.image(ext, '1.1.0', 'arm64')
+  const machine = await provision(
+    {
+      ignition: { version: '3.3.0' },
+      storage: {
+        files: [
+          {
+            path: `/opt/extensions/${ext}/${ext}-1.0.0-x86-64.raw`,
+            contents: {
+              source: `${tree.nginx.url}/extensions/${ext}-1.0.0-x86-64.raw`,
+              verification: { hash: `sha512-${sha512(old)}` },
+            },
+          },
+          {
+            path: `/opt/extensions/${ext}/${ext}-arm64.raw`,
+            contents: { source: `${tree.nginx.url}/extensions/${ext}-arm64.raw` },
+          },
+          {
+            path: `/etc/sysupdate.${ext}.d/${ext}.conf`,
+            contents: { source: `${tree.nginx.url}/extensions/${ext}.conf` },
+          },
+        ],
+      },
+    },
+    artifacts.log('mirror-provision.log'),
+  )
+  t.teardown(() => machine.dispose())
+  stagesPassed(t, machine)
+  const at = (path: string): string => join(machine.root, path)
+  t.equal(sha256(await readFile(at(`/opt/extensions/${ext}/${ext}-1.0.0-x86-64.raw`))), sha256(old))
+  t.equal(
+    sha256(await readFile(at(`/opt/extensions/${ext}/${ext}-arm64.raw`))),
+    sha256(newest),
+    'the newest-version name: the newest arm64 image',
+  )
+  t.equal((await readFile(at(`/etc/sysupdate.${ext}.d/${ext}.conf`))).toString(), conf)
+  const served = await tree.nginx.requests()
+  t.ok(served.includes(`GET /extensions/${ext}-arm64.raw 200`), 'Ignition was answered by nginx')
 })

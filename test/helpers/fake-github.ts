@@ -23,9 +23,11 @@ export type Fault =
     | { kind: 'delay'; ms: number }
     | { kind: 'hang' }
     | { kind: 'reset' }
+    /** The answer's headers and its first `after` bytes, then a reset: a download cut off. */
+    | { kind: 'cut'; after: number }
   ) & {
-    /** Apply to GET /storage/... as well; default false (downloads only). */
-    storage?: boolean
+    /** Apply to GET /storage/... as well; 'only': to storage alone; default false (downloads only). */
+    storage?: boolean | 'only'
   }
 
 export interface FakeGitHubOptions {
@@ -151,13 +153,30 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         // An RST, so the client sees ECONNRESET rather than a clean close.
         ;(req.socket as Socket).resetAndDestroy()
         return
+      case 'cut': {
+        const asset =
+          target === null ? undefined : assets.get(stored(target.repo, target.tag, target.name))
+        if (asset === undefined) return answer()
+        res.writeHead(200, { 'content-length': asset.body.length })
+        // The reset a moment after the bytes: an RST that overtook them would drop them unread.
+        res.write(asset.body.subarray(0, fault.after), () => {
+          const timer = setTimeout(() => {
+            timers.delete(timer)
+            ;(req.socket as Socket).resetAndDestroy()
+          }, 50)
+          timers.add(timer)
+        })
+        return
+      }
     }
   })
   server.keepAliveTimeout = 30_000
 
   function faultFor(target: Download): Fault | null {
     for (const one of current === null ? more : [current, ...more]) {
-      if (target.kind === 'storage' && one.fault.storage !== true) continue
+      if (target.kind === 'storage' && one.fault.storage === undefined) continue
+      if (target.kind === 'storage' && one.fault.storage === false) continue
+      if (target.kind === 'download' && one.fault.storage === 'only') continue
       if (one.match(key(target.tag, target.name), target.repo)) return one.fault
     }
     return null
@@ -288,6 +307,21 @@ function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asset): voi
   if (notModified(req.headers, asset)) {
     res.writeHead(304, validators)
     return void res.end()
+  }
+  // Storage serves byte ranges, as GitHub's does: how a cut-off download resumes.
+  const from = /^bytes=(\d+)-$/.exec(req.headers.range ?? '')?.[1]
+  if (from !== undefined) {
+    const start = Number(from)
+    if (start >= asset.body.length) {
+      res.writeHead(416, { 'content-range': `bytes */${asset.body.length}` })
+      return void res.end()
+    }
+    res.writeHead(206, {
+      ...validators,
+      'content-range': `bytes ${start}-${asset.body.length - 1}/${asset.body.length}`,
+      'content-length': asset.body.length - start,
+    })
+    return void res.end(asset.body.subarray(start))
   }
   res.writeHead(200, {
     ...validators,

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Test } from 'tap'
 import type { AppOptions } from '../../src/app.js'
 import type { Env } from '../../src/config/env.js'
-import type { UpstreamChecks } from '../../src/upstream/checks.js'
+import type { Checked, UpstreamChecks } from '../../src/upstream/checks.js'
 import type { CheckOutcome, UpstreamEvents } from '../../src/upstream/head.js'
 import { testApp } from './app.js'
 import { startFakeGitHub, type FakeGitHub } from './fake-github.js'
@@ -28,6 +28,11 @@ export const MISSING = {
   path: '/extensions/kubernetes-v9.9.9-x86-64.raw',
   tag: 'kubernetes-v9.9.9',
   name: 'kubernetes-v9.9.9-x86-64.raw',
+}
+
+/** GitHub's own word on a target, as the checks answer it (no mirror asked). */
+export function checked(answer: CheckOutcome): Checked {
+  return { answer, mirror: null, github: null }
 }
 
 /** A clock the test moves; starts above zero (lru-cache reads 0 as "no start"). */

@@ -1,3 +1,4 @@
+import { checked } from '../helpers/upstream.js'
 import t from 'tap'
 import { admission, imageTargets } from '../../src/manifests/admission.js'
 import type { ManifestEntry } from '../../src/catalog/manifest.js'
@@ -17,7 +18,7 @@ function admit(outcomes: Record<string, CheckOutcome> = {}) {
   const asked: CheckTarget[] = []
   const exists = (target: CheckTarget) => {
     asked.push(target)
-    return Promise.resolve(outcomes[target.asset] ?? 'exists')
+    return Promise.resolve(checked(outcomes[target.asset] ?? 'exists'))
   }
   return { asked, admit: admission({ table, origins, source: 'bakery', exists }) }
 }

@@ -237,3 +237,131 @@ t.test('a budgeted fetcher spends the checks’ budget: over it, nothing is sent
   })
   t.equal(fake.requests.length, before, 'and GitHub was not asked')
 })
+
+/** A second host with the releases, as BAKERY_MIRRORS names it; `more` beside them. */
+async function mirrorOf(t: Test, more: Record<string, Record<string, string>> = {}) {
+  const fake = await startFakeGitHub({ assets: { k: { SHA256SUMS: SUMS }, ...more } })
+  t.teardown(() => fake.close())
+  return { fake, base: releasesBase(fake.url, fake.repo) }
+}
+
+t.test(
+  'a file no copy is held of comes from a mirror when GitHub fails or says missing',
+  async (t) => {
+    const fake = await github(t)
+    const mirror = await mirrorOf(t, { m: { SHA256SUMS: 'only on the mirror\n' } })
+    const fetch = assetFetcher(options(t, fake.url, { mirrors: [mirror.base] }))
+    fake.fault({ kind: 'status', status: 500 })
+    const got = await fetch('k', 'SHA256SUMS')
+    t.equal(text(got), SUMS, "GitHub's 500: the mirror's copy")
+    t.equal(
+      (got as { validators: { mirror?: string } }).validators.mirror,
+      mirror.base,
+      'its origin kept',
+    )
+    // Revalidated where it came from: the mirror's validators go to the mirror alone.
+    const again = await fetch('k', 'SHA256SUMS', (got as { validators: object }).validators)
+    t.equal(again.kind, 'not-modified')
+    t.equal(
+      mirror.fake.requests.filter(
+        (request) =>
+          request.headers['if-none-match'] !== undefined && !request.path.startsWith('/storage'),
+      ).length,
+      1,
+      'the mirror was asked conditionally',
+    )
+    fake.fault(null)
+    t.equal(
+      text(await fetch('m', 'SHA256SUMS')),
+      'only on the mirror\n',
+      "GitHub's 404: the mirror's",
+    )
+    t.equal((await fetch('none', 'SHA256SUMS')).kind, 'missing', 'nowhere: missing')
+  },
+)
+
+t.test('a copy of GitHub’s own stays: the mirrors (which lag) are not asked for it', async (t) => {
+  const fake = await github(t)
+  const mirror = await mirrorOf(t)
+  const fetch = assetFetcher(options(t, fake.url, { mirrors: [mirror.base] }))
+  const held = await fetch('k', 'SHA256SUMS')
+  fake.fault({ kind: 'status', status: 500 })
+  const failed = await fetch('k', 'SHA256SUMS', (held as { validators: object }).validators)
+  t.same(failed, { kind: 'failed', reason: 'GitHub answered 500' })
+  t.equal(mirror.fake.requests.length, 0)
+})
+
+t.test(
+  'mirrors in order; garbage, a redirect elsewhere or an error pass to the next',
+  async (t) => {
+    const fake = await github(t)
+    const broken = await mirrorOf(t)
+    const outside = await mirrorOf(t)
+    const good = await mirrorOf(t)
+    broken.fake.fault({ kind: 'reset' })
+    outside.fake.fault({
+      kind: 'status',
+      status: 302,
+      headers: { location: 'https://evil.example/k' },
+    })
+    const mirrors = [broken.base, outside.base, good.base]
+    const fetch = assetFetcher(options(t, fake.url, { mirrors }))
+    fake.fault({ kind: 'status', status: 503 })
+    t.equal(text(await fetch('k', 'SHA256SUMS')), SUMS, 'the third has it')
+    good.fake.fault({ kind: 'status', status: 500 })
+    t.same(
+      await fetch('k', 'SHA256SUMS'),
+      { kind: 'failed', reason: 'GitHub answered 503' },
+      "none can say: GitHub's failure",
+    )
+    const alone = assetFetcher(options(t, fake.url, { mirrors: [outside.base] }))
+    const said: string[] = []
+    const direct = await fetchMirrorReason(alone)
+    said.push(direct)
+    t.same(said, ['GitHub answered 503'], 'a redirect outside the mirror is never followed')
+    t.equal(
+      outside.fake.requests.filter((request) => request.path.startsWith('/storage')).length,
+      0,
+    )
+  },
+)
+
+async function fetchMirrorReason(fetch: ReturnType<typeof assetFetcher>): Promise<string> {
+  const outcome = await fetch('k', 'SHA256SUMS')
+  return outcome.kind === 'failed' ? outcome.reason : outcome.kind
+}
+
+t.test(
+  'while GitHub asks us to wait, the mirrors still answer; a spent budget holds both',
+  async (t) => {
+    const fake = await github(t)
+    const mirror = await mirrorOf(t)
+    const paused = {
+      admitFetch: () => 'paused' as const,
+      admitCheck: () => 'paused' as const,
+      observe: () => undefined,
+    }
+    const fetch = assetFetcher(options(t, fake.url, { gate: paused, mirrors: [mirror.base] }))
+    t.equal(text(await fetch('k', 'SHA256SUMS')), SUMS)
+    t.equal(fake.requests.length, 0, 'GitHub not asked')
+    const spent = {
+      admitFetch: () => null,
+      admitCheck: () => 'budget' as const,
+      observe: () => undefined,
+    }
+    const budgeted = assetFetcher({
+      ...options(t, fake.url, { gate: spent, mirrors: [mirror.base] }),
+      budgeted: true,
+    })
+    const before = mirror.fake.requests.length
+    t.equal((await budgeted('k', 'SHA256SUMS')).kind, 'failed')
+    t.equal(mirror.fake.requests.length, before, 'names a client invents reach no mirror either')
+  },
+)
+
+t.test('a mirror’s copy over the size bound is passed over', async (t) => {
+  const fake = await github(t)
+  const mirror = await mirrorOf(t, { big: { SHA256SUMS: 'x'.repeat(2000) } })
+  const fetch = assetFetcher(options(t, fake.url, { mirrors: [mirror.base] }))
+  t.same(await fetch('big', 'SHA256SUMS'), { kind: 'missing' }, "GitHub's 404 stands")
+})

@@ -32,6 +32,8 @@ function viaPino(log: Logger, answered: LoggedRequest): void {
       // A source is written when the answer has one; pino leaves undefined out.
       source: answered.source ?? undefined,
       upstream: answered.upstream,
+      // Where a redirect to a release asset leads; left out for any other answer.
+      origin: answered.origin ?? undefined,
       status: answered.status,
       location: answered.location,
       durationMs: Math.round(answered.durationMs * 1000) / 1000,
@@ -49,6 +51,7 @@ const sample: LoggedRequest = {
   rule: 'raw',
   source: 'bakery',
   upstream: 'exists',
+  origin: 'github',
   status: 302,
   location: 'https://github.com/flatcar/sysext-bakery/releases/download/a/b.raw',
   durationMs: 0.123456,
@@ -60,7 +63,15 @@ t.test('the line is the one pino writes, field for field and byte for byte', asy
   const cases: LoggedRequest[] = [
     sample,
     { ...sample, location: undefined, client: undefined, userAgent: undefined },
-    { ...sample, rule: null, source: null, upstream: null, status: 405, durationMs: 12 },
+    {
+      ...sample,
+      rule: null,
+      source: null,
+      upstream: null,
+      origin: null,
+      status: 405,
+      durationMs: 12,
+    },
     // Set by no hook: a request the router refused before any ran.
     { ...sample, rule: undefined, upstream: undefined } as unknown as LoggedRequest,
     { ...sample, url: `/${'a'.repeat(2000)}`, userAgent: 'quote " backslash \\ tab \t é 🙂' },
@@ -87,6 +98,7 @@ t.test('any strings and numbers: still pino’s line', async (t) => {
         rule: fc.option(text),
         source: fc.option(text),
         upstream: fc.constantFrom('exists', 'missing', 'unknown', 'unchecked', null),
+        origin: fc.option(text),
         status: fc.integer({ min: 100, max: 599 }),
         location: fc.option(text, { nil: undefined }),
         durationMs: fc.double({ min: 0, max: 1e6, noNaN: true }),

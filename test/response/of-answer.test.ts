@@ -16,7 +16,8 @@ const meta = { layer: 'table', rule: 'raw', source: 'bakery', upstream: 'exists'
 const names = (headers: readonly (readonly [string, string])[]) => headers.map(([name]) => name)
 
 t.test('a redirect: nosniff, its location and caching, no body; labelled as decided', async (t) => {
-  const answer = redirect('https://example.org/a.raw', 'public, max-age=60', meta)
+  const mirrored = { ...meta, origin: 'https://mirror.example/releases' }
+  const answer = redirect('https://example.org/a.raw', 'public, max-age=60', mirrored)
   const response = responseOf(answer, NO_FACTS)
   t.equal(response.status, 302)
   t.same(response.headers, [
@@ -29,6 +30,7 @@ t.test('a redirect: nosniff, its location and caching, no body; labelled as deci
     rule: 'raw',
     source: 'bakery',
     upstream: 'exists',
+    origin: 'https://mirror.example/releases',
     image: null,
     location: 'https://example.org/a.raw',
   })

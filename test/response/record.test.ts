@@ -20,6 +20,7 @@ function served(extra: Partial<Served> = {}): Served {
     rule: 'raw',
     source: 'bakery' as string | null,
     upstream: 'exists' as Served['upstream'],
+    origin: 'github' as string | null,
     status: 302,
     location: IMAGE as string | undefined,
     durationMs: 0.4,

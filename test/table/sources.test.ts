@@ -55,7 +55,7 @@ t.test('sources: names to repositories, in order, the first the default', async 
     [{ fedora: 7 }, /expected owner\/name/],
     [
       { fedora: { repo: 'a/b', keys: 'k' } },
-      /source "fedora": unknown key "keys" \(expected repo and signing-keys\)/,
+      /source "fedora": unknown key "keys" \(expected repo, signing-keys, mirrors, mirrors-first\)/,
     ],
     [{ fedora: { 'signing-keys': 'k' } }, /source "fedora": expected owner\/name/],
     [
@@ -69,6 +69,45 @@ t.test('sources: names to repositories, in order, the first the default', async 
       refused(() => compileSources(doc)),
       message,
     )
+})
+
+t.test('a source’s mirrors: base URLs in order, and which clients go to them first', async (t) => {
+  const [one] = compileSources({
+    fedora: {
+      repo: 'a/b',
+      mirrors: ['https://mirror.example/fedora/', 'http://10.0.0.1:8080/copy'],
+      'mirrors-first': 'ipv6',
+    },
+  })
+  t.same(one?.mirrors, ['https://mirror.example/fedora', 'http://10.0.0.1:8080/copy'])
+  t.equal(one?.mirrorsFirst, 'ipv6')
+  const [plain] = compileSources({ fedora: { repo: 'a/b', mirrors: ['https://m.example'] } })
+  t.equal(plain?.mirrorsFirst, 'never', 'GitHub first unless told')
+  const bad: [unknown, RegExp][] = [
+    [{ mirrors: 'https://m.example' }, /source "f": "mirrors" must list one or more base URLs/],
+    [{ mirrors: [] }, /"mirrors" must list one or more base URLs/],
+    [
+      { mirrors: ['ftp://m.example'] },
+      /source "f": mirror "ftp:\/\/m.example" is not valid: expected an http/,
+    ],
+    [{ mirrors: ['https://m.example/?x=1'] }, /mirror "https:\/\/m.example\/\?x=1" is not valid/],
+    [
+      { mirrors: ['https://u:p@m.example'] },
+      /is not valid: expected .* without query, fragment or credentials/,
+    ],
+    [{ mirrors: [7] }, /mirror 7 is not valid/],
+    [{ 'mirrors-first': 'ipv6' }, /source "f": "mirrors-first" needs "mirrors"/],
+    [
+      { mirrors: ['https://m.example'], 'mirrors-first': 'v6' },
+      /"mirrors-first" must be one of never, ipv6, all/,
+    ],
+  ]
+  for (const [fields, message] of bad) {
+    t.match(
+      refused(() => compileSources({ f: { repo: 'a/b', ...(fields as object) } })),
+      message,
+    )
+  }
 })
 
 t.test('a rule names a declared source, or none (the default)', async (t) => {

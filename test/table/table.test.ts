@@ -43,6 +43,10 @@ t.test('every table error names the rule and stops the load', async (t) => {
     [[], /the table must be a mapping/],
     ['rules', /the table must be a mapping/],
     [{ rules: [rule()], extra: 1 }, /unknown top-level key "extra"/],
+    [
+      { rules: [rule()], mirrors: ['https://mirror.example/releases'] },
+      /"mirrors" names no source: give each source its own .*, or set BAKERY_MIRRORS for a table without sources/,
+    ],
     [{}, /"rules" must be a non-empty list/],
     [{ rules: [] }, /"rules" must be a non-empty list/],
     [{ rules: [1] }, /rule #1: must be a mapping/],

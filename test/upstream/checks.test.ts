@@ -225,7 +225,14 @@ t.test('invented long names cannot fill memory: the cache is bounded in bytes', 
   t.ok(checks.bytes <= 1024 * 1024, `estimated ${checks.bytes} bytes held`)
   t.ok(checks.size >= 10, 'and still some held')
   t.same(
-    entrySize('https://x/y', { answer: 'exists', release: 'r', asset: 'a', source: 'bakery' }),
+    entrySize('https://x/y', {
+      answer: 'exists',
+      mirror: null,
+      github: null,
+      release: 'r',
+      asset: 'a',
+      source: 'bakery',
+    }),
     2 * (11 + 1 + 1) + 200,
     'the estimate: two bytes a character and 200 for the objects',
   )
@@ -308,12 +315,16 @@ t.test('answerNow: what lookupNow would answer at once, changing nothing', async
   await checks.lookupNow(image)
   await checks.lookupNow(missing)
   const counted = events.caches.length
-  t.equal(checks.answerNow(image), 'exists')
-  t.equal(checks.answerNow(missing), 'missing')
+  t.equal(checks.answerNow(image)?.answer, 'exists')
+  t.equal(checks.answerNow(missing)?.answer, 'missing')
   clock.advance(31_000)
   t.equal(checks.answerNow(missing), undefined, 'an expired "missing" waits for GitHub')
   clock.advance(48 * HOUR)
-  t.equal(checks.answerNow(image), 'exists', 'an expired "exists" is served while refreshed')
+  t.equal(
+    checks.answerNow(image)?.answer,
+    'exists',
+    'an expired "exists" is served while refreshed',
+  )
   t.equal(events.caches.length, counted, 'nothing counted')
 })
 

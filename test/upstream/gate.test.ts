@@ -127,3 +127,17 @@ t.test('a gate nobody watches (explain --live) pauses and budgets alike', async 
   g.observe(429, {})
   t.equal(g.admitFetch(), 'paused')
 })
+
+t.test('wouldHold: what a check of the service’s own would get now, nothing spent', async (t) => {
+  const { gate: g, clock, held } = gate(2)
+  t.equal(g.wouldHold(), null)
+  t.equal(g.wouldHold(), null, 'asking spends nothing')
+  g.admitCheck()
+  g.admitCheck()
+  t.equal(g.wouldHold(), 'budget')
+  clock.advance(500)
+  t.equal(g.wouldHold(), null, 'a token back after half a second')
+  g.observe(429, { 'retry-after': '10' })
+  t.equal(g.wouldHold(), 'paused')
+  t.same(held, [], 'nothing counted as held back: nothing was')
+})

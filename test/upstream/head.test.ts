@@ -1,6 +1,12 @@
 import t, { type Test } from 'tap'
 import { Agent } from 'undici'
-import { createUpstreamAgent, headCheck, noUpstreamEvents } from '../../src/upstream/head.js'
+import {
+  createUpstreamAgent,
+  headCheck,
+  isWithin,
+  mirrorOutcome,
+  noUpstreamEvents,
+} from '../../src/upstream/head.js'
 import { startFakeGitHub } from '../helpers/fake-github.js'
 
 const TIMEOUTS = { connectTimeoutMs: 200, responseTimeoutMs: 300 }
@@ -124,4 +130,19 @@ t.test('waiting for a pooled connection counts against the same bound', async (t
 t.test('without metrics, events go nowhere', async (t) => {
   t.equal(noUpstreamEvents.check('exists', 0.1), undefined)
   t.equal(noUpstreamEvents.cache('hit'), undefined)
+})
+
+t.test('a mirror: 200 exists, 404 and 410 missing, a redirect only on its own host', async (t) => {
+  const outcome = mirrorOutcome('https://mirror.example/releases')
+  t.equal(outcome(200, {}), 'exists')
+  t.equal(outcome(404, {}), 'missing')
+  t.equal(outcome(410, {}), 'missing')
+  t.equal(outcome(302, { location: '/storage/abc' }), 'exists', 'its own storage')
+  t.equal(outcome(301, { location: 'https://mirror.example/other/k' }), 'exists')
+  t.equal(outcome(302, { location: 'https://evil.example/k' }), 'unknown', 'elsewhere')
+  t.equal(outcome(302, { location: '//evil.example/k' }), 'unknown', 'elsewhere, scheme-relative')
+  t.equal(outcome(302, {}), 'unknown', 'a redirect to nowhere')
+  t.equal(outcome(500, {}), 'unknown')
+  t.equal(outcome(403, {}), 'unknown')
+  t.notOk(isWithin('http://[::1', 'https://mirror.example'), 'a Location that is no URL')
 })

@@ -164,10 +164,10 @@ t.test('the app closes the Agent it made', async (t) => {
     location: `${github.url}${REL}/${IMAGE.tag}/${IMAGE.name}`,
     cache: 'versioned' as const,
   }
-  t.equal(await checks.lookupNow(target), 'exists')
+  t.equal((await checks.lookupNow(target)).answer, 'exists')
   checks.invalidate()
   await app.close()
-  t.equal(await checks.lookupNow(target), 'unknown', 'its pool is gone')
+  t.equal((await checks.lookupNow(target)).answer, 'unknown', 'its pool is gone')
   t.equal(github.count('HEAD'), 1)
 })
 
@@ -207,8 +207,8 @@ t.test('registered alone: default clock and no events', async (t) => {
     location,
     cache: 'versioned' as const,
   }
-  t.equal(await checks.lookupNow(target), 'missing')
-  t.equal(await checks.lookupNow(target), 'missing', 'cached under the real clock')
+  t.equal((await checks.lookupNow(target)).answer, 'missing')
+  t.equal((await checks.lookupNow(target)).answer, 'missing', 'cached under the real clock')
   t.equal(github.count('HEAD'), 1)
 })
 
@@ -234,9 +234,17 @@ t.test("registered alone: a client's share, every name counted as listed", async
     location: `${github.url}${REL}/${asset.tag}/${asset.name}`,
     cache: 'versioned' as const,
   })
-  t.equal(await checks.lookupNow(targetOf(IMAGE), '192.0.2.1'), 'exists')
-  t.equal(await checks.lookupNow(targetOf(MISSING), '192.0.2.1'), 'unknown', 'its share spent')
+  t.equal((await checks.lookupNow(targetOf(IMAGE), '192.0.2.1')).answer, 'exists')
+  t.equal(
+    (await checks.lookupNow(targetOf(MISSING), '192.0.2.1')).answer,
+    'unknown',
+    'its share spent',
+  )
   t.same(held, ['client'], 'not the budget: listed names may take all of it')
-  t.equal(await checks.lookupNow(targetOf(MISSING), '192.0.2.2'), 'missing', 'not remembered')
+  t.equal(
+    (await checks.lookupNow(targetOf(MISSING), '192.0.2.2')).answer,
+    'missing',
+    'not remembered',
+  )
   t.equal(github.count('HEAD'), 2)
 })

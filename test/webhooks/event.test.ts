@@ -54,6 +54,7 @@ const two: Origins = {
     community: 'https://github.test/fedora-sysexts/community/releases/download',
   },
   repos: { 'fedora-sysexts/fedora': 'fedora', 'fedora-sysexts/community': 'community' },
+  mirrors: {},
 }
 
 t.test('one source takes every delivery, whatever repository it names', async (t) => {

@@ -4,6 +4,9 @@ import t, { type Test } from 'tap'
 import { clientArtifacts, type LogFile } from './artifacts.js'
 import { sha256, transferFile } from './bakery.js'
 import { curlGet } from './download.js'
+import { mirroredTree } from './mirror.js'
+import { startService } from './service.js'
+import type { Fault } from '../../helpers/fake-github.js'
 import {
   COMMUNITY,
   FEDORA,
@@ -18,7 +21,7 @@ import { Matrix } from './matrix.js'
 import { pollDuringPublishes } from './publish-race.js'
 import { requireClients, TOOLS } from './preflight.js'
 import { describe, type RunResult } from './run.js'
-import { deliverRelease, LIFETIME_MS, sleep, startStack } from './stack.js'
+import { deliverRelease, LIFETIME_MS, SERVICE_ENV, sleep, startStack } from './stack.js'
 import { definitionName, featuresOf } from './sysupdate-features.js'
 import { Machine, sysupdateRoot, type Release } from './sysupdate.js'
 
@@ -65,6 +68,19 @@ export async function sysupdateTier(release: Release): Promise<void> {
       '--create-dirs',
     ])
     t.equal(fetched.code, 0, `curl ${path}: ${describe(fetched)}`)
+  }
+
+  /** The definition for `ext` fetched with curl from `origin` (the tree's nginx, another service). */
+  async function installFrom(t: Test, s: Scenario, origin: string, ext: string) {
+    const file = definitionName(features, ext)
+    const got = await curlGet(
+      `${origin}/extensions/${file}`,
+      s.machine.host(`/etc/sysupdate.${ext}.d/${file}`),
+      s.log,
+      ['--create-dirs'],
+    )
+    t.equal(got.code, 0, `the definition from ${origin}: ${describe(got)}`)
+    if (!features.createsTargetFolder) await s.machine.mkdir(`/opt/extensions/${ext}`)
   }
 
   /**
@@ -444,6 +460,104 @@ export async function sysupdateTier(release: Release): Promise<void> {
       t.same(await images(s, ext), [], 'nothing is installed')
     })
   })
+
+  t.test(
+    'a mirrored tree on nginx: update, and Verify=yes with the bakery’s signature',
+    async (t) => {
+      matrix.scenario(t, 'mirrored tree on nginx: update, Verify=yes (issue 27)')
+      const tree = await mirroredTree(github, artifacts.log('mirror.log'))
+      t.teardown(() => tree.close())
+      const ext = 'mirrored'
+      await bakery.sign(ext, key.sign)
+      await bakery.publish(ext, '1.0.0', ['x86-64'])
+      const file = definitionName(features, ext)
+      bakery.addMetadata(ext, file, transferFile({ service: tree.nginx.url, ext, verify: true }))
+      t.match(await tree.mirror(ext), /^mirrored 1 extensions, 1 images/)
+      const s = await machine(t, 'mirror-tree')
+      await s.machine.writeFile('/etc/systemd/import-pubring.gpg', key.publicKeyring)
+      await installFrom(t, s, tree.nginx.url, ext)
+      const first = await update(t, s, ext)
+      t.match(
+        first.stderr,
+        /Signature verification succeeded/,
+        'the bakery’s signature, kept by the mirror',
+      )
+      await installed(t, s, ext, '1.0.0')
+
+      await bakery.publish(ext, '1.1.0', ['x86-64'])
+      t.match(
+        await tree.mirror(ext),
+        /2 images \(1 downloaded, [\d.]+ MiB; 1 at hand\)/,
+        'the second run downloads only the new image',
+      )
+      await update(t, s, ext)
+      await installed(t, s, ext, '1.1.0')
+      const served = await tree.nginx.requests()
+      t.ok(
+        served.some((line) => line.startsWith(`GET /extensions/${ext}/SHA256SUMS.gpg 200`)),
+        'its signature came from nginx',
+      )
+      t.equal(
+        github.count('GET', `${ext}-1.1.0`, `${ext}-1.1.0-x86-64.raw`),
+        1,
+        'GitHub gave the image once: to the mirror',
+      )
+    },
+  )
+
+  t.test(
+    'GitHub failing (500, reset, hang, 429): the service sends sysupdate to the mirror',
+    async (t) => {
+      matrix.scenario(t, 'GitHub failing, mirror origin: update through the service (issue 27)')
+      const tree = await mirroredTree(github, artifacts.log('failover-mirror.log'))
+      t.teardown(() => tree.close())
+      const failover = await startService({
+        githubUrl: github.url,
+        repo: github.repo,
+        env: {
+          ...SERVICE_ENV,
+          BAKERY_MIRRORS: `${tree.nginx.url}/releases/bakery`,
+          // GitHub hanging: each wait short; a request may wait for GitHub and the mirror (3 s).
+          UPSTREAM_CONNECT_TIMEOUT: '500ms',
+          UPSTREAM_TIMEOUT: '1s',
+          INDEX_FETCH_TIMEOUT: '800ms',
+        },
+        log: artifacts.log('failover-service.log'),
+      })
+      t.teardown(() => failover.stop())
+      const faults: [string, Fault][] = [
+        ['500', { kind: 'status', status: 500, storage: true }],
+        ['reset', { kind: 'reset', storage: true }],
+        ['hang', { kind: 'hang', storage: true }],
+        ['429', { kind: 'status', status: 429, headers: { 'retry-after': '120' }, storage: true }],
+      ]
+      const file = (ext: string) => definitionName(features, ext)
+      for (const [name] of faults) {
+        const ext = `failover-${name}`
+        await bakery.publish(ext, '2.0.0', ['x86-64'])
+        bakery.addMetadata(ext, file(ext), transferFile({ service: failover.url, ext }))
+      }
+      await tree.mirror(...faults.map(([name]) => `failover-${name}`))
+      for (const [name, fault] of faults) {
+        const ext = `failover-${name}`
+        github.fault(fault)
+        t.teardown(() => github.fault(null))
+        const s = await machine(t, `failover-${name}`)
+        await installFrom(t, s, failover.url, ext)
+        await update(t, s, ext)
+        await installed(t, s, ext, '2.0.0')
+        const lines = (await failover.requests()).filter(
+          (line) => line.path === `/extensions/${ext}/${ext}-2.0.0-x86-64.raw`,
+        )
+        t.match(
+          lines.at(-1)?.location,
+          `${tree.nginx.url}/releases/bakery/`,
+          `${name}: redirected to the mirror`,
+        )
+        github.fault(null)
+      }
+    },
+  )
 
   t.test('Verify=yes with only an armored .asc signature', async (t) => {
     const armored = features.signatureNames.includes('SHA256SUMS.asc')

@@ -50,17 +50,37 @@ async function folder(t: Test, prefix: string): Promise<string> {
   return dir
 }
 
-/** The mirror command as a deployment runs it: a real process, its DIR replaced by a test's. */
-async function runMirror(t: Test, options: MirrorOptions, env: Record<string, string>) {
-  const github = await startFakeGitHub({ assets: bakeryAssets() })
-  t.teardown(() => github.close())
-  const dir = await folder(t, 'tree-')
-  const args = ['mirror', dir, ...(options.progress === false ? ['--no-progress'] : [])]
-  const done = await runMain(args, { ...ONLINE, ...env, GITHUB_URL: github.url })
-  t.equal(done.code, 0, done.stderr)
-  t.match(done.stdout, /^mirrored 6 extensions, 19 images \(19 downloaded/)
-  return { dir, github }
+/** The command the shipped systemd service runs: its arguments after the image, and its env file. */
+async function shippedCommand(): Promise<{ args: string[]; env: Record<string, string> }> {
+  const service = await read('sysext-mirror.service')
+  const exec = /^ExecStart=((?:[^\n]*\\\n)*[^\n]*)/m.exec(service)?.[1] as string
+  const words = exec.replace(/\\\n/g, ' ').split(/\s+/).filter(Boolean)
+  return {
+    args: words.slice(words.indexOf('${IMAGE}') + 1),
+    env: envFile(await read('mirror.env')),
+  }
 }
+
+/**
+ * The tree the shipped command writes, as a real process (its DIR a test's
+ * folder) against the fake GitHub holding the test bakery: made once, for
+ * every test of this file (the CronJob runs the same command).
+ */
+const mirrored = (async () => {
+  const github = await startFakeGitHub({ assets: bakeryAssets() })
+  const dir = await mkdtemp(join(tmpdir(), 'tree-'))
+  t.teardown(async () => {
+    await github.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  const { args, env } = await shippedCommand()
+  const done = await runMain(['mirror', dir, ...args.slice(2)], {
+    ...ONLINE,
+    ...env,
+    GITHUB_URL: github.url,
+  })
+  return { dir, github, done }
+})()
 
 t.test('the systemd timer and service: a valid schedule, the command the image runs', async (t) => {
   const timer = await read('sysext-mirror.timer')
@@ -80,7 +100,7 @@ t.test('the systemd timer and service: a valid schedule, the command the image r
     /^ExecStartPre=\/usr\/bin\/chown 1000:1000 \/srv\/sysext-mirror$/m,
     'which that user may write',
   )
-  const args = words.slice(words.indexOf('${IMAGE}') + 1)
+  const { args, env } = await shippedCommand()
   const options = parseMirrorArgs(args.slice(1))
   t.equal(args[0], 'mirror')
   t.same(options, {
@@ -89,16 +109,17 @@ t.test('the systemd timer and service: a valid schedule, the command the image r
     choice: { extensions: null, arches: null, keep: null },
     progress: false,
   })
-  const env = envFile(await read('mirror.env'))
   t.strictSame(checkServiceEnv(env).unread, [], 'every setting one the command reads')
   t.match(service, /--env-file \/etc\/sysext-redirector\/mirror\.env/)
-  await runMirror(t, options as MirrorOptions, env)
+  const { done } = await mirrored
+  t.equal(done.code, 0, `it runs: ${done.stderr}`)
+  t.match(done.stdout, /^mirrored 6 extensions, 19 images \(19 downloaded/)
 })
 
 t.test(
   'nginx serves the tree with the shipped config: the files, never the command’s own',
   async (t) => {
-    const { dir } = await runMirror(t, { progress: false } as MirrorOptions, {})
+    const { dir } = await mirrored
     const nginx = await startNginx(await read('nginx.conf'), dir)
     t.teardown(() => nginx.close())
     const sums = await fetch(`${nginx.url}/extensions/SHA256SUMS`)
@@ -128,10 +149,11 @@ t.test(
 )
 
 t.test('the tree is a mirror for the service: GitHub failing, answers lead to nginx', async (t) => {
-  const { dir, github } = await runMirror(t, { progress: false } as MirrorOptions, {})
+  const { dir, github } = await mirrored
   const nginx = await startNginx(await read('nginx.conf'), dir)
   t.teardown(() => nginx.close())
   github.fault({ kind: 'status', status: 500 })
+  t.teardown(() => github.fault(null))
   const { app } = await testApp({
     ...ONLINE,
     GITHUB_URL: github.url,
@@ -224,8 +246,12 @@ t.test(
       'deploy/mirror/nginx.conf, word for word',
     )
 
-    // What can run here: the CronJob's command, then nginx with the ConfigMap's config.
-    const { dir } = await runMirror(t, options, env)
+    // What can run here: the CronJob's command (the systemd service's, run once above),
+    // then nginx with the ConfigMap's config.
+    const shipped = await shippedCommand()
+    t.same(mirror.args, ['mirror', ...shipped.args.slice(1)], "the systemd service's command")
+    t.same(env, shipped.env, 'and its settings')
+    const { dir } = await mirrored
     const server = await startNginx(config.data['default.conf'] as string, dir)
     t.teardown(() => server.close())
     const probe = await fetch(`${server.url}/extensions/SHA256SUMS`)

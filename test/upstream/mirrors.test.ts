@@ -1,3 +1,5 @@
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import t, { type Test } from 'tap'
 import type { Fault } from '../helpers/fake-github.js'
@@ -356,3 +358,39 @@ t.test('a fleet shares the answers of mirrors-first clients apart from the other
   const four = await second.inject({ url: IMAGE.path, remoteAddress: '192.0.2.1' })
   t.match(four.headers.location, first.github.url, 'an IPv4 client: GitHub, its own answer')
 })
+
+t.test(
+  'a mirror answering garbage: passed over, named in the log; a bad manifest never adopted',
+  async (t) => {
+    // Not HTTP at all: bytes, then the connection closed.
+    const junk = createServer((socket) => {
+      socket.on('error', () => undefined)
+      socket.end('garbage, not HTTP\r\n\r\n', () => socket.destroy())
+    })
+    await new Promise<void>((resolve) => junk.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => new Promise<void>((resolve) => junk.close(() => resolve())))
+    const garbage = `http://127.0.0.1:${(junk.address() as AddressInfo).port}/releases`
+    const second = await startMirror(t, {
+      ...ASSETS,
+      kubernetes: { ...ASSETS.kubernetes, SHA256SUMS: 'no manifest at all' },
+    })
+    const { app, github, logs } = await setup(t, {
+      BAKERY_MIRRORS: `${garbage},${second.base}`,
+      MANIFEST_INDEX: 'true',
+      ...SHORT,
+    })
+    github.fault({ kind: 'status', status: 500 })
+    const image = await app.inject({ url: IMAGE.path })
+    t.equal(image.headers.location, `${second.base}/${IMAGE.tag}/${IMAGE.name}`)
+    t.ok(
+      logs.some((line) => line.msg === 'mirror check got no answer' && line.mirror === garbage),
+      'the garbage mirror named',
+    )
+    const sums = await app.inject({ url: '/extensions/kubernetes/SHA256SUMS' })
+    t.equal(sums.statusCode, 503, 'a manifest that does not parse is refused, as from GitHub')
+    t.ok(
+      logs.some((line) => String(line.reason).startsWith('refused: ')),
+      'and the refusal logged',
+    )
+  },
+)

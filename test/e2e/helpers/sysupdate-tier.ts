@@ -517,10 +517,11 @@ export async function sysupdateTier(release: Release): Promise<void> {
         env: {
           ...SERVICE_ENV,
           BAKERY_MIRRORS: `${tree.nginx.url}/releases/bakery`,
-          // GitHub hanging: each wait short; a request may wait for GitHub and the mirror (3 s).
-          UPSTREAM_CONNECT_TIMEOUT: '500ms',
-          UPSTREAM_TIMEOUT: '1s',
-          INDEX_FETCH_TIMEOUT: '800ms',
+          // GitHub hanging: each wait short (a loopback GitHub answers in milliseconds), and a
+          // request may wait for GitHub and then the mirror (1.6 s): a manifest and its signatures take 0.8 s.
+          UPSTREAM_CONNECT_TIMEOUT: '300ms',
+          UPSTREAM_TIMEOUT: '500ms',
+          INDEX_FETCH_TIMEOUT: '400ms',
         },
         log: artifacts.log('failover-service.log'),
       })

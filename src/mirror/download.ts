@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { open, stat, truncate, unlink } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { request, type Dispatcher } from 'undici'
 import { RedirectorError } from '../core/errors.js'
 import { describeFailure } from '../manifests/fetch.js'
@@ -75,7 +76,7 @@ async function admitted(url: string, name: string, options: DownloadOptions): Pr
     if (held === 'paused') {
       throw failed(`${name}: GitHub asked us to wait (rate limited); run again later`)
     }
-    await new Promise((resolve) => setTimeout(resolve, options.budgetWaitMs))
+    await sleep(options.budgetWaitMs)
   }
 }
 

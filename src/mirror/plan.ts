@@ -40,9 +40,16 @@ export interface ExtensionPlan {
   readonly filtered: boolean
   readonly images: readonly PlannedImage[]
   /** Newest-version names (flat layout): each path and the image it is a copy of. */
-  readonly newest: readonly { readonly path: string; readonly file: string }[]
+  readonly newest: readonly NewestName[]
   /** Where its transfer files may be served; those the service has are written. */
   readonly transferPaths: readonly string[]
+}
+
+/** A newest-version name: its path, and the image (kept) whose copy it is. */
+export interface NewestName {
+  readonly path: string
+  readonly file: string
+  readonly sha256: string
 }
 
 export interface PlannedImage {
@@ -87,7 +94,7 @@ export function planExtension(
     filtered: written.filtered,
     images: images.map((image) => ({
       file: image.file,
-      sha256: image.sha256.toLowerCase(),
+      sha256: digestOf(image),
       paths: imagePaths(name, image.file, place),
     })),
     newest: newestNames(extension, place),
@@ -108,18 +115,25 @@ export function imagePaths(name: string, file: string, place: Place): string[] {
 }
 
 /** The flat layout's newest-version names, at the top and below the extension, per architecture. */
-function newestNames(extension: Extension, place: Place): { path: string; file: string }[] {
+function newestNames(extension: Extension, place: Place): NewestName[] {
   if (place.layout.kind === 'fedora') return []
+  const bases = [place.base, folderOf(extension.name, place)]
   return ARCHES.flatMap((arch) => {
     const image = newestImage(extension, arch)
     if (image === undefined) return []
-    const top = newestUrl(extension.name, arch, undefined, place.base)
-    const below = `${folderOf(extension.name, place)}${top.slice(place.base.length)}`
-    return [
-      { path: top, file: image.file },
-      { path: below, file: image.file },
-    ]
+    const { file } = image
+    const sha256 = digestOf(image)
+    return bases.map((base) => ({
+      path: newestUrl(extension.name, arch, undefined, base),
+      file,
+      sha256,
+    }))
   })
+}
+
+/** A manifest's digest as files are named by it (manifests may write it in either case). */
+function digestOf(image: Image): string {
+  return image.sha256.toLowerCase()
 }
 
 /** The names a transfer file of an extension may be served at (`.conf`, and `.transfer` from v257). */

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Dispatcher } from 'undici'
 import type { Settings } from '../config/settings.js'
 import { RedirectorError } from '../core/errors.js'
@@ -10,7 +11,7 @@ import { FLATCAR_PLACE, type Place } from '../directory/model.js'
 import { normaliseTarget } from '../path/normalise.js'
 import { resolve } from '../table/resolve.js'
 import type { UpstreamGate } from '../upstream/gate.js'
-import { download } from './download.js'
+import { download, type DownloadOptions } from './download.js'
 import type { MirrorOptions } from './options.js'
 import {
   extensionManifestPath,
@@ -100,7 +101,7 @@ export async function mirror(options: MirrorOptions, deps: MirrorDeps): Promise<
     for (const { source, place } of places) {
       plans.push(await planPlace(source, place, options, deps, ask))
     }
-    const images = await fetchImages(plans, tree, deps, ask)
+    const images = await fetchImages(plans, tree, deps, ask, waitMs)
     let files = 0
     for (const plan of plans) files += await place(plan, tree, deps.settings)
     const { removed } = await tree.finish()
@@ -251,9 +252,17 @@ async function fetchImages(
   tree: Tree,
   deps: MirrorDeps,
   ask: (path: string) => Promise<Answer>,
+  budgetWaitMs: number,
 ): Promise<{ images: number; downloaded: number; bytes: number }> {
-  const { origins } = deps.settings
-  const github = Object.values(origins.sources)
+  const github = Object.values(deps.settings.origins.sources)
+  const options: DownloadOptions = {
+    dispatcher: deps.dispatcher,
+    gate: deps.gate,
+    isGitHub: (url) => github.some((base) => url.startsWith(`${base}/`)),
+    idleTimeoutMs: IDLE_TIMEOUT_MS,
+    budgetWaitMs,
+    onBytes: (count) => deps.progress.bytes(count),
+  }
   const images = new Map(
     plans
       .flatMap((plan) => plan.extensions.flatMap((one) => one.images))
@@ -268,20 +277,8 @@ async function fetchImages(
       if (answer.status !== 302 || answer.location === undefined) {
         throw failed(`${image.file}: the service answers ${answer.status} ${answer.body}`.trim())
       }
-      const got = await download(
-        answer.location,
-        tree.partialPath(image.sha256),
-        image.sha256,
-        image.file,
-        {
-          dispatcher: deps.dispatcher,
-          gate: deps.gate,
-          isGitHub: (url) => github.some((base) => url.startsWith(`${base}/`)),
-          idleTimeoutMs: IDLE_TIMEOUT_MS,
-          budgetWaitMs: budgetWaitMs(deps.settings.config.upstream.checksPerSecond),
-          onBytes: (count) => deps.progress.bytes(count),
-        },
-      )
+      const partial = tree.partialPath(image.sha256)
+      const got = await download(answer.location, partial, image.sha256, image.file, options)
       await tree.finishObject(image.sha256)
       downloaded++
       bytes += got.fetched
@@ -305,16 +302,11 @@ async function place(plan: PlacePlan, tree: Tree, settings: Settings): Promise<n
       const view = release(image.paths[0] as string)
       if (view !== null) await tree.placeImage(view, image.sha256)
     }
-    for (const { path, file } of extension.newest) {
-      const image = extension.images.find((one) => one.file === file)
-      await tree.placeImage(path, (image as { sha256: string }).sha256)
-    }
+    for (const { path, sha256 } of extension.newest) await tree.placeImage(path, sha256)
   }
+  // Transfer files, then each manifest followed by its signatures.
   const files = [...plan.transfers, ...plan.manifests.flat()]
-  for (const { path, bytes } of plan.transfers) await writeBoth(tree, path, bytes, release)
-  for (const manifest of plan.manifests) {
-    for (const { path, bytes } of manifest) await writeBoth(tree, path, bytes, release)
-  }
+  for (const { path, bytes } of files) await writeBoth(tree, path, bytes, release)
   return files.length
 }
 
@@ -356,9 +348,7 @@ function budgetWaitMs(checksPerSecond: number): number {
  * a mirror, or to a 503 that ends the run).
  */
 async function paced(gate: MirrorDeps['gate'], waitMs: number): Promise<void> {
-  while (gate.wouldHold() === 'budget') {
-    await new Promise((resolve) => setTimeout(resolve, waitMs))
-  }
+  while (gate.wouldHold() === 'budget') await sleep(waitMs)
 }
 
 function failed(message: string): RedirectorError {

@@ -219,7 +219,7 @@ export class UpstreamChecks {
     const release = sharedRelease(target.source, target.release)
     const fresh = await shared.answer('check', release, key, ask, waitMs)
     shared.told('check', fresh.result)
-    const mirrors = this.#options.mirrors?.[target.source]?.bases ?? []
+    const mirrors = this.#mirrorsOf(target.source)
     return this.#answer(foundOf(fresh.value, mirrors), target, last, fresh.ttlMs)
   }
 
@@ -232,7 +232,7 @@ export class UpstreamChecks {
     asker: CheckAsker | undefined,
     mirrorsFirst: boolean,
   ): Promise<Found> {
-    const mirrors = this.#options.mirrors?.[target.source]?.bases ?? []
+    const mirrors = this.#mirrorsOf(target.source)
     if (mirrorsFirst) {
       const mirror = await this.#askMirrors(target, mirrors)
       if (mirror !== null) return { answer: 'exists', mirror, github: 'mirrors-first' }
@@ -262,6 +262,11 @@ export class UpstreamChecks {
       }
     }
     return null
+  }
+
+  /** A source's mirrors' base URLs, in order; none for a source without. */
+  #mirrorsOf(source: string): readonly string[] {
+    return this.#options.mirrors?.[source]?.bases ?? []
   }
 
   /** One HEAD to GitHub; why not when it may not go there now (paused, a budget spent). */
@@ -321,6 +326,9 @@ export class UpstreamChecks {
 
 const OUTCOMES: readonly string[] = ['exists', 'missing', 'unknown'] satisfies CheckOutcome[]
 
+// What a stored mirror answer may say of GitHub (Checked['github']).
+const WHY_A_MIRROR: readonly string[] = [...OUTCOMES, ...HELD_BACK, 'mirrors-first']
+
 // Keys of answers for clients sent to the mirrors first; no URL starts with it.
 const MIRRORS_FIRST_KEY = 'mirrors-first '
 
@@ -369,8 +377,7 @@ function foundOf(bytes: Buffer, mirrors: readonly string[]): Found {
   const text = bytes.toString()
   if (OUTCOMES.includes(text)) return { answer: text as CheckOutcome, mirror: null, github: null }
   const [answer, github, mirror, extra] = text.split(' ')
-  const known = [...OUTCOMES, ...HELD_BACK, 'mirrors-first']
-  if (answer !== 'exists' || extra !== undefined || !known.includes(github as string)) {
+  if (answer !== 'exists' || extra !== undefined || !WHY_A_MIRROR.includes(github as string)) {
     return { answer: 'unknown', mirror: null, github: null }
   }
   if (!mirrors.includes(mirror as string)) return { answer: 'unknown', mirror: null, github: null }

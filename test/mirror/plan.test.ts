@@ -107,10 +107,26 @@ t.test(
       ],
     })
     t.same(plan.newest, [
-      { path: '/extensions/kubernetes.raw', file: 'kubernetes-v1.33.0-x86-64.raw' },
-      { path: '/extensions/kubernetes/kubernetes.raw', file: 'kubernetes-v1.33.0-x86-64.raw' },
-      { path: '/extensions/kubernetes-arm64.raw', file: 'kubernetes-v1.32.2-arm64.raw' },
-      { path: '/extensions/kubernetes/kubernetes-arm64.raw', file: 'kubernetes-v1.32.2-arm64.raw' },
+      {
+        path: '/extensions/kubernetes.raw',
+        file: 'kubernetes-v1.33.0-x86-64.raw',
+        sha256: hash(4),
+      },
+      {
+        path: '/extensions/kubernetes/kubernetes.raw',
+        file: 'kubernetes-v1.33.0-x86-64.raw',
+        sha256: hash(4),
+      },
+      {
+        path: '/extensions/kubernetes-arm64.raw',
+        file: 'kubernetes-v1.32.2-arm64.raw',
+        sha256: hash(2),
+      },
+      {
+        path: '/extensions/kubernetes/kubernetes-arm64.raw',
+        file: 'kubernetes-v1.32.2-arm64.raw',
+        sha256: hash(2),
+      },
     ])
     t.same(plan.transferPaths, [
       '/extensions/kubernetes.conf',
